@@ -1,0 +1,41 @@
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
+import { ExitCode, isRmmError } from './errors.js';
+import { resolveDataDir } from './paths.js';
+
+/**
+ * What every rmm command shares: the --data-dir flag, and the one place where errors become a
+ * message on stderr and an exit code (docs/cli.md lists them). Commands themselves never catch.
+ */
+export abstract class RmmCommand extends Command {
+  static override baseFlags = {
+    'data-dir': Flags.directory({
+      summary: 'Runtime home holding devices.db, cache/ and archive/.',
+      description: 'Defaults to $RMM_DATA_DIR, else ./data under the current directory.',
+      helpGroup: 'GLOBAL',
+    }),
+  };
+
+  /** The data directory chosen by flag, environment or default. */
+  protected dataDir(flags: { 'data-dir'?: string | undefined }): string {
+    return resolveDataDir(flags['data-dir']);
+  }
+
+  protected override async catch(error: Interfaces.CommandError): Promise<unknown> {
+    if (isRmmError(error)) {
+      const text = [error.message, ...error.details.map((d) => `  ${d}`)].join('\n');
+      if (this.jsonEnabled()) {
+        this.logJson({ error: { code: error.code, message: error.message, details: error.details } });
+        this.exit(error.exitCode);
+      }
+      this.logToStderr(`Error: ${text}`);
+      this.exit(error.exitCode);
+    }
+    // oclif's own usage errors (unknown flag, missing argument) exit with the usage code.
+    if (error instanceof Errors.CLIError && !(error instanceof Errors.ExitError) && error.oclif?.exit === 2) {
+      (error as { oclif: { exit: number } }).oclif = { exit: ExitCode.usage };
+    }
+    return super.catch(error);
+  }
+}
+
+export type RmmFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof RmmCommand)['baseFlags'] & T['flags']>;

@@ -1,0 +1,59 @@
+/**
+ * One error family for everything rmm reports to a user. Commands never catch: the base command turns
+ * an RmmError into its message and exit code in one place; anything else is a bug and says so.
+ */
+
+/** Process exit codes. Documented in docs/cli.md; never reuse a number for another meaning. */
+export const ExitCode = {
+  ok: 0,
+  /** Invalid input, or an operation that failed (nothing was changed). */
+  error: 1,
+  /** With --detailed-exitcode: the plan has changes. */
+  changes: 2,
+  /** Refused for safety: destructive steps without --allow-destructive. */
+  refused: 3,
+  /** Bad flags or arguments. */
+  usage: 64,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export type RmmErrorCode =
+  | 'invalid-input'
+  | 'invalid-schema'
+  | 'database'
+  | 'migration-failed'
+  | 'destructive-refused'
+  | 'not-found'
+  | 'usage';
+
+const exitCodeOf: Record<RmmErrorCode, ExitCode> = {
+  'invalid-input': ExitCode.error,
+  'invalid-schema': ExitCode.error,
+  database: ExitCode.error,
+  'migration-failed': ExitCode.error,
+  'destructive-refused': ExitCode.refused,
+  'not-found': ExitCode.error,
+  usage: ExitCode.usage,
+};
+
+export class RmmError extends Error {
+  override readonly name = 'RmmError';
+  readonly code: RmmErrorCode;
+  /** Extra lines shown under the message (for example every problem found). */
+  readonly details: readonly string[];
+
+  constructor(code: RmmErrorCode, message: string, options: { details?: readonly string[]; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.details = options.details ?? [];
+  }
+
+  get exitCode(): ExitCode {
+    return exitCodeOf[this.code];
+  }
+}
+
+/** Works across module copies (a plugin may bundle its own rmm), like execa's isExecaError. */
+export function isRmmError(value: unknown): value is RmmError {
+  return value instanceof Error && value.name === 'RmmError' && typeof (value as RmmError).code === 'string';
+}

@@ -1,0 +1,112 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { formatSize } from './parse-document.js';
+
+/** One input file's text, or the reason it has none. `file` is the name shown in diagnostics. */
+export type Source = { file: string; text: string } | { file: string; diagnostic: Diagnostic };
+
+/** Over V8's practical string limit a file cannot be read as text at all. */
+export const MAX_FILE_BYTES = 256 * 1024 * 1024;
+export const STDIN_NAME = '<stdin>';
+const YAML_FILE = /\.ya?ml$/i;
+
+export interface ReadOptions {
+  recursive?: boolean;
+  stdin?: Readable;
+}
+
+/** The files behind `-f` arguments, in a stable order: directories sorted, hidden entries skipped. */
+export async function listInputFiles(inputs: readonly string[], recursive: boolean): Promise<Array<string | Source>> {
+  const out: Array<string | Source> = [];
+  for (const input of inputs) {
+    if (input === '-') {
+      out.push(STDIN_NAME);
+      continue;
+    }
+    let info: Awaited<ReturnType<typeof stat>>;
+    try {
+      info = await stat(input);
+    } catch (error) {
+      out.push(failed(input, 'io', describeIoError(error)));
+      continue;
+    }
+    if (!info.isDirectory()) {
+      out.push(input);
+      continue;
+    }
+    const files = await walk(input, recursive);
+    if (files.length === 0) {
+      const hint = recursive ? '' : ' (use -R to include subdirectories)';
+      out.push(failed(input, 'empty', `no .yaml or .yml files in directory${hint}`));
+    }
+    out.push(...files);
+  }
+  return out;
+}
+
+async function walk(dir: string, recursive: boolean): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const files: string[] = [];
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue;
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (recursive) files.push(...(await walk(full, recursive)));
+    } else if (YAML_FILE.test(entry.name)) {
+      files.push(full);
+    }
+  }
+  return files;
+}
+
+/** Reads one input as UTF-8 text, refusing what is too large, not UTF-8, or binary. */
+export async function readSource(file: string, stdin?: Readable): Promise<Source> {
+  let bytes: Buffer;
+  try {
+    bytes = file === STDIN_NAME ? await readStream(stdin ?? process.stdin) : await readFile(file);
+  } catch (error) {
+    if (error instanceof RangeError || (error as { code?: string }).code === 'ERR_FS_FILE_TOO_LARGE') {
+      return failed(file, 'too-large', `file is over the limit of ${formatSize(MAX_FILE_BYTES)}`);
+    }
+    return failed(file, 'io', describeIoError(error));
+  }
+  if (bytes.length > MAX_FILE_BYTES) {
+    return failed(file, 'too-large', `file is ${formatSize(bytes.length)}, over the limit of ${formatSize(MAX_FILE_BYTES)}`);
+  }
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) return failed(file, 'encoding', `binary data (a NUL byte at offset ${nul}); expected YAML text`);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    return failed(file, 'encoding', 'not valid UTF-8 text; save the file as UTF-8');
+  }
+  return { file, text };
+}
+
+async function readStream(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+    size += buffer.length;
+    if (size > MAX_FILE_BYTES) throw new RangeError('stdin too large');
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function failed(file: string, code: Diagnostic['code'], message: string): Source {
+  return { file, diagnostic: { severity: 'error', code, file, line: 1, column: 1, message } };
+}
+
+function describeIoError(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  if (code === 'ENOENT') return 'no such file or directory';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory';
+  return `cannot read: ${(error as Error).message}`;
+}

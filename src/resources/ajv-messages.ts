@@ -1,0 +1,131 @@
+import type { DiagnosticCode, PathSegment } from '../diagnostics/diagnostic.js';
+import { suggest } from '../suggest.js';
+import type { ErrorObject } from './ajv.js';
+
+/** A schema problem inside one document, before it has a file position. */
+export interface DocumentProblem {
+  code: DiagnosticCode;
+  path: PathSegment[];
+  /** Point at the key (an unknown field) or the value. */
+  at: 'key' | 'value';
+  message: string;
+}
+
+export function pathOf(instancePath: string): PathSegment[] {
+  if (instancePath === '') return [];
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
+}
+
+/** AJV's errors in words an admin reads at a glance, each pointing at the YAML node to fix. */
+export function problemsFromAjv(errors: readonly ErrorObject[]): DocumentProblem[] {
+  const problems: DocumentProblem[] = [];
+  const secretKeys = new Set(
+    errors.filter((e) => e.keyword === 'x-rmm-no-inline-secrets').map((e) => e.instancePath),
+  );
+  for (const error of errors) {
+    // 'if' only says which branch failed; the branch's own error says why.
+    if (error.keyword === 'if') continue;
+    // Inside propertyNames, AJV names the offending key: point at the key itself, not at its map.
+    const propertyName = (error as ErrorObject & { propertyName?: string }).propertyName;
+    const path = propertyName === undefined ? pathOf(error.instancePath) : [...pathOf(error.instancePath), propertyName];
+    const subject = propertyName === undefined ? describe(error.data) : `key "${propertyName}"`;
+    const parent = error.parentSchema as Record<string, unknown> | undefined;
+    const custom = typeof parent?.['x-message'] === 'string' ? (parent['x-message'] as string) : undefined;
+    switch (error.keyword) {
+      case 'additionalProperties': {
+        const field = String(error.params.additionalProperty);
+        const fieldPath = [...path, field];
+        // A secret under an unknown key is reported once, as a secret.
+        if (secretKeys.has(`${error.instancePath}/${field}`)) break;
+        const known = Object.keys((parent?.properties as object | undefined) ?? {});
+        const hint = suggest(field, known);
+        problems.push({
+          code: 'schema',
+          path: fieldPath,
+          at: 'key',
+          message: `unknown field "${field}"${hint ? `; did you mean "${hint}"?` : known.length ? `; expected one of: ${known.join(', ')}` : ''}`,
+        });
+        break;
+      }
+      case 'required':
+        problems.push({
+          code: 'schema',
+          path,
+          at: 'value',
+          message: `missing required field "${String(error.params.missingProperty)}"`,
+        });
+        break;
+      case 'type':
+        problems.push({
+          code: 'schema',
+          path,
+          at: 'value',
+          message: `must be ${article(String(error.params.type))}, not ${describe(error.data)}`,
+        });
+        break;
+      case 'enum':
+        problems.push({
+          code: 'schema',
+          path,
+          at: 'value',
+          message: `must be one of: ${(error.params.allowedValues as unknown[]).map((v) => String(v)).join(', ')} (got ${describe(error.data)})`,
+        });
+        break;
+      case 'const':
+        problems.push({
+          code: 'schema',
+          path,
+          at: 'value',
+          message: `must be "${String(error.params.allowedValue)}" (got ${describe(error.data)})`,
+        });
+        break;
+      case 'pattern': {
+        const hint = typeof parent?.patternErrorMessage === 'string' ? parent.patternErrorMessage : `must match ${String(error.params.pattern)}`;
+        problems.push({ code: 'schema', path, at: propertyName === undefined ? 'value' : 'key', message: `${subject} ${hint}` });
+        break;
+      }
+      case 'propertyNames':
+        // AJV reports the bad name through a nested 'pattern' error with propertyName set; skip the wrapper.
+        break;
+      case 'format':
+        problems.push({
+          code: 'schema',
+          path,
+          at: 'value',
+          message: `${describe(error.data)} is not a valid ${formatName(String(error.params.format))}`,
+        });
+        break;
+      case 'x-rmm-no-inline-secrets':
+        problems.push({ code: 'secret', path, at: 'key', message: error.message ?? 'looks like an inline secret' });
+        break;
+      default:
+        problems.push({ code: 'schema', path, at: 'value', message: custom ?? error.message ?? error.keyword });
+    }
+  }
+  return problems;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  return `${typeof value} ${String(value)}`;
+}
+
+function article(type: string): string {
+  return type
+    .split(',')
+    .map((t) => ({ object: 'a mapping', array: 'a list', integer: 'an integer', string: 'a string', number: 'a number', boolean: 'true or false' })[t] ?? t)
+    .join(' or ');
+}
+
+function formatName(format: string): string {
+  return (
+    { email: 'email address', hostname: 'DNS name', 'iana-timezone': 'IANA time zone (such as America/Chicago or UTC)', 'host-address': 'IP address or DNS name' }[format] ??
+    format
+  );
+}

@@ -1,0 +1,59 @@
+import { isIP } from 'node:net';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { findInlineSecrets } from './secrets.js';
+
+/**
+ * One AJV instance with rmm's formats and keywords. Validators are compiled once per process and
+ * reused for every document.
+ */
+export function createAjv(): Ajv2020 {
+  const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
+  addFormats.default(ajv, ['email', 'hostname', 'ipv4', 'ipv6']);
+  ajv.addFormat('iana-timezone', { type: 'string', validate: isTimeZone });
+  ajv.addFormat('host-address', { type: 'string', validate: isHostAddress });
+  // Annotations read by our error messages (and by editors: yaml-language-server shows patternErrorMessage).
+  ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
+  ajv.addKeyword({ keyword: 'x-message', schemaType: 'string' });
+  ajv.addKeyword({
+    keyword: 'x-rmm-no-inline-secrets',
+    type: 'object',
+    schemaType: 'boolean',
+    errors: true,
+    validate: function noInlineSecrets(enabled: boolean, data: Record<string, unknown>, _schema, ctx) {
+      if (!enabled) return true;
+      const findings = findInlineSecrets(data);
+      if (findings.length === 0) return true;
+      (noInlineSecrets as unknown as { errors: Partial<ErrorObject>[] }).errors = findings.map((f) => ({
+        keyword: 'x-rmm-no-inline-secrets',
+        instancePath: `${ctx?.instancePath ?? ''}/${f.key.replaceAll('~', '~0').replaceAll('/', '~1')}`,
+        params: { key: f.key },
+        message: f.message,
+      }));
+      return false;
+    },
+  });
+  return ajv;
+}
+
+const timeZones = new Map<string, boolean>();
+export function isTimeZone(name: string): boolean {
+  let ok = timeZones.get(name);
+  if (ok === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: name });
+      ok = name.length > 0;
+    } catch {
+      ok = false;
+    }
+    timeZones.set(name, ok);
+  }
+  return ok;
+}
+
+const DNS_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*\.?$/;
+export function isHostAddress(value: string): boolean {
+  return isIP(value) !== 0 || (DNS_NAME.test(value) && !/^[0-9.]+$/.test(value));
+}
+
+export type { ErrorObject, ValidateFunction };

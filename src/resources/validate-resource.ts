@@ -1,0 +1,69 @@
+import { suggest } from '../suggest.js';
+import { type DocumentProblem, pathOf, problemsFromAjv } from './ajv-messages.js';
+import { API_VERSION, isKind, KINDS, type Kind, type Resource } from './kinds.js';
+import { kindValidators } from './schemas.js';
+
+export interface ResourceCheck {
+  /** Known as soon as the document names them, even when it is invalid. */
+  kind?: string;
+  name?: string;
+  /** Set only when the document is valid. */
+  resource?: Resource;
+  problems: DocumentProblem[];
+}
+
+/** Checks one parsed document against the envelope and its kind's JSON Schema. */
+export function validateResource(value: unknown): ResourceCheck {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return {
+      problems: [
+        {
+          code: 'schema',
+          path: [],
+          at: 'value',
+          message: `a resource must be a mapping with apiVersion, kind, metadata and spec, not ${Array.isArray(value) ? 'a list' : `a ${typeof value}`}`,
+        },
+      ],
+    };
+  }
+  const doc = value as Record<string, unknown>;
+  const name = nameOf(doc);
+  const kind = doc.kind;
+  if (!isKind(kind)) {
+    const problems: DocumentProblem[] = [];
+    if (doc.apiVersion !== API_VERSION) problems.push(apiVersionProblem(doc.apiVersion));
+    problems.push(kindProblem(kind));
+    return { kind: typeof kind === 'string' ? kind : undefined, name, problems };
+  }
+  const validate = kindValidators()[kind];
+  if (validate(doc)) return { kind, name, resource: doc as unknown as Resource, problems: [] };
+  return { kind, name, problems: problemsFromAjv(validate.errors ?? []) };
+}
+
+function nameOf(doc: Record<string, unknown>): string | undefined {
+  const metadata = doc.metadata as Record<string, unknown> | undefined;
+  const name = metadata && typeof metadata === 'object' ? metadata.name : undefined;
+  return typeof name === 'string' ? name : undefined;
+}
+
+function apiVersionProblem(got: unknown): DocumentProblem {
+  return got === undefined
+    ? { code: 'schema', path: [], at: 'value', message: `missing required field "apiVersion" (use ${API_VERSION})` }
+    : { code: 'schema', path: pathOf('/apiVersion'), at: 'value', message: `apiVersion must be "${API_VERSION}", not ${JSON.stringify(got)}` };
+}
+
+function kindProblem(kind: unknown): DocumentProblem {
+  const expected = KINDS.join(', ');
+  if (kind === undefined) {
+    return { code: 'schema', path: [], at: 'value', message: `missing required field "kind" (one of ${expected})` };
+  }
+  const hint = typeof kind === 'string' ? suggest(kind, KINDS) : undefined;
+  return {
+    code: 'schema',
+    path: ['kind'],
+    at: 'value',
+    message: `unknown kind ${JSON.stringify(kind)}; ${hint ? `did you mean "${hint}"? ` : ''}expected one of ${expected}`,
+  };
+}
+
+export type { Kind };

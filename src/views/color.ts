@@ -1,0 +1,11 @@
+/** Color only for a person at a terminal: never in pipes, files or CI logs, and never with NO_COLOR. */
+export function colorEnabled(stream: NodeJS.WriteStream = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(stream.isTTY) && env.NO_COLOR === undefined && env.TERM !== 'dumb';
+}
+
+const codes = { red: 31, green: 32, yellow: 33, cyan: 36, dim: 2, bold: 1 } as const;
+export type Color = keyof typeof codes;
+
+export function paint(enabled: boolean) {
+  return (color: Color, text: string): string => (enabled ? `\u001b[${codes[color]}m${text}\u001b[0m` : text);
+}
