@@ -38,4 +38,6 @@ export abstract class RmmCommand extends Command {
   }
 }
 
-export type RmmFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof RmmCommand)['baseFlags'] & T['flags']>;
+export type RmmFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof RmmCommand)['baseFlags'] & T['flags']
+>;

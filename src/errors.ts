@@ -42,7 +42,11 @@ export class RmmError extends Error {
   /** Extra lines shown under the message (for example every problem found). */
   readonly details: readonly string[];
 
-  constructor(code: RmmErrorCode, message: string, options: { details?: readonly string[]; cause?: unknown } = {}) {
+  constructor(
+    code: RmmErrorCode,
+    message: string,
+    options: { details?: readonly string[]; cause?: unknown } = {},
+  ) {
     super(message, { cause: options.cause });
     this.code = code;
     this.details = options.details ?? [];

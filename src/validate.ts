@@ -1,4 +1,9 @@
-import { compareDiagnostics, type Diagnostic, type PathSegment, toJsonPointer } from './diagnostics/diagnostic.js';
+import {
+  compareDiagnostics,
+  type Diagnostic,
+  type PathSegment,
+  toJsonPointer,
+} from './diagnostics/diagnostic.js';
 import { type LoadedDocument, loadDocuments } from './load/load-documents.js';
 import { locate } from './load/precise-parse.js';
 import type { ReadOptions } from './load/read-sources.js';
@@ -33,7 +38,10 @@ export interface ValidateOptions extends ReadOptions {
  * then the cross-reference rules. Every problem is collected; none stops the run. Positions are
  * computed only for the documents that have problems.
  */
-export async function validateInputs(inputs: readonly string[], options: ValidateOptions = {}): Promise<ValidationResult> {
+export async function validateInputs(
+  inputs: readonly string[],
+  options: ValidateOptions = {},
+): Promise<ValidationResult> {
   const diagnostics: Diagnostic[] = [];
   const resources: SourcedResource[] = [];
   const index = new ReferenceIndex<DocumentSource>((source) => {
@@ -50,7 +58,8 @@ export async function validateInputs(inputs: readonly string[], options: Validat
     documents++;
     const { value, ...source } = event.document;
     const check = validateResource(value);
-    for (const problem of check.problems) diagnostics.push(toDiagnostic(source, check.kind, check.name, problem));
+    for (const problem of check.problems)
+      diagnostics.push(toDiagnostic(source, check.kind, check.name, problem));
     if (!check.resource) continue;
     index.add(check.resource, source);
     if (options.collect) resources.push({ resource: check.resource, source });
@@ -62,9 +71,21 @@ export async function validateInputs(inputs: readonly string[], options: Validat
   return { diagnostics, files: summary.files, documents, resources };
 }
 
-function toDiagnostic(source: DocumentSource, kind: string | undefined, name: string | undefined, problem: DocumentProblem): Diagnostic {
+function toDiagnostic(
+  source: DocumentSource,
+  kind: string | undefined,
+  name: string | undefined,
+  problem: DocumentProblem,
+): Diagnostic {
   const { line, column } = positionIn(source, problem.path, problem.at);
-  const diagnostic: Diagnostic = { severity: 'error', code: problem.code, file: source.file, line, column, message: problem.message };
+  const diagnostic: Diagnostic = {
+    severity: 'error',
+    code: problem.code,
+    file: source.file,
+    line,
+    column,
+    message: problem.message,
+  };
   if (kind !== undefined) diagnostic.kind = kind;
   if (name !== undefined) diagnostic.name = name;
   if (problem.path.length > 0) diagnostic.pointer = toJsonPointer(problem.path);

@@ -22,7 +22,11 @@ const intType = new jsyaml.Type('tag:yaml.org,2002:int', {
   kind: 'scalar',
   resolve: (s: string) => /^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/.test(s),
   construct: (s: string) =>
-    s.startsWith('0o') ? Number.parseInt(s.slice(2), 8) : s.startsWith('0x') ? Number.parseInt(s.slice(2), 16) : Number.parseInt(s, 10),
+    s.startsWith('0o')
+      ? Number.parseInt(s.slice(2), 8)
+      : s.startsWith('0x')
+        ? Number.parseInt(s.slice(2), 16)
+        : Number.parseInt(s, 10),
 });
 
 const floatType = new jsyaml.Type('tag:yaml.org,2002:float', {
@@ -33,9 +37,12 @@ const floatType = new jsyaml.Type('tag:yaml.org,2002:float', {
     /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/.test(s),
   construct: (s: string) => {
     if (s.slice(-3).toLowerCase() === 'nan') return Number.NaN;
-    if (s.slice(-3).toLowerCase() === 'inf') return s[0] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+    if (s.slice(-3).toLowerCase() === 'inf')
+      return s[0] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
     return Number.parseFloat(s);
   },
 });
 
-export const yaml12CoreSchema = jsyaml.FAILSAFE_SCHEMA.extend({ implicit: [nullType, boolType, intType, floatType] });
+export const yaml12CoreSchema = jsyaml.FAILSAFE_SCHEMA.extend({
+  implicit: [nullType, boolType, intType, floatType],
+});

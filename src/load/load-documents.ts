@@ -75,7 +75,14 @@ export function* documentsOf(file: string, text: string): Generator<LoadEvent> {
   }
   if (found === 0) {
     yield {
-      diagnostic: { severity: 'error', code: 'empty', file, line: 1, column: 1, message: 'no YAML documents in this file' },
+      diagnostic: {
+        severity: 'error',
+        code: 'empty',
+        file,
+        line: 1,
+        column: 1,
+        message: 'no YAML documents in this file',
+      },
     };
   }
 }

@@ -1,16 +1,20 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { PathSegment } from '../diagnostics/diagnostic.js';
+import { quotedScalars } from './quoted-scalars.js';
 
 /**
  * The `yaml` library, used where it is best: exact positions for error messages. It re-reads only
  * documents that failed, or that need a position for a diagnostic; valid input never comes here.
  */
 
+/** Resource kinds nest about eight levels deep; far deeper input is hostile. */
+export const MAX_DEPTH = 64;
+
 /** Alias expansions allowed per document (yaml's own default): enough for DRY files, not for a bomb. */
 export const MAX_ALIAS_COUNT = 100;
 
 export interface PreciseProblem {
-  code: 'syntax' | 'aliases' | 'nesting';
+  code: 'syntax' | 'aliases' | 'nesting' | 'too-large';
   message: string;
   /** 0-based, within the document text. */
   line: number;
@@ -25,7 +29,18 @@ const options = {
   uniqueKeys: true,
   strict: true,
   prettyErrors: false,
+  // !!binary, !!timestamp, !!set and the like would become Uint8Array, Date, Set: not resource data.
+  resolveKnownTags: false,
+  // Problems are returned, never printed: yaml would otherwise write warnings to stderr itself.
+  logLevel: 'silent',
 } as const;
+
+/** yaml's wording where a plainer one helps an admin more. */
+const FRIENDLIER: Record<string, string> = {
+  BLOCK_AS_IMPLICIT_KEY: 'unexpected ": " inside a value; quote the value if it contains ": "',
+  DUPLICATE_KEY: 'duplicate key: each key may appear once in a mapping',
+  TAB_AS_INDENT: 'tabs cannot indent YAML; use spaces',
+};
 
 export function parsePrecise(text: string): PreciseResult {
   const lineCounter = new LineCounter();
@@ -36,36 +51,65 @@ export function parsePrecise(text: string): PreciseResult {
     if (issues.length > 0) {
       return {
         ok: false,
-        problems: issues.map((e) => {
-          const { line, col } = lineCounter.linePos(e.pos[0]);
-          return { code: 'syntax', message: cleanMessage(e.message), line: line - 1, column: col - 1 };
+        problems: issues.map((e): PreciseProblem => {
+          if (/call stack/i.test(e.message)) return nestingProblem(text);
+          const offset =
+            e.code === 'MISSING_CHAR' && /quote/.test(e.message)
+              ? (unclosedQuoteOffset(text) ?? e.pos[0])
+              : e.pos[0];
+          const { line, col } = lineCounter.linePos(offset);
+          return {
+            code: 'syntax',
+            message: FRIENDLIER[e.code] ?? cleanMessage(e.message),
+            line: line - 1,
+            column: col - 1,
+          };
         }),
       };
     }
     return { ok: true, value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
   } catch (error) {
-    return { ok: false, problems: [problemFromThrow(error)] };
+    if (error instanceof RangeError) return { ok: false, problems: [nestingProblem(text)] };
+    if (error instanceof ReferenceError && /alias/i.test(error.message)) {
+      return {
+        ok: false,
+        problems: [
+          {
+            code: 'aliases',
+            message: `more than ${MAX_ALIAS_COUNT} alias expansions (a resource-exhaustion pattern); expand the aliases by hand`,
+            ...documentStart(text),
+          },
+        ],
+      };
+    }
+    throw error;
   }
 }
 
-export function problemFromThrow(error: unknown): PreciseProblem {
-  if (error instanceof RangeError) {
-    return { code: 'nesting', message: 'nesting is too deep to read', line: 0, column: 0 };
-  }
-  if (error instanceof ReferenceError && /alias/i.test(error.message)) {
-    return {
-      code: 'aliases',
-      message: `more than ${MAX_ALIAS_COUNT} alias expansions (a resource-exhaustion pattern); expand the aliases by hand`,
-      line: 0,
-      column: 0,
-    };
-  }
-  throw error;
+function nestingProblem(text: string): PreciseProblem {
+  return { code: 'nesting', message: `nesting deeper than ${MAX_DEPTH} levels`, ...documentStart(text) };
 }
 
 /** yaml's messages end with a source excerpt and position; keep just the sentence. */
 function cleanMessage(message: string): string {
   return message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? message;
+}
+
+/** Where the quoted scalar that never closes opens: yaml reports the end of the text instead. */
+function unclosedQuoteOffset(text: string): number | undefined {
+  for (const span of quotedScalars(text)) if (span.close === -1) return span.open;
+  return undefined;
+}
+
+/**
+ * The 0-based line and column of a document's first content (not blank, a comment, a directive or a
+ * marker): where problems about the document as a whole point.
+ */
+export function documentStart(text: string): { line: number; column: number } {
+  const match = /^(?!---|\.\.\.|#|%|\s*$)\s*/m.exec(text);
+  if (!match) return { line: 0, column: 0 };
+  const before = text.slice(0, match.index);
+  return { line: before.split('\n').length - 1, column: match[0].length };
 }
 
 /**
@@ -79,7 +123,9 @@ export function locate(text: string, path: readonly PathSegment[], at: 'key' | '
   let keyNode: Node | null = null;
   for (const segment of path) {
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
+      const pair = node.items.find(
+        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment),
+      );
       if (!pair) break;
       keyNode = pair.key as Node;
       node = (pair.value as Node | null) ?? keyNode;
@@ -91,13 +137,8 @@ export function locate(text: string, path: readonly PathSegment[], at: 'key' | '
     }
   }
   const target = at === 'key' && keyNode ? keyNode : (node ?? keyNode);
-  const offset = target?.range?.[0] ?? firstContentOffset(text);
+  const offset = target?.range?.[0];
+  if (offset === undefined) return documentStart(text);
   const { line, col } = lineCounter.linePos(offset);
   return { line: line - 1, column: col - 1 };
-}
-
-/** The first character that is not blank, a comment or a document marker: where a document "is". */
-function firstContentOffset(text: string): number {
-  const match = /^(?!---|#|%|\s*$)/m.exec(text);
-  return match ? match.index : 0;
 }

@@ -18,7 +18,10 @@ export interface ReadOptions {
 }
 
 /** The files behind `-f` arguments, in a stable order: directories sorted, hidden entries skipped. */
-export async function listInputFiles(inputs: readonly string[], recursive: boolean): Promise<Array<string | Source>> {
+export async function listInputFiles(
+  inputs: readonly string[],
+  recursive: boolean,
+): Promise<Array<string | Source>> {
   const out: Array<string | Source> = [];
   for (const input of inputs) {
     if (input === '-') {
@@ -36,9 +39,9 @@ export async function listInputFiles(inputs: readonly string[], recursive: boole
       out.push(input);
       continue;
     }
-    const files = await walk(input, recursive);
+    const { files, subdirectories } = await walk(input, recursive);
     if (files.length === 0) {
-      const hint = recursive ? '' : ' (use -R to include subdirectories)';
+      const hint = !recursive && subdirectories ? ' (use -R to include subdirectories)' : '';
       out.push(failed(input, 'empty', `no .yaml or .yml files in directory${hint}`));
     }
     out.push(...files);
@@ -46,20 +49,22 @@ export async function listInputFiles(inputs: readonly string[], recursive: boole
   return out;
 }
 
-async function walk(dir: string, recursive: boolean): Promise<string[]> {
+async function walk(dir: string, recursive: boolean): Promise<{ files: string[]; subdirectories: boolean }> {
   const entries = await readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const files: string[] = [];
+  let subdirectories = false;
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (recursive) files.push(...(await walk(full, recursive)));
+      subdirectories = true;
+      if (recursive) files.push(...(await walk(full, recursive)).files);
     } else if (YAML_FILE.test(entry.name)) {
       files.push(full);
     }
   }
-  return files;
+  return { files, subdirectories };
 }
 
 /** Reads one input as UTF-8 text, refusing what is too large, not UTF-8, or binary. */
@@ -74,17 +79,62 @@ export async function readSource(file: string, stdin?: Readable): Promise<Source
     return failed(file, 'io', describeIoError(error));
   }
   if (bytes.length > MAX_FILE_BYTES) {
-    return failed(file, 'too-large', `file is ${formatSize(bytes.length)}, over the limit of ${formatSize(MAX_FILE_BYTES)}`);
+    return failed(
+      file,
+      'too-large',
+      `file is ${formatSize(bytes.length)}, over the limit of ${formatSize(MAX_FILE_BYTES)}`,
+    );
   }
   const nul = bytes.indexOf(0);
-  if (nul !== -1) return failed(file, 'encoding', `binary data (a NUL byte at offset ${nul}); expected YAML text`);
+  if (nul !== -1)
+    return failed(file, 'encoding', `binary data (a NUL byte at offset ${nul}); expected YAML text`);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
-    return failed(file, 'encoding', 'not valid UTF-8 text; save the file as UTF-8');
+    const at = invalidUtf8Position(bytes);
+    return {
+      file,
+      diagnostic: {
+        severity: 'error',
+        code: 'encoding',
+        file,
+        ...at,
+        message: 'not valid UTF-8 text; save the file as UTF-8',
+      },
+    };
   }
   return { file, text };
+}
+
+/** Line and column (1-based, in characters) of the first byte that is not valid UTF-8. */
+export function invalidUtf8Position(bytes: Buffer): { line: number; column: number } {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  // Grow a valid prefix line by line; the first line that fails holds the bad byte.
+  let lineStart = 0;
+  let line = 1;
+  for (;;) {
+    const newline = bytes.indexOf(0x0a, lineStart);
+    const lineEnd = newline === -1 ? bytes.length : newline;
+    try {
+      decoder.decode(bytes.subarray(lineStart, lineEnd));
+    } catch {
+      let good = lineStart;
+      for (let end = lineStart + 1; end <= lineEnd; end++) {
+        try {
+          decoder.decode(bytes.subarray(lineStart, end));
+          good = end;
+        } catch {
+          // A multi-byte character may still be incomplete at `end`; keep extending.
+        }
+        if (end - good > 4) break;
+      }
+      return { line, column: new TextDecoder().decode(bytes.subarray(lineStart, good)).length + 1 };
+    }
+    if (newline === -1) return { line, column: 1 };
+    lineStart = newline + 1;
+    line++;
+  }
 }
 
 async function readStream(stream: Readable): Promise<Buffer> {

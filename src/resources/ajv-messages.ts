@@ -30,9 +30,13 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): DocumentProblem
     if (error.keyword === 'if') continue;
     // Inside propertyNames, AJV names the offending key: point at the key itself, not at its map.
     const propertyName = (error as ErrorObject & { propertyName?: string }).propertyName;
-    const path = propertyName === undefined ? pathOf(error.instancePath) : [...pathOf(error.instancePath), propertyName];
-    const subject = propertyName === undefined ? describe(error.data) : `key "${propertyName}"`;
+    const path =
+      propertyName === undefined ? pathOf(error.instancePath) : [...pathOf(error.instancePath), propertyName];
     const parent = error.parentSchema as Record<string, unknown> | undefined;
+    // A value that failed a secret reference's rules may be the secret itself: never echo it.
+    const sensitive = parent?.['x-sensitive'] === true && propertyName === undefined;
+    const subject =
+      propertyName !== undefined ? `key "${propertyName}"` : sensitive ? 'the value' : describe(error.data);
     const custom = typeof parent?.['x-message'] === 'string' ? (parent['x-message'] as string) : undefined;
     switch (error.keyword) {
       case 'additionalProperties': {
@@ -63,7 +67,7 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): DocumentProblem
           code: 'schema',
           path,
           at: 'value',
-          message: `must be ${article(String(error.params.type))}, not ${describe(error.data)}`,
+          message: `must be ${article(String(error.params.type))}, not ${sensitive ? 'that' : describe(error.data)}`,
         });
         break;
       case 'enum':
@@ -83,8 +87,16 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): DocumentProblem
         });
         break;
       case 'pattern': {
-        const hint = typeof parent?.patternErrorMessage === 'string' ? parent.patternErrorMessage : `must match ${String(error.params.pattern)}`;
-        problems.push({ code: 'schema', path, at: propertyName === undefined ? 'value' : 'key', message: `${subject} ${hint}` });
+        const hint =
+          typeof parent?.patternErrorMessage === 'string'
+            ? parent.patternErrorMessage
+            : `must match ${String(error.params.pattern)}`;
+        problems.push({
+          code: 'schema',
+          path,
+          at: propertyName === undefined ? 'value' : 'key',
+          message: sensitive ? hint : `${subject} ${hint}`,
+        });
         break;
       }
       case 'propertyNames':
@@ -98,34 +110,101 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): DocumentProblem
           message: `${describe(error.data)} is not a valid ${formatName(String(error.params.format))}`,
         });
         break;
+      case 'uniqueItems': {
+        // AJV names the later copy i and the earlier j; point at the later one.
+        const later = Math.max(Number(error.params.i), Number(error.params.j));
+        const item = Array.isArray(error.data) ? error.data[later] : undefined;
+        problems.push({
+          code: 'schema',
+          path: [...path, later],
+          at: 'value',
+          message: `${describe(item)} is listed twice`,
+        });
+        break;
+      }
+      case 'minimum':
+      case 'maximum':
+      case 'exclusiveMinimum':
+      case 'exclusiveMaximum':
+        problems.push({
+          code: 'schema',
+          path,
+          at: 'value',
+          message: `must be ${BOUND_WORDS[error.keyword]} ${String(error.params.limit)} (got ${String(error.data)})`,
+        });
+        break;
+      case 'not': {
+        // `not: {required: [x]}` forbids a field: point at that field.
+        const forbidden = (error.schema as { required?: string[] } | undefined)?.required;
+        const fieldPath = forbidden?.length === 1 ? [...path, forbidden[0] as string] : path;
+        problems.push({
+          code: 'schema',
+          path: fieldPath,
+          at: 'key',
+          message: custom ?? 'is not allowed here',
+        });
+        break;
+      }
       case 'x-rmm-no-inline-secrets':
-        problems.push({ code: 'secret', path, at: 'key', message: error.message ?? 'looks like an inline secret' });
+        problems.push({
+          code: 'secret',
+          path,
+          at: 'key',
+          message: error.message ?? 'looks like an inline secret',
+        });
         break;
       default:
-        problems.push({ code: 'schema', path, at: 'value', message: custom ?? error.message ?? error.keyword });
+        problems.push({
+          code: 'schema',
+          path,
+          at: 'value',
+          message: custom ?? error.message ?? error.keyword,
+        });
     }
   }
   return problems;
 }
 
+const BOUND_WORDS: Record<string, string> = {
+  minimum: 'at least',
+  maximum: 'at most',
+  exclusiveMinimum: 'more than',
+  exclusiveMaximum: 'less than',
+};
+
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
   return `${typeof value} ${String(value)}`;
 }
 
 function article(type: string): string {
   return type
     .split(',')
-    .map((t) => ({ object: 'a mapping', array: 'a list', integer: 'an integer', string: 'a string', number: 'a number', boolean: 'true or false' })[t] ?? t)
+    .map(
+      (t) =>
+        ({
+          object: 'a mapping',
+          array: 'a list',
+          integer: 'an integer',
+          string: 'a string',
+          number: 'a number',
+          boolean: 'true or false',
+        })[t] ?? t,
+    )
     .join(' or ');
 }
 
 function formatName(format: string): string {
   return (
-    { email: 'email address', hostname: 'DNS name', 'iana-timezone': 'IANA time zone (such as America/Chicago or UTC)', 'host-address': 'IP address or DNS name' }[format] ??
-    format
+    {
+      email: 'email address',
+      hostname: 'DNS name',
+      'iana-timezone': 'IANA time zone (such as America/Chicago or UTC)',
+      'host-address': 'IP address or DNS name',
+    }[format] ?? format
   );
 }

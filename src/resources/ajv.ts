@@ -8,13 +8,21 @@ import { findInlineSecrets } from './secrets.js';
  * reused for every document.
  */
 export function createAjv(): Ajv2020 {
-  const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
+  const ajv = new Ajv2020({
+    allErrors: true,
+    verbose: true,
+    strict: true,
+    strictRequired: false,
+    allowUnionTypes: true,
+  });
   addFormats.default(ajv, ['email', 'hostname', 'ipv4', 'ipv6']);
   ajv.addFormat('iana-timezone', { type: 'string', validate: isTimeZone });
   ajv.addFormat('host-address', { type: 'string', validate: isHostAddress });
   // Annotations read by our error messages (and by editors: yaml-language-server shows patternErrorMessage).
   ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
   ajv.addKeyword({ keyword: 'x-message', schemaType: 'string' });
+  // Marks a value that may hold a secret when wrong: messages never quote it.
+  ajv.addKeyword({ keyword: 'x-sensitive', schemaType: 'boolean' });
   ajv.addKeyword({
     keyword: 'x-rmm-no-inline-secrets',
     type: 'object',
@@ -51,7 +59,8 @@ export function isTimeZone(name: string): boolean {
   return ok;
 }
 
-const DNS_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*\.?$/;
+const DNS_NAME =
+  /^(?=.{1,253}$)([A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*\.?$/;
 export function isHostAddress(value: string): boolean {
   return isIP(value) !== 0 || (DNS_NAME.test(value) && !/^[0-9.]+$/.test(value));
 }

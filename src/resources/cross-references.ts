@@ -28,14 +28,17 @@ interface Entry<Ref> {
 export class ReferenceIndex<Ref> {
   private readonly entries = new Map<Kind, Map<string, Entry<Ref>>>();
   private readonly problems: CrossReferenceProblem<Ref>[] = [];
-  /** Where each duplicate's first declaration is, for the message. */
+  /** `describeRef` says where a resource is, for the message about its duplicate. */
   constructor(private readonly describeRef: (ref: Ref) => string) {}
 
   add(resource: Resource, ref: Ref): void {
     const { kind } = resource;
     const name = resource.metadata.name;
     let byName = this.entries.get(kind);
-    if (!byName) this.entries.set(kind, (byName = new Map()));
+    if (!byName) {
+      byName = new Map();
+      this.entries.set(kind, byName);
+    }
     const first = byName.get(name);
     if (first) {
       this.problems.push({
@@ -44,7 +47,7 @@ export class ReferenceIndex<Ref> {
         name,
         code: 'duplicate',
         path: ['metadata', 'name'],
-        message: `${kind}/${name} is declared twice; the first is at ${this.describeRef(first.ref)}`,
+        message: `declared twice; the first is at ${this.describeRef(first.ref)}`,
       });
       return;
     }
@@ -65,7 +68,8 @@ export class ReferenceIndex<Ref> {
     for (const [name, group] of groups) {
       const at = (code: DiagnosticCode, path: PathSegment[], message: string) =>
         out.push({ ref: group.ref, kind: 'DeviceGroup', name, code, path, message });
-      if (group.site && !siteExists(group.site)) at('reference', ['spec', 'site'], missing('site', group.site, sites));
+      if (group.site && !siteExists(group.site))
+        at('reference', ['spec', 'site'], missing('site', group.site, sites));
       if (group.policy && !policies.has(group.policy))
         at('reference', ['spec', 'policy'], missing('policy', group.policy, policies));
       if (!group.parent) continue;
@@ -94,7 +98,8 @@ export class ReferenceIndex<Ref> {
     for (const [name, device] of this.entries.get('Device') ?? []) {
       const at = (code: DiagnosticCode, path: PathSegment[], message: string) =>
         out.push({ ref: device.ref, kind: 'Device', name, code, path, message });
-      if (device.site && !siteExists(device.site)) at('reference', ['spec', 'site'], missing('site', device.site, sites));
+      if (device.site && !siteExists(device.site))
+        at('reference', ['spec', 'site'], missing('site', device.site, sites));
       device.groups?.forEach((groupName, i) => {
         const group = groups.get(groupName);
         if (!group) at('reference', ['spec', 'groups', i], missing('group', groupName, groups));

@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { schemasDir } from '../paths.js';
-import { type ValidateFunction, createAjv } from './ajv.js';
+import { createAjv, type ValidateFunction } from './ajv.js';
 import { KINDS, type Kind, schemaFileOf } from './kinds.js';
 
 /** The JSON Schema files of the resource kinds, as shipped under schemas/. */
-export const KIND_SCHEMA_FILES = ['common.schema.json', ...KINDS.map((k) => schemaFileOf[k]), 'resource.schema.json'];
+export const KIND_SCHEMA_FILES = [
+  'common.schema.json',
+  ...KINDS.map((k) => schemaFileOf[k]),
+  'resource.schema.json',
+];
 
 export function readSchemaFile(file: string): Record<string, unknown> {
   return JSON.parse(readFileSync(path.join(schemasDir, file), 'utf8')) as Record<string, unknown>;

@@ -2,7 +2,8 @@
  * The rule behind the schema keyword `x-rmm-no-inline-secrets`: free-form maps (labels, custom fields,
  * transport blocks) must not carry a secret. Credentials are only ever references (env:, file:).
  */
-const SECRET_KEY = /passw(or)?d|passphrase|^pass$|secret|token|private[-_.]?key|api[-_.]?key|credential(?!Ref$)/i;
+const SECRET_KEY =
+  /passw(or)?d|passphrase|^pass$|secret|token|private[-_.]?key|api[-_.]?key|credential(?!Ref$)/i;
 const SECRET_VALUE = [
   { test: /-----BEGIN [A-Z ]*PRIVATE KEY-----/, what: 'a PEM private key' },
   { test: /\b(AKIA|ASIA)[0-9A-Z]{16}\b/, what: 'an AWS access key' },
@@ -30,7 +31,10 @@ export function findInlineSecrets(map: Record<string, unknown>): SecretFinding[]
     if (typeof value !== 'string') continue;
     const hit = SECRET_VALUE.find((p) => p.test.test(value));
     if (hit) {
-      found.push({ key, message: `the value of "${key}" looks like ${hit.what}; secrets never belong in YAML` });
+      found.push({
+        key,
+        message: `the value of "${key}" looks like ${hit.what}; secrets never belong in YAML`,
+      });
     }
   }
   return found;

@@ -1,5 +1,5 @@
 import { suggest } from '../suggest.js';
-import { type DocumentProblem, pathOf, problemsFromAjv } from './ajv-messages.js';
+import { type DocumentProblem, problemsFromAjv } from './ajv-messages.js';
 import { API_VERSION, isKind, KINDS, type Kind, type Resource } from './kinds.js';
 import { kindValidators } from './schemas.js';
 
@@ -48,14 +48,29 @@ function nameOf(doc: Record<string, unknown>): string | undefined {
 
 function apiVersionProblem(got: unknown): DocumentProblem {
   return got === undefined
-    ? { code: 'schema', path: [], at: 'value', message: `missing required field "apiVersion" (use ${API_VERSION})` }
-    : { code: 'schema', path: pathOf('/apiVersion'), at: 'value', message: `apiVersion must be "${API_VERSION}", not ${JSON.stringify(got)}` };
+    ? {
+        code: 'schema',
+        path: [],
+        at: 'value',
+        message: `missing required field "apiVersion" (use ${API_VERSION})`,
+      }
+    : {
+        code: 'schema',
+        path: ['apiVersion'],
+        at: 'value',
+        message: `must be "${API_VERSION}" (got ${JSON.stringify(got)})`,
+      };
 }
 
 function kindProblem(kind: unknown): DocumentProblem {
   const expected = KINDS.join(', ');
   if (kind === undefined) {
-    return { code: 'schema', path: [], at: 'value', message: `missing required field "kind" (one of ${expected})` };
+    return {
+      code: 'schema',
+      path: [],
+      at: 'value',
+      message: `missing required field "kind" (one of ${expected})`,
+    };
   }
   const hint = typeof kind === 'string' ? suggest(kind, KINDS) : undefined;
   return {

@@ -1,0 +1,61 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Flags } from '@oclif/core';
+import { RmmCommand } from '../../base-command.js';
+import { RmmError } from '../../errors.js';
+import { schemasDir } from '../../paths.js';
+import { bundleKindSchemas } from '../../resources/bundle-schemas.js';
+
+export default class SchemaExport extends RmmCommand {
+  static override summary =
+    'Write the JSON Schemas of the resource kinds, for editors to validate and complete YAML.';
+
+  static override description = [
+    'Writes one self-contained JSON Schema (draft 2020-12) per kind: site.schema.json, policy.schema.json, device-group.schema.json and device.schema.json, plus resource.schema.json for files that mix kinds.',
+    'Point an editor at them with a first line such as:\n  # yaml-language-server: $schema=../schemas/device.schema.json\n(VS Code with the Red Hat YAML extension, Neovim and others read it.)',
+  ].join('\n\n');
+
+  static override examples = [
+    {
+      description: 'Write the schemas into ./schemas of a GitOps repository.',
+      command: '<%= config.bin %> <%= command.id %>',
+    },
+    {
+      description: 'Write them somewhere else.',
+      command: '<%= config.bin %> <%= command.id %> -o .vscode/rmm-schemas',
+    },
+  ];
+
+  static override enableJsonFlag = true;
+
+  static override flags = {
+    output: Flags.string({
+      char: 'o',
+      summary: 'Directory to write into (created if missing).',
+      default: 'schemas',
+    }),
+  };
+
+  async run(): Promise<{ directory: string; files: string[] }> {
+    const { flags } = await this.parse(SchemaExport);
+    const directory = path.resolve(flags.output);
+    if (directory === schemasDir) {
+      throw new RmmError(
+        'usage',
+        `refusing to overwrite rmm's own schema sources in ${directory}; choose another directory with -o`,
+      );
+    }
+    await mkdir(directory, { recursive: true });
+    const files: string[] = [];
+    for (const [name, schema] of bundleKindSchemas()) {
+      const file = path.join(directory, name);
+      await writeFile(file, `${JSON.stringify(schema, null, 2)}\n`);
+      files.push(file);
+    }
+    if (!this.jsonEnabled())
+      this.log(
+        `Wrote ${files.length} schemas to ${path.relative(process.cwd(), directory) || '.'}:\n${files.map((f) => `  ${path.basename(f)}`).join('\n')}`,
+      );
+    return { directory, files };
+  }
+}

@@ -1,0 +1,55 @@
+import { Flags } from '@oclif/core';
+import { RmmCommand } from '../base-command.js';
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { errorCount } from '../diagnostics/diagnostic.js';
+import { ExitCode } from '../errors.js';
+import { validateInputs } from '../validate.js';
+import { colorEnabled } from '../views/color.js';
+import { renderValidation } from '../views/diagnostics.js';
+
+export default class Validate extends RmmCommand {
+  static override summary =
+    "Check resource YAML against the kinds' schemas and each other, without touching the database.";
+
+  static override description = [
+    "Reads Site, Policy, DeviceGroup and Device documents (one or many per file, separated by ---) from files, directories or stdin, checks each against its kind's JSON Schema, then checks the references between them: unknown sites, groups and policies, duplicate names, cycles in group parents, devices in groups scoped to another site, and anything that looks like an inline secret.",
+    'Every problem is reported at once, one per line, as FILE:LINE:COLUMN: Kind/name: message. References resolve among the documents given; the default site "main" always exists. The database is never opened.',
+    'Exit codes: 0 all valid, 1 any problem, 64 bad flags.',
+  ].join('\n\n');
+
+  static override examples = [
+    { description: 'Check one file.', command: '<%= config.bin %> <%= command.id %> -f site.yaml' },
+    {
+      description: 'Check a whole repository of YAML, subdirectories included.',
+      command: '<%= config.bin %> <%= command.id %> -f examples -R',
+    },
+    {
+      description: 'Check what another tool generates.',
+      command: 'generate-devices | <%= config.bin %> <%= command.id %> -f -',
+    },
+    {
+      description: 'Problems as a JSON array (for editors and CI annotations).',
+      command: '<%= config.bin %> <%= command.id %> -f . -R --json',
+    },
+  ];
+
+  static override enableJsonFlag = true;
+
+  static override flags = {
+    filename: Flags.string({
+      char: 'f',
+      summary: 'A file, a directory, or - for stdin. Repeat to give several.',
+      multiple: true,
+      required: true,
+    }),
+    recursive: Flags.boolean({ char: 'R', summary: 'Include subdirectories of directories given with -f.' }),
+  };
+
+  async run(): Promise<Diagnostic[]> {
+    const { flags } = await this.parse(Validate);
+    const result = await validateInputs(flags.filename, { recursive: flags.recursive });
+    if (errorCount(result.diagnostics) > 0) process.exitCode = ExitCode.error;
+    if (!this.jsonEnabled()) this.log(renderValidation(result, colorEnabled()));
+    return result.diagnostics;
+  }
+}
