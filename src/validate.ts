@@ -1,23 +1,23 @@
+import { type DocumentChunk, type DocumentResult, diagnosticAt } from './check/check-document.js';
 import {
-  compareDiagnostics,
-  type Diagnostic,
-  type PathSegment,
-  toJsonPointer,
-} from './diagnostics/diagnostic.js';
-import { type LoadedDocument, loadDocuments } from './load/load-documents.js';
+  type Checker,
+  inlineChecker,
+  PARALLEL_THRESHOLD_BYTES,
+  poolChecker,
+  workerCount,
+} from './check/pool.js';
+import { compareDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
 import { locate } from './load/precise-parse.js';
-import type { ReadOptions } from './load/read-sources.js';
-import type { DocumentProblem } from './resources/ajv-messages.js';
+import { type ReadOptions, readInputs } from './load/read-sources.js';
+import { splitDocuments } from './load/split-documents.js';
 import { ReferenceIndex } from './resources/cross-references.js';
 import type { Resource } from './resources/kinds.js';
-import { validateResource } from './resources/validate-resource.js';
 
-/** Where a document came from: enough to find a position in it when a diagnostic needs one. */
-export type DocumentSource = Omit<LoadedDocument, 'value'>;
+export type { DocumentChunk };
 
 export interface SourcedResource {
   resource: Resource;
-  source: DocumentSource;
+  source: DocumentChunk;
 }
 
 export interface ValidationResult {
@@ -33,67 +33,99 @@ export interface ValidateOptions extends ReadOptions {
   collect?: boolean;
 }
 
+/** Documents per batch sent to a worker: large enough to amortize messaging, small enough to balance. */
+const BATCH_DOCUMENTS = 500;
+
 /**
- * The whole check behind `rmm validate`: load, validate each document against its kind's schema,
- * then the cross-reference rules. Every problem is collected; none stops the run. Positions are
- * computed only for the documents that have problems.
+ * The whole check behind `rmm validate`: read the inputs, split them into documents, check each
+ * document by itself (YAML, its kind's schema; on worker threads when the input is large), then the
+ * rules across documents. Every problem is collected; none stops the run. Positions are computed
+ * only for documents with problems.
  */
 export async function validateInputs(
   inputs: readonly string[],
   options: ValidateOptions = {},
 ): Promise<ValidationResult> {
+  const collect = options.collect ?? false;
   const diagnostics: Diagnostic[] = [];
-  const resources: SourcedResource[] = [];
-  const index = new ReferenceIndex<DocumentSource>((source) => {
-    const { line, column } = positionIn(source, ['metadata', 'name'], 'value');
-    return `${source.file}:${line}:${column}`;
-  });
-  const summary = { files: 0 };
-  let documents = 0;
-  for await (const event of loadDocuments(inputs, options, summary)) {
-    if ('diagnostic' in event) {
-      diagnostics.push(event.diagnostic);
-      continue;
+  const batches: Array<{ chunks: DocumentChunk[]; results: Promise<DocumentResult[]> }> = [];
+  const documentsPerFile = new Map<string, number>();
+  let checker: Checker = inlineChecker(collect);
+  let pooled = false;
+  let bytes = 0;
+  let files = 0;
+  try {
+    for await (const source of readInputs(inputs, options)) {
+      files++;
+      if ('diagnostic' in source) {
+        diagnostics.push(source.diagnostic);
+        continue;
+      }
+      bytes += source.text.length;
+      const workers = workerCount();
+      if (!pooled && bytes > PARALLEL_THRESHOLD_BYTES && workers > 0) {
+        checker = poolChecker(workers, collect);
+        pooled = true;
+      }
+      documentsPerFile.set(source.file, 0);
+      const chunks = splitDocuments(source.text).map((c) => ({
+        file: source.file,
+        text: c.text,
+        firstLine: c.firstLine,
+      }));
+      for (let i = 0; i < chunks.length; i += BATCH_DOCUMENTS) {
+        const batch = chunks.slice(i, i + BATCH_DOCUMENTS);
+        batches.push({ chunks: batch, results: checker.check(batch) });
+      }
     }
-    documents++;
-    const { value, ...source } = event.document;
-    const check = validateResource(value);
-    for (const problem of check.problems)
-      diagnostics.push(toDiagnostic(source, check.kind, check.name, problem));
-    if (!check.resource) continue;
-    index.add(check.resource, source);
-    if (options.collect) resources.push({ resource: check.resource, source });
-  }
-  for (const problem of index.check()) {
-    diagnostics.push(toDiagnostic(problem.ref, problem.kind, problem.name, { ...problem, at: 'value' }));
-  }
-  diagnostics.sort(compareDiagnostics);
-  return { diagnostics, files: summary.files, documents, resources };
-}
 
-function toDiagnostic(
-  source: DocumentSource,
-  kind: string | undefined,
-  name: string | undefined,
-  problem: DocumentProblem,
-): Diagnostic {
-  const { line, column } = positionIn(source, problem.path, problem.at);
-  const diagnostic: Diagnostic = {
-    severity: 'error',
-    code: problem.code,
-    file: source.file,
-    line,
-    column,
-    message: problem.message,
-  };
-  if (kind !== undefined) diagnostic.kind = kind;
-  if (name !== undefined) diagnostic.name = name;
-  if (problem.path.length > 0) diagnostic.pointer = toJsonPointer(problem.path);
-  return diagnostic;
+    const index = new ReferenceIndex<DocumentChunk>((chunk) => {
+      const { line, column } = positionIn(chunk, ['metadata', 'name']);
+      return `${chunk.file}:${line}:${column}`;
+    });
+    const resources: SourcedResource[] = [];
+    let documents = 0;
+    for (const batch of batches) {
+      const results = await batch.results;
+      results.forEach((result, i) => {
+        const chunk = batch.chunks[i] as DocumentChunk;
+        diagnostics.push(...result.diagnostics);
+        if (result.empty) return;
+        documents++;
+        documentsPerFile.set(chunk.file, (documentsPerFile.get(chunk.file) ?? 0) + 1);
+        if (result.refs) index.add(result.refs, chunk);
+        if (result.resource && result.diagnostics.length === 0)
+          resources.push({ resource: result.resource, source: chunk });
+      });
+    }
+    for (const [file, count] of documentsPerFile) {
+      if (count === 0) {
+        diagnostics.push({
+          severity: 'error',
+          code: 'empty',
+          file,
+          line: 1,
+          column: 1,
+          message: 'no YAML documents in this file',
+        });
+      }
+    }
+    for (const problem of index.check()) {
+      diagnostics.push(diagnosticAt(problem.ref, problem.kind, problem.name, { ...problem, at: 'value' }));
+    }
+    diagnostics.sort(compareDiagnostics);
+    return { diagnostics, files, documents, resources: collect ? resources : [] };
+  } finally {
+    await checker.close();
+  }
 }
 
 /** 1-based file position of a node in a document. */
-export function positionIn(source: DocumentSource, path: readonly PathSegment[], at: 'key' | 'value') {
-  const { line, column } = locate(source.text, path, at);
-  return { line: source.firstLine + line + 1, column: column + 1 };
+export function positionIn(
+  chunk: DocumentChunk,
+  path: Parameters<typeof locate>[1],
+  at: 'key' | 'value' = 'value',
+) {
+  const { line, column } = locate(chunk.text, path, at);
+  return { line: chunk.firstLine + line + 1, column: column + 1 };
 }

@@ -8,19 +8,19 @@ import jsyaml from 'js-yaml';
  */
 const nullType = new jsyaml.Type('tag:yaml.org,2002:null', {
   kind: 'scalar',
-  resolve: (s: string) => /^(?:~|[Nn]ull|NULL)?$/.test(s),
+  resolve: (s: string) => s.length <= 4 && /^(?:~|[Nn]ull|NULL)?$/.test(s),
   construct: () => null,
 });
 
 const boolType = new jsyaml.Type('tag:yaml.org,2002:bool', {
   kind: 'scalar',
-  resolve: (s: string) => /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(s),
+  resolve: (s: string) => (s.length === 4 || s.length === 5) && /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(s),
   construct: (s: string) => s[0] === 't' || s[0] === 'T',
 });
 
 const intType = new jsyaml.Type('tag:yaml.org,2002:int', {
   kind: 'scalar',
-  resolve: (s: string) => /^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/.test(s),
+  resolve: (s: string) => startsLikeNumber(s) && /^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/.test(s),
   construct: (s: string) =>
     s.startsWith('0o')
       ? Number.parseInt(s.slice(2), 8)
@@ -32,9 +32,10 @@ const intType = new jsyaml.Type('tag:yaml.org,2002:int', {
 const floatType = new jsyaml.Type('tag:yaml.org,2002:float', {
   kind: 'scalar',
   resolve: (s: string) =>
-    /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/.test(s) ||
-    /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/.test(s) ||
-    /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/.test(s),
+    startsLikeNumber(s) &&
+    (/^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/.test(s) ||
+      /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/.test(s) ||
+      /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/.test(s)),
   construct: (s: string) => {
     if (s.slice(-3).toLowerCase() === 'nan') return Number.NaN;
     if (s.slice(-3).toLowerCase() === 'inf')
@@ -42,6 +43,12 @@ const floatType = new jsyaml.Type('tag:yaml.org,2002:float', {
     return Number.parseFloat(s);
   },
 });
+
+/** Numbers start with a digit, a sign or a dot: a one-character test that spares most strings the regexes. */
+function startsLikeNumber(s: string): boolean {
+  const c = s.charCodeAt(0);
+  return (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e;
+}
 
 export const yaml12CoreSchema = jsyaml.FAILSAFE_SCHEMA.extend({
   implicit: [nullType, boolType, intType, floatType],

@@ -1,20 +1,12 @@
 import jsyaml from 'js-yaml';
 import { yaml12CoreSchema } from './core-schema.js';
+import { needsPreciseParse } from './fast-path-rules.js';
 import { documentStart, MAX_DEPTH, type PreciseProblem, parsePrecise } from './precise-parse.js';
-import { quotedScalars } from './quoted-scalars.js';
 
 /** A single resource is a few hundred bytes; a 1 MiB document is a mistake or an attack. */
 export const MAX_DOCUMENT_BYTES = 1024 * 1024;
 
 export type ParseResult = { ok: true; value: unknown } | { ok: false; problems: PreciseProblem[] };
-
-// An anchor (&a), alias (*a) or tag (!t) where a node can start. It may match inside a string too;
-// then the document just takes the precise path, which expands aliases under a limit.
-const NODE_PROPERTY = /(?:^|[\s[{,:-])[&*!]/;
-// A sequence nested on the same line as its parent's dash ("- - a"), or an empty entry (a lone
-// "-"): js-yaml misreads the lines that follow.
-const COMPACT_NESTED_SEQUENCE = /^[ \t]*-[ \t]+-(?:[ \t]|$)/m;
-const EMPTY_SEQUENCE_ENTRY = /^[ \t]*-[ \t]*$/m;
 
 /**
  * Parses one document. The fast path (js-yaml, same value resolution as `yaml`) takes valid input;
@@ -36,7 +28,8 @@ export function parseDocumentText(text: string): ParseResult {
     };
   }
   let result: ParseResult;
-  if (needsPreciseParse(text)) {
+  const viaPrecise = needsPreciseParse(text);
+  if (viaPrecise) {
     result = parsePrecise(text);
   } else {
     try {
@@ -47,54 +40,25 @@ export function parseDocumentText(text: string): ParseResult {
       result = parsePrecise(text);
     }
   }
-  const tooBig = result.ok ? shapeProblem(result.value) : undefined;
+  const tooBig = result.ok && (viaPrecise || couldBeDeep(text)) ? shapeProblem(result.value) : undefined;
   if (tooBig) return { ok: false, problems: [{ code: 'nesting', message: tooBig, ...documentStart(text) }] };
   return result;
 }
 
-// Keys js-yaml reads differently: null keys ("null" there, "" in yaml), empty keys, collection keys
-// ("" there, "[]" in yaml) and explicit "? " keys.
-const BLOCK_NULL_KEY = /^[ \t]*(?:-[ \t]+)?(?:~|null|Null|NULL)?[ \t]*:(?:[ \t]|$)/m;
-const FLOW_NULL_KEY = /[[{,][ \t]*(?:~|null|Null|NULL)?[ \t]*:(?:[ \t,\]}]|$)/;
-const COLLECTION_OR_EXPLICIT_KEY = /^[ \t]*(?:-[ \t]+)?(?:[[{].*[\]}][ \t]*:(?:[ \t]|$)|\?(?:[ \t]|$))/m;
-// A block scalar with an explicit indentation indicator (|2, >-1): whitespace-only lines differ.
-const BLOCK_INDENT_INDICATOR = /(?:^|[ \t])[|>](?:[1-9][-+]?|[-+][1-9])[ \t]*(?:#.*)?$/m;
-// A tab among a line's leading blanks: YAML forbids tabs as indentation, and the parsers disagree
-// on what such lines mean inside block scalars.
-const TAB_IN_INDENT = /^ *\t/m;
-// "---x" or "...x" at a line's start: plain text to YAML, a document marker to js-yaml.
-const MARKER_LOOKALIKE = /^(?:---|\.\.\.)\S/m;
-// A comment glued to a closing bracket or quote: an error in YAML that js-yaml lets pass.
-const GLUED_COMMENT = /[\]}"']#/;
-
 /**
- * Constructs where js-yaml would read something other than `yaml` does, or where only `yaml` bounds
- * the cost: they are rare in resources and simply take the precise path. The parity test
- * (test/load/parser-parity.test.ts) is what finds them; add a rule here when it finds another.
+ * Whether text without aliases could nest MAX_DEPTH levels: it takes that many brackets and levels
+ * of indentation together (a block sequence may sit at its parent key's indentation, so a level can
+ * cost as little as half a space). Cheap native string searches, so the full walk runs only when it
+ * might matter; and a miss is harmless, since the kinds' schemas bound what is read further anyway.
  */
-export function needsPreciseParse(text: string): boolean {
-  return (
-    NODE_PROPERTY.test(text) ||
-    COMPACT_NESTED_SEQUENCE.test(text) ||
-    EMPTY_SEQUENCE_ENTRY.test(text) ||
-    BLOCK_NULL_KEY.test(text) ||
-    FLOW_NULL_KEY.test(text) ||
-    COLLECTION_OR_EXPLICIT_KEY.test(text) ||
-    BLOCK_INDENT_INDICATOR.test(text) ||
-    TAB_IN_INDENT.test(text) ||
-    MARKER_LOOKALIKE.test(text) ||
-    GLUED_COMMENT.test(text) ||
-    hasMultilineQuote(text)
-  );
-}
-
-/**
- * Whether a quoted scalar runs past the end of its line. js-yaml folds such scalars without checking
- * their continuation lines' indentation, where YAML (and `yaml`) refuse.
- */
-function hasMultilineQuote(text: string): boolean {
-  for (const span of quotedScalars(text)) if (span.multiline) return true;
-  return false;
+function couldBeDeep(text: string): boolean {
+  let brackets = 0;
+  for (const open of ['[', '{']) {
+    for (let i = text.indexOf(open); i !== -1; i = text.indexOf(open, i + 1)) {
+      if (++brackets >= MAX_DEPTH) return true;
+    }
+  }
+  return text.includes(`\n${' '.repeat(Math.floor((MAX_DEPTH - brackets) / 2) - 1)}`);
 }
 
 /** Nodes in one document after alias expansion: far above any real resource. */

@@ -16,13 +16,33 @@ export interface CrossReferenceProblem<Ref> {
   message: string;
 }
 
-interface Entry<Ref> {
-  ref: Ref;
-  /** Site (for a device or a site-scoped group), parent, policy, groups: whatever the kind refers to. */
+/** What a resource refers to: all the cross-reference checks need of it. */
+export interface ResourceRefs {
+  kind: Kind;
+  name: string;
+  /** A device's site, or the site a group is scoped to. */
   site?: string;
   parent?: string;
   policy?: string;
   groups?: string[];
+}
+
+interface Entry<Ref> extends ResourceRefs {
+  ref: Ref;
+}
+
+export function refsOf(resource: Resource): ResourceRefs {
+  const refs: ResourceRefs = { kind: resource.kind, name: resource.metadata.name };
+  if (resource.kind === 'Device') {
+    refs.site = resource.spec.site;
+    if (resource.spec.groups) refs.groups = resource.spec.groups;
+  } else if (resource.kind === 'DeviceGroup') {
+    const { site, parent, policy } = resource.spec;
+    if (site) refs.site = site;
+    if (parent) refs.parent = parent;
+    if (policy) refs.policy = policy;
+  }
+  return refs;
 }
 
 export class ReferenceIndex<Ref> {
@@ -31,9 +51,8 @@ export class ReferenceIndex<Ref> {
   /** `describeRef` says where a resource is, for the message about its duplicate. */
   constructor(private readonly describeRef: (ref: Ref) => string) {}
 
-  add(resource: Resource, ref: Ref): void {
-    const { kind } = resource;
-    const name = resource.metadata.name;
+  add(refs: ResourceRefs, ref: Ref): void {
+    const { kind, name } = refs;
     let byName = this.entries.get(kind);
     if (!byName) {
       byName = new Map();
@@ -51,8 +70,7 @@ export class ReferenceIndex<Ref> {
       });
       return;
     }
-    byName.set(name, summarize(resource, ref));
-    if (resource.kind === 'Policy') this.checkMonitorNames(resource, ref);
+    byName.set(name, { ...refs, ref });
   }
 
   /** Every problem found, in the order the resources were added. */
@@ -112,34 +130,6 @@ export class ReferenceIndex<Ref> {
       });
     }
     return out;
-  }
-
-  private checkMonitorNames(resource: Extract<Resource, { kind: 'Policy' }>, ref: Ref): void {
-    const seen = new Set<string>();
-    resource.spec.monitors?.forEach((monitor, i) => {
-      if (seen.has(monitor.name)) {
-        this.problems.push({
-          ref,
-          kind: 'Policy',
-          name: resource.metadata.name,
-          code: 'duplicate',
-          path: ['spec', 'monitors', i, 'name'],
-          message: `monitor name "${monitor.name}" is used twice in this policy`,
-        });
-      }
-      seen.add(monitor.name);
-    });
-  }
-}
-
-function summarize<Ref>(resource: Resource, ref: Ref): Entry<Ref> {
-  switch (resource.kind) {
-    case 'Device':
-      return { ref, site: resource.spec.site, groups: resource.spec.groups };
-    case 'DeviceGroup':
-      return { ref, site: resource.spec.site, parent: resource.spec.parent, policy: resource.spec.policy };
-    default:
-      return { ref };
   }
 }
 

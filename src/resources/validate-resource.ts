@@ -7,7 +7,7 @@ export interface ResourceCheck {
   /** Known as soon as the document names them, even when it is invalid. */
   kind?: string;
   name?: string;
-  /** Set only when the document is valid. */
+  /** Set when the document passes its kind's schema (`problems` may still hold rules within it). */
   resource?: Resource;
   problems: DocumentProblem[];
 }
@@ -36,8 +36,31 @@ export function validateResource(value: unknown): ResourceCheck {
     return { kind: typeof kind === 'string' ? kind : undefined, name, problems };
   }
   const validate = kindValidators()[kind];
-  if (validate(doc)) return { kind, name, resource: doc as unknown as Resource, problems: [] };
-  return { kind, name, problems: problemsFromAjv(validate.errors ?? []) };
+  if (!validate(doc)) return { kind, name, problems: problemsFromAjv(validate.errors ?? []) };
+  // Schema-valid: the resource is returned even if a rule within it fails, so that the documents
+  // referring to it are not also reported.
+  const resource = doc as unknown as Resource;
+  return { kind, name, resource, problems: rulesWithin(resource) };
+}
+
+/** Rules inside one document that JSON Schema cannot state. */
+function rulesWithin(resource: Resource): DocumentProblem[] {
+  const problems: DocumentProblem[] = [];
+  if (resource.kind === 'Policy') {
+    const seen = new Set<string>();
+    resource.spec.monitors?.forEach((monitor, i) => {
+      if (seen.has(monitor.name)) {
+        problems.push({
+          code: 'duplicate',
+          path: ['spec', 'monitors', i, 'name'],
+          at: 'value',
+          message: `monitor name "${monitor.name}" is used twice in this policy`,
+        });
+      }
+      seen.add(monitor.name);
+    });
+  }
+  return problems;
 }
 
 function nameOf(doc: Record<string, unknown>): string | undefined {

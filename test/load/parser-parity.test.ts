@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import jsyaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { yaml12CoreSchema } from '../../src/load/core-schema.js';
-import { needsPreciseParse, parseDocumentText, shapeProblem } from '../../src/load/parse-document.js';
+import { needsPreciseParse } from '../../src/load/fast-path-rules.js';
+import { parseDocumentText, shapeProblem } from '../../src/load/parse-document.js';
 import { parsePrecise } from '../../src/load/precise-parse.js';
 import { splitDocuments } from '../../src/load/split-documents.js';
 

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { documentsOf } from '../../src/load/load-documents.js';
+import { parseDocumentText } from '../../src/load/parse-document.js';
+import { splitDocuments } from '../../src/load/split-documents.js';
 import { createAjv } from '../../src/resources/ajv.js';
 import { bundleKindSchemas } from '../../src/resources/bundle-schemas.js';
 import { validateResource } from '../../src/resources/validate-resource.js';
@@ -10,9 +11,10 @@ import { validateResource } from '../../src/resources/validate-resource.js';
 function documentsIn(dir: string, names: string[]) {
   return names.flatMap((name) => {
     const file = path.join(dir, name);
-    return [...documentsOf(file, readFileSync(file, 'utf8'))].flatMap((e) =>
-      'document' in e ? [e.document] : [],
-    );
+    return splitDocuments(readFileSync(file, 'utf8')).flatMap((chunk) => {
+      const parsed = parseDocumentText(chunk.text);
+      return parsed.ok ? [{ file, value: parsed.value }] : [];
+    });
   });
 }
 

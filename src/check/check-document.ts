@@ -1,0 +1,74 @@
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { toJsonPointer } from '../diagnostics/diagnostic.js';
+import { parseDocumentText } from '../load/parse-document.js';
+import { locate } from '../load/precise-parse.js';
+import type { DocumentProblem } from '../resources/ajv-messages.js';
+import { type ResourceRefs, refsOf } from '../resources/cross-references.js';
+import type { Resource } from '../resources/kinds.js';
+import { validateResource } from '../resources/validate-resource.js';
+
+/** One YAML document of a file: its text and the line it starts on (0-based). */
+export interface DocumentChunk {
+  file: string;
+  text: string;
+  firstLine: number;
+}
+
+export interface DocumentResult {
+  /** Problems of this document alone, with file positions. */
+  diagnostics: Diagnostic[];
+  /** True for an empty document (it parsed to null), which is skipped. */
+  empty?: boolean;
+  /** What the cross-reference checks need, when the document is a valid resource. */
+  refs?: ResourceRefs;
+  /** The resource itself, when asked for (plan and apply need it; validate does not). */
+  resource?: Resource;
+}
+
+/**
+ * Everything that can be checked in one document by itself: YAML, its kind's schema, and rules
+ * within it. Pure, so it runs the same inline or in a worker thread.
+ */
+export function checkDocument(chunk: DocumentChunk, collect: boolean): DocumentResult {
+  const parsed = parseDocumentText(chunk.text);
+  if (!parsed.ok) {
+    return {
+      diagnostics: parsed.problems.map((p) => ({
+        severity: 'error',
+        code: p.code,
+        file: chunk.file,
+        line: chunk.firstLine + p.line + 1,
+        column: p.column + 1,
+        message: p.message,
+      })),
+    };
+  }
+  if (parsed.value === null || parsed.value === undefined) return { diagnostics: [], empty: true };
+  const check = validateResource(parsed.value);
+  const diagnostics = check.problems.map((p) => diagnosticAt(chunk, check.kind, check.name, p));
+  if (!check.resource) return { diagnostics };
+  const result: DocumentResult = { diagnostics, refs: refsOf(check.resource) };
+  if (collect) result.resource = check.resource;
+  return result;
+}
+
+export function diagnosticAt(
+  chunk: DocumentChunk,
+  kind: string | undefined,
+  name: string | undefined,
+  problem: DocumentProblem,
+): Diagnostic {
+  const { line, column } = locate(chunk.text, problem.path, problem.at);
+  const diagnostic: Diagnostic = {
+    severity: 'error',
+    code: problem.code,
+    file: chunk.file,
+    line: chunk.firstLine + line + 1,
+    column: column + 1,
+    message: problem.message,
+  };
+  if (kind !== undefined) diagnostic.kind = kind;
+  if (name !== undefined) diagnostic.name = name;
+  if (problem.path.length > 0) diagnostic.pointer = toJsonPointer(problem.path);
+  return diagnostic;
+}

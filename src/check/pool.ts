@@ -1,0 +1,75 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { checkDocument, type DocumentChunk, type DocumentResult } from './check-document.js';
+
+/**
+ * Checks batches of documents on worker threads, one per core, so parsing a large repository uses the
+ * whole machine. Small inputs never start a worker (starting one costs more than it saves).
+ * RMM_WORKERS sets the number of threads; 0 checks everything on the main thread.
+ */
+export interface Checker {
+  check(chunks: DocumentChunk[]): Promise<DocumentResult[]>;
+  close(): Promise<void>;
+}
+
+/** Below this much YAML, everything is checked inline. */
+export const PARALLEL_THRESHOLD_BYTES = 1024 * 1024;
+
+export function workerCount(env: NodeJS.ProcessEnv = process.env): number {
+  const configured = env.RMM_WORKERS === undefined ? Number.NaN : Number(env.RMM_WORKERS);
+  if (Number.isInteger(configured) && configured >= 0) return Math.min(configured, 64);
+  // Worker entry points exist only compiled; running from TypeScript sources (tests) stays inline.
+  if (import.meta.url.endsWith('.ts')) return 0;
+  return Math.min(availableParallelism(), 8);
+}
+
+export function inlineChecker(collect: boolean): Checker {
+  return {
+    check: async (chunks) => chunks.map((chunk) => checkDocument(chunk, collect)),
+    close: async () => {},
+  };
+}
+
+export function poolChecker(size: number, collect: boolean): Checker {
+  const workers: Array<{ worker: Worker; pending: number }> = [];
+  const waiting = new Map<
+    number,
+    { resolve: (r: DocumentResult[]) => void; reject: (e: unknown) => void; slot: number }
+  >();
+  let nextId = 0;
+  const failAll = (error: unknown) => {
+    for (const entry of waiting.values()) entry.reject(error);
+    waiting.clear();
+  };
+  for (let i = 0; i < size; i++) {
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { collect } });
+    worker.on('message', ({ id, results }: { id: number; results: string }) => {
+      const entry = waiting.get(id);
+      if (!entry) return;
+      waiting.delete(id);
+      (workers[entry.slot] as { pending: number }).pending--;
+      entry.resolve(JSON.parse(results) as DocumentResult[]);
+    });
+    worker.on('error', failAll);
+    workers.push({ worker, pending: 0 });
+  }
+  return {
+    check(chunks) {
+      // The least busy worker takes the batch.
+      let slot = 0;
+      workers.forEach((w, i) => {
+        if (w.pending < (workers[slot] as { pending: number }).pending) slot = i;
+      });
+      const target = workers[slot] as { worker: Worker; pending: number };
+      const id = nextId++;
+      target.pending++;
+      return new Promise((resolve, reject) => {
+        waiting.set(id, { resolve, reject, slot });
+        target.worker.postMessage({ id, chunks });
+      });
+    },
+    async close() {
+      await Promise.all(workers.map((w) => w.worker.terminate()));
+    },
+  };
+}

@@ -1,0 +1,11 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { checkDocument, type DocumentChunk } from './check-document.js';
+
+/** A worker thread of the check pool: checks batches of documents and posts the results back. */
+const { collect } = workerData as { collect: boolean };
+
+parentPort?.on('message', (batch: { id: number; chunks: DocumentChunk[] }) => {
+  // As one JSON string: measured faster to post and receive than the structured clone of the objects.
+  const results = JSON.stringify(batch.chunks.map((chunk) => checkDocument(chunk, collect)));
+  parentPort?.postMessage({ id: batch.id, results });
+});
