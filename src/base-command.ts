@@ -3,18 +3,19 @@ import { ExitCode, isRmmError } from './errors.js';
 import { resolveDataDir } from './paths.js';
 
 /**
- * What every rmm command shares: the --data-dir flag, and the one place where errors become a
- * message on stderr and an exit code (docs/cli.md lists them). Commands themselves never catch.
+ * What every rmm command shares: the one place where errors become a message on stderr and an exit
+ * code (docs/cli.md lists them). Commands themselves never catch.
  */
-export abstract class RmmCommand extends Command {
-  static override baseFlags = {
-    'data-dir': Flags.directory({
-      summary: 'Runtime home holding devices.db, cache/ and archive/.',
-      description: 'Defaults to $RMM_DATA_DIR, else ./data under the current directory.',
-      helpGroup: 'GLOBAL',
-    }),
-  };
+/** For the commands that use the database: where it lives. */
+export const dataDirFlags = {
+  'data-dir': Flags.directory({
+    summary: 'Runtime home holding devices.db, cache/ and archive/.',
+    description: 'Defaults to $RMM_DATA_DIR, else ./data under the current directory.',
+    helpGroup: 'GLOBAL',
+  }),
+};
 
+export abstract class RmmCommand extends Command {
   /** The data directory chosen by flag, environment or default. */
   protected dataDir(flags: { 'data-dir'?: string | undefined }): string {
     return resolveDataDir(flags['data-dir']);
@@ -37,7 +38,3 @@ export abstract class RmmCommand extends Command {
     return super.catch(error);
   }
 }
-
-export type RmmFlags<T extends typeof Command> = Interfaces.InferredFlags<
-  (typeof RmmCommand)['baseFlags'] & T['flags']
->;

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
-import { RmmCommand } from '../base-command.js';
+import { dataDirFlags, RmmCommand } from '../base-command.js';
 import { RmmError } from '../errors.js';
 import { databaseFile } from '../paths.js';
 import { openDatabase } from '../state/connection.js';
@@ -51,6 +51,7 @@ export default class Init extends RmmCommand {
   static override enableJsonFlag = true;
 
   static override flags = {
+    ...dataDirFlags,
     'schema-file': Flags.file({ summary: 'Use another database.yaml (for tests).', hidden: true }),
   };
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { Flags } from '@oclif/core';
-import { RmmCommand } from '../../base-command.js';
+import { dataDirFlags, RmmCommand } from '../../base-command.js';
 import { RmmError } from '../../errors.js';
 import { databaseFile } from '../../paths.js';
 import { openDatabase } from '../../state/connection.js';
@@ -45,6 +45,7 @@ export default class DbApply extends RmmCommand {
   static override enableJsonFlag = true;
 
   static override flags = {
+    ...dataDirFlags,
     'allow-destructive': Flags.boolean({
       summary: 'Also run steps that lose data (dropped tables and columns).',
     }),

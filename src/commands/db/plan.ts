@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { Flags } from '@oclif/core';
-import { RmmCommand } from '../../base-command.js';
+import { dataDirFlags, RmmCommand } from '../../base-command.js';
 import { ExitCode, RmmError } from '../../errors.js';
 import { databaseFile } from '../../paths.js';
 import { openDatabase } from '../../state/connection.js';
@@ -41,6 +41,7 @@ export default class DbPlan extends RmmCommand {
   static override enableJsonFlag = true;
 
   static override flags = {
+    ...dataDirFlags,
     sql: Flags.boolean({ summary: 'Print the SQL of each step under it.' }),
     'detailed-exitcode': Flags.boolean({ summary: 'Exit 0 when there are no changes and 2 when there are.' }),
     'schema-file': Flags.file({ summary: 'Use another database.yaml (for tests).', hidden: true }),
