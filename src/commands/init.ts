@@ -6,10 +6,9 @@ import { RmmError } from '../errors.js';
 import { databaseFile } from '../paths.js';
 import { openDatabase } from '../state/connection.js';
 import { displayPath, loadDeclaredSchema } from '../state/declared-schema.js';
-import { diffSchemas } from '../state/diff.js';
-import { inspectDatabase } from '../state/inspect.js';
 import { applyMigration } from '../state/migrate.js';
-import { type MigrationStep, planMigration } from '../state/migration-plan.js';
+import type { MigrationStep } from '../state/migration-plan.js';
+import { pendingMigration } from '../state/pending-migration.js';
 import { shortHash } from '../state/table-schema.js';
 import { describeCreation, renderSteps } from '../views/migration-plan.js';
 
@@ -65,8 +64,7 @@ export default class Init extends RmmCommand {
 
     const db = openDatabase(file);
     try {
-      const live = inspectDatabase(db, declared.seeds);
-      const plan = planMigration(diffSchemas(live, declared));
+      const { live, plan } = pendingMigration(db, declared);
       const result = { database: file, schemaHash: declared.hash, steps: plan.steps };
       if (live.tables.length === 0) {
         // A new (or empty) database: nothing to lose, so the whole declared schema goes in.

@@ -1,14 +1,10 @@
-import { existsSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { dataDirFlags, RmmCommand } from '../../base-command.js';
-import { RmmError } from '../../errors.js';
 import { databaseFile } from '../../paths.js';
 import { openDatabase } from '../../state/connection.js';
 import { displayPath, loadDeclaredSchema } from '../../state/declared-schema.js';
-import { diffSchemas } from '../../state/diff.js';
-import { inspectDatabase } from '../../state/inspect.js';
 import { applyMigration } from '../../state/migrate.js';
-import { planMigration } from '../../state/migration-plan.js';
+import { pendingMigration, requireDatabaseFile } from '../../state/pending-migration.js';
 import { colorEnabled } from '../../views/color.js';
 import { type PlanJson, planJson, renderSteps } from '../../views/migration-plan.js';
 
@@ -56,15 +52,10 @@ export default class DbApply extends RmmCommand {
     const { flags } = await this.parse(DbApply);
     const declared = loadDeclaredSchema(flags['schema-file']);
     const file = databaseFile(this.dataDir(flags));
-    if (!existsSync(file)) {
-      throw new RmmError('not-found', `no database at ${displayPath(file)}`, {
-        details: ['create it with: rmm init'],
-      });
-    }
+    requireDatabaseFile(file);
     const db = openDatabase(file);
     try {
-      const live = inspectDatabase(db, declared.seeds);
-      const plan = planMigration(diffSchemas(live, declared));
+      const { live, plan } = pendingMigration(db, declared);
       const refused = plan.destructive && !flags['allow-destructive'];
       if (plan.steps.length > 0 && !refused)
         this.logToStderr(`Applying ${plan.steps.length} steps to ${displayPath(file)}...`);

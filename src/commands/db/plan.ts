@@ -1,13 +1,10 @@
-import { existsSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { dataDirFlags, RmmCommand } from '../../base-command.js';
-import { ExitCode, RmmError } from '../../errors.js';
+import { ExitCode } from '../../errors.js';
 import { databaseFile } from '../../paths.js';
 import { openDatabase } from '../../state/connection.js';
-import { displayPath, loadDeclaredSchema } from '../../state/declared-schema.js';
-import { diffSchemas } from '../../state/diff.js';
-import { inspectDatabase } from '../../state/inspect.js';
-import { planMigration } from '../../state/migration-plan.js';
+import { loadDeclaredSchema } from '../../state/declared-schema.js';
+import { pendingMigration, requireDatabaseFile } from '../../state/pending-migration.js';
 import { colorEnabled } from '../../views/color.js';
 import { type PlanJson, planJson, renderPlan } from '../../views/migration-plan.js';
 
@@ -51,15 +48,10 @@ export default class DbPlan extends RmmCommand {
     const { flags } = await this.parse(DbPlan);
     const declared = loadDeclaredSchema(flags['schema-file']);
     const file = databaseFile(this.dataDir(flags));
-    if (!existsSync(file)) {
-      throw new RmmError('not-found', `no database at ${displayPath(file)}`, {
-        details: ['create it with: rmm init'],
-      });
-    }
+    requireDatabaseFile(file);
     const db = openDatabase(file, { readonly: true });
     try {
-      const live = inspectDatabase(db, declared.seeds);
-      const plan = planMigration(diffSchemas(live, declared));
+      const { live, plan } = pendingMigration(db, declared);
       if (flags['detailed-exitcode'] && plan.steps.length > 0) process.exitCode = ExitCode.changes;
       this.log(renderPlan(plan, declared.label, { sql: flags.sql, color: colorEnabled() }));
       return planJson(plan, { database: file, fromHash: live.schemaHash, toHash: declared.hash });
