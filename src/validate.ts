@@ -8,7 +8,7 @@ import {
 } from './check/pool.js';
 import { compareDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
 import { locate } from './load/precise-parse.js';
-import { type ReadOptions, readInputs } from './load/read-sources.js';
+import { listedBytes, listInputFiles, type ReadOptions, readInputs } from './load/read-sources.js';
 import { splitDocuments } from './load/split-documents.js';
 import { ReferenceIndex } from './resources/cross-references.js';
 import type { Resource } from './resources/kinds.js';
@@ -50,22 +50,19 @@ export async function validateInputs(
   const diagnostics: Diagnostic[] = [];
   const batches: Array<{ chunks: DocumentChunk[]; results: Promise<DocumentResult[]> }> = [];
   const documentsPerFile = new Map<string, number>();
-  let checker: Checker = inlineChecker(collect);
-  let pooled = false;
-  let bytes = 0;
+  const entries = await listInputFiles(inputs, options.recursive ?? false);
+  // Worker threads take a while to start: decide from the files' sizes, before reading them, so they
+  // start while the first files are read. Stdin's size is unknown; it is checked inline.
+  const workers = workerCount();
+  const checker: Checker =
+    workers > 0 && listedBytes(entries) > PARALLEL_THRESHOLD_BYTES ? poolChecker(workers, collect) : inlineChecker(collect);
   let files = 0;
   try {
-    for await (const source of readInputs(inputs, options)) {
+    for await (const source of readInputs(entries, options.stdin)) {
       files++;
       if ('diagnostic' in source) {
         diagnostics.push(source.diagnostic);
         continue;
-      }
-      bytes += source.text.length;
-      const workers = workerCount();
-      if (!pooled && bytes > PARALLEL_THRESHOLD_BYTES && workers > 0) {
-        checker = poolChecker(workers, collect);
-        pooled = true;
       }
       documentsPerFile.set(source.file, 0);
       const chunks = splitDocuments(source.text).map((c) => ({

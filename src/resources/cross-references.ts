@@ -70,7 +70,8 @@ export class ReferenceIndex<Ref> {
       });
       return;
     }
-    byName.set(name, { ...refs, ref });
+    // The refs object is ours (built for this index), so it becomes the entry without a copy.
+    byName.set(name, Object.assign(refs, { ref }));
   }
 
   /** Every problem found, in the order the resources were added. */

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import jsyaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { yaml12CoreSchema } from '../../src/load/core-schema.js';
-import { needsPreciseParse } from '../../src/load/fast-path-rules.js';
+import { ANY_RULE, needsPreciseParse } from '../../src/load/fast-path-rules.js';
 import { parseDocumentText, shapeProblem } from '../../src/load/parse-document.js';
 import { parsePrecise } from '../../src/load/precise-parse.js';
 import { splitDocuments } from '../../src/load/split-documents.js';
@@ -66,6 +66,8 @@ describe('fast and precise parsers agree', () => {
 
   it.each(corpusChunks)('on $label', ({ text }) => {
     expect(loader(text)).toEqual(precise(text));
+    // The quick routing check never misses what the full rule set would catch.
+    if (ANY_RULE.test(text)) expect(needsPreciseParse(text)).toBe(true);
     // Whatever the fast parser accepts by itself, the precise one accepts with the same value.
     // (What it refuses goes to the precise parser, whose verdict stands.)
     if (!needsPreciseParse(text)) expectFastAgrees(text);
@@ -204,6 +206,7 @@ describe('fast and precise parsers agree', () => {
         const text = emit(t, '', flowLists);
         // A document marker would make this several documents; splitting is tested on its own.
         fc.pre(!/^(---|\.\.\.)(\s|$)/m.test(text));
+        if (ANY_RULE.test(text)) expect(needsPreciseParse(text)).toBe(true);
         const expected = precise(text);
         expect(loader(text)).toEqual(expected);
         if (!needsPreciseParse(text)) expectFastAgrees(text);

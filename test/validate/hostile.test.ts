@@ -29,6 +29,8 @@ afterAll(async () => {
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env.RMM_DATA_DIR;
+  // vitest's NODE_ENV=test would make oclif look for TypeScript sources instead of running dist/.
+  delete env.NODE_ENV;
   return env;
 }
 
