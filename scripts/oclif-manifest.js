@@ -3,6 +3,11 @@
 import { writeFileSync } from 'node:fs';
 import { Plugin } from '@oclif/core';
 
-const plugin = new Plugin({ root: process.cwd(), type: 'core', ignoreManifest: true, errorOnManifestCreate: true });
+const plugin = new Plugin({
+  root: process.cwd(),
+  type: 'core',
+  ignoreManifest: true,
+  errorOnManifestCreate: true,
+});
 await plugin.load();
 writeFileSync('oclif.manifest.json', `${JSON.stringify(plugin.manifest, null, 2)}\n`);

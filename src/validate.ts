@@ -55,7 +55,9 @@ export async function validateInputs(
   // start while the first files are read. Stdin's size is unknown; it is checked inline.
   const workers = workerCount();
   const checker: Checker =
-    workers > 0 && listedBytes(entries) > PARALLEL_THRESHOLD_BYTES ? poolChecker(workers, collect) : inlineChecker(collect);
+    workers > 0 && listedBytes(entries) > PARALLEL_THRESHOLD_BYTES
+      ? poolChecker(workers, collect)
+      : inlineChecker(collect);
   let files = 0;
   try {
     for await (const source of readInputs(entries, options.stdin)) {

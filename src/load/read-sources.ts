@@ -73,7 +73,10 @@ async function walk(dir: string, recursive: boolean): Promise<{ files: string[];
  * costs a fraction of the CPU of async reads, and the main thread has nothing else to do meanwhile
  * (documents are checked on worker threads).
  */
-export async function* readInputs(entries: ReadonlyArray<string | Source>, stdin?: Readable): AsyncGenerator<Source> {
+export async function* readInputs(
+  entries: ReadonlyArray<string | Source>,
+  stdin?: Readable,
+): AsyncGenerator<Source> {
   for (const entry of entries) yield typeof entry === 'string' ? await readSource(entry, stdin) : entry;
 }
 
