@@ -1,0 +1,94 @@
+import { Flags } from '@oclif/core';
+import { dataDirFlags, RmmCommand } from '../base-command.js';
+import { errorCount } from '../diagnostics/diagnostic.js';
+import type { Plan } from '../engine/plan.js';
+import { ExitCode, RmmError } from '../errors.js';
+import { databaseFile } from '../paths.js';
+import { planAgainst } from '../reconcile.js';
+import { openDatabase } from '../state/connection.js';
+import { requireDatabaseFile } from '../state/pending-migration.js';
+import { validateInputs } from '../validate.js';
+import { colorEnabled } from '../views/color.js';
+import { renderValidation } from '../views/diagnostics.js';
+import { renderPlan } from '../views/plan.js';
+
+export const inputFlags = {
+  filename: Flags.string({
+    char: 'f',
+    summary: 'A file, a directory, or - for stdin. Repeat to give several.',
+    multiple: true,
+    required: true,
+  }),
+  recursive: Flags.boolean({ char: 'R', summary: 'Include subdirectories of directories given with -f.' }),
+  prune: Flags.boolean({ summary: 'Destroy resources rmm created that are no longer declared.' }),
+};
+
+export interface PlanJson {
+  formatVersion: 1;
+  revision: number;
+  changes: Plan['changes'];
+  undeclared: Plan['undeclared'];
+  summary: Plan['summary'];
+}
+
+export default class PlanCommand extends RmmCommand {
+  static override summary = 'Show what apply would change in the database to match the declared resources.';
+
+  static override description = [
+    'Validates the YAML (same checks and messages as `rmm validate`), then compares each declared Site, Policy, DeviceGroup and Device with the database: + to create, ~ to update (field by field, nested fields included), - to destroy. Nothing is written.',
+    'Only resources rmm created from YAML are ever destroyed, and only with --prune; without it they are listed as no longer declared. Rows rmm never managed are never touched, the default site main is never destroyed, and observed fields (LastSeen, Status, OS details) are never part of a plan.',
+    'Exit codes: 0 success (with --detailed-exitcode: no changes), 1 invalid input or error, 2 with --detailed-exitcode: changes present, 64 bad flags.',
+  ].join('\n\n');
+
+  static override examples = [
+    {
+      description: 'Review what a repository of YAML would change.',
+      command: '<%= config.bin %> <%= command.id %> -f examples -R',
+    },
+    {
+      description: 'In CI on a pull request: exit 2 when there are changes.',
+      command: '<%= config.bin %> <%= command.id %> -f . -R --detailed-exitcode',
+    },
+    {
+      description: 'Include the destruction of resources removed from YAML.',
+      command: '<%= config.bin %> <%= command.id %> -f . -R --prune',
+    },
+    { description: 'The plan as JSON.', command: '<%= config.bin %> <%= command.id %> -f . -R --json' },
+  ];
+
+  static override enableJsonFlag = true;
+
+  static override flags = {
+    ...dataDirFlags,
+    ...inputFlags,
+    'detailed-exitcode': Flags.boolean({ summary: 'Exit 0 when there are no changes and 2 when there are.' }),
+  };
+
+  async run(): Promise<PlanJson> {
+    const { flags } = await this.parse(PlanCommand);
+    const validation = await validateInputs(flags.filename, { recursive: flags.recursive, collect: true });
+    if (errorCount(validation.diagnostics) > 0) {
+      // Invalid input stops here, before the database is opened.
+      throw new RmmError('invalid-input', 'the declared resources are invalid; nothing was planned', {
+        details: renderValidation(validation, false).split('\n'),
+      });
+    }
+    const file = databaseFile(this.dataDir(flags));
+    requireDatabaseFile(file);
+    const db = openDatabase(file, { readonly: true });
+    try {
+      const { plan, revision } = planAgainst(db, validation.resources, flags.prune);
+      if (flags['detailed-exitcode'] && plan.changes.length > 0) process.exitCode = ExitCode.changes;
+      this.log(renderPlan(plan, colorEnabled()));
+      return {
+        formatVersion: 1,
+        revision,
+        changes: plan.changes,
+        undeclared: plan.undeclared,
+        summary: plan.summary,
+      };
+    } finally {
+      db.close();
+    }
+  }
+}

@@ -1,0 +1,123 @@
+import { DEFAULT_SITE, KINDS, type Kind } from '../resources/kinds.js';
+import { deepEqual, diffFields, type FieldChange } from './field-diff.js';
+import type { Fields, ResourceView } from './resource-view.js';
+
+/**
+ * The change set between declared and stored resources, as plain data. Rendering and applying read
+ * the same value, so what the plan shows is what apply does. Pure: callers pass both states in.
+ */
+export type Action = 'create' | 'update' | 'delete';
+
+export interface ResourceChange {
+  action: Action;
+  kind: Kind;
+  name: string;
+  /** Field by field; for a create every declared field, for a delete every stored one. */
+  fields: FieldChange[];
+  /** An existing row rmm did not create: apply takes ownership of it (and updates its fields). */
+  adopt?: boolean;
+  /** For create and update: the whole declared state apply writes (the fields above are what differs). */
+  desired?: Fields;
+}
+
+/** A resource as the database holds it, and whether rmm manages it (created it from YAML). */
+export interface StoredResource extends ResourceView {
+  managed: boolean;
+}
+
+export interface Plan {
+  changes: ResourceChange[];
+  /** Managed resources no longer declared, left alone because --prune was not given. */
+  undeclared: Array<{ kind: Kind; name: string }>;
+  summary: { add: number; change: number; destroy: number };
+}
+
+export interface PlanOptions {
+  prune: boolean;
+}
+
+const ORDER = new Map<Kind, number>(KINDS.map((k, i) => [k, i]));
+
+export function computePlan(
+  desired: readonly ResourceView[],
+  stored: readonly StoredResource[],
+  options: PlanOptions,
+): Plan {
+  const key = (kind: Kind, name: string) => `${kind}/${name}`;
+  const storedByKey = new Map(stored.map((s) => [key(s.kind, s.name), s]));
+  const declared = new Set<string>();
+  const upserts: ResourceChange[] = [];
+  for (const want of desired) {
+    const k = key(want.kind, want.name);
+    declared.add(k);
+    const have = storedByKey.get(k);
+    if (!have) {
+      upserts.push({
+        action: 'create',
+        kind: want.kind,
+        name: want.name,
+        fields: diffFields({}, want.fields),
+        desired: want.fields,
+      });
+      continue;
+    }
+    const fields = diffFields(have.fields, want.fields);
+    if (fields.length > 0 || !have.managed) {
+      const change: ResourceChange = {
+        action: 'update',
+        kind: want.kind,
+        name: want.name,
+        fields,
+        desired: want.fields,
+      };
+      if (!have.managed) change.adopt = true;
+      upserts.push(change);
+    }
+  }
+  const deletes: ResourceChange[] = [];
+  const undeclared: Plan['undeclared'] = [];
+  for (const have of stored) {
+    // Only rows rmm created may go, only with --prune, and never the default site.
+    if (!have.managed || declared.has(key(have.kind, have.name))) continue;
+    if (have.kind === 'Site' && have.name === DEFAULT_SITE) continue;
+    if (options.prune)
+      deletes.push({
+        action: 'delete',
+        kind: have.kind,
+        name: have.name,
+        fields: diffFields(have.fields, {}),
+      });
+    else undeclared.push({ kind: have.kind, name: have.name });
+  }
+  // Parents first when creating (sites, policies, groups, devices); children first when deleting.
+  const byKind = (a: ResourceChange, b: ResourceChange) =>
+    (ORDER.get(a.kind) ?? 0) - (ORDER.get(b.kind) ?? 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  upserts.sort(byKind);
+  deletes.sort((a, b) => -byKind(a, b));
+  const changes = [...upserts, ...deletes];
+  return {
+    changes,
+    undeclared,
+    summary: {
+      add: changes.filter((c) => c.action === 'create').length,
+      change: changes.filter((c) => c.action === 'update').length,
+      destroy: deletes.length,
+    },
+  };
+}
+
+export function isEmptyPlan(plan: Plan): boolean {
+  return plan.changes.length === 0;
+}
+
+/** Devices whose site or groups change: the blast radius a reviewer should see. */
+export function blastRadius(plan: Plan): { site: number; groups: number } {
+  const moved = (field: string) =>
+    plan.changes.filter(
+      (c) =>
+        c.kind === 'Device' &&
+        c.action === 'update' &&
+        c.fields.some((f) => f.path[0] === field && !deepEqual(f.before, f.after)),
+    ).length;
+  return { site: moved('site'), groups: moved('groups') };
+}

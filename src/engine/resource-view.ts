@@ -1,0 +1,64 @@
+import type { Kind, Resource } from '../resources/kinds.js';
+
+/**
+ * A resource as plan and apply compare it: its declared fields by their YAML names, with defaults
+ * filled in and every optional field present (null when unset), so that desired state (from YAML)
+ * and stored state (from the database) have one shape and a field removed from YAML shows as a
+ * change to null. Observed fields (LastSeen, Status, OS details, ...) are not part of it.
+ */
+export type FieldValue = null | string | number | boolean | FieldValue[] | { [key: string]: FieldValue };
+export type Fields = Record<string, FieldValue>;
+
+export interface ResourceView {
+  kind: Kind;
+  name: string;
+  fields: Fields;
+}
+
+/** The declared fields of each kind, in the order plans show them. */
+export const FIELDS_OF: Record<Kind, readonly string[]> = {
+  Site: ['displayName', 'location', 'timezone', 'contactEmail', 'relay', 'defaults', 'labels'],
+  Policy: ['description', 'monitors', 'schedules', 'labels'],
+  DeviceGroup: ['displayName', 'description', 'parent', 'policy', 'site', 'labels'],
+  Device: [
+    'hostname',
+    'fqdn',
+    'address',
+    'mac',
+    'site',
+    'groups',
+    'os',
+    'transport',
+    'tags',
+    'customFields',
+    'labels',
+  ],
+};
+
+/** Fields whose absence means an empty list or map rather than null. */
+const EMPTY_LIST = new Set(['groups', 'tags', 'monitors', 'schedules']);
+const EMPTY_MAP = new Set(['labels', 'customFields']);
+
+export function viewOf(resource: Resource): ResourceView {
+  const { kind } = resource;
+  const name = resource.metadata.name;
+  const spec = resource.spec as Record<string, unknown>;
+  const fields: Fields = {};
+  for (const field of FIELDS_OF[kind]) {
+    const value = field === 'labels' ? resource.metadata.labels : spec[field];
+    fields[field] = normalize(field, value);
+  }
+  // Defaults the database needs (Name and Hostname are NOT NULL): the resource's own name.
+  if ((kind === 'Site' || kind === 'DeviceGroup') && fields.displayName === null) fields.displayName = name;
+  if (kind === 'Device' && fields.hostname === null) fields.hostname = name;
+  return { kind, name, fields };
+}
+
+export function normalize(field: string, value: unknown): FieldValue {
+  if (value === undefined || value === null) {
+    if (EMPTY_LIST.has(field)) return [];
+    if (EMPTY_MAP.has(field)) return {};
+    return null;
+  }
+  return value as FieldValue;
+}

@@ -1,0 +1,122 @@
+import type { Fields, FieldValue } from '../engine/resource-view.js';
+import { FIELDS_OF, normalize } from '../engine/resource-view.js';
+import type { Kind } from '../resources/kinds.js';
+
+/**
+ * Where each kind's declared fields live: a column of the seed's table (JSON for lists and maps), or
+ * ManagedResources.Settings for fields the seed has no column for. docs/resources.md has the table.
+ * Observed columns (LastSeen, Status, OS details, ...) are absent on purpose: apply never writes them.
+ */
+export interface KindTable {
+  table: string;
+  key: string;
+  /** Declared field -> column. */
+  columns: Record<string, string>;
+  /** Fields stored as JSON text in their column. */
+  json: ReadonlySet<string>;
+  /** Fields kept in ManagedResources.Settings. */
+  settings: readonly string[];
+  /** A column stamped on every write, where the table has one. */
+  updatedAt?: string;
+}
+
+export const KIND_TABLES: Record<Kind, KindTable> = {
+  Site: {
+    table: 'Sites',
+    key: 'SiteId',
+    columns: {
+      displayName: 'Name',
+      location: 'Location',
+      timezone: 'Timezone',
+      relay: 'RelayAgent',
+      contactEmail: 'ContactEmail',
+    },
+    json: new Set(),
+    settings: ['defaults'],
+  },
+  Policy: {
+    table: 'Policies',
+    key: 'PolicyId',
+    columns: { description: 'Description', monitors: 'Monitors', schedules: 'Schedules' },
+    json: new Set(['monitors', 'schedules']),
+    settings: [],
+    updatedAt: 'UpdatedAt',
+  },
+  DeviceGroup: {
+    table: 'DeviceGroups',
+    key: 'GroupId',
+    columns: { displayName: 'Name', description: 'Description', parent: 'ParentGroupId', policy: 'PolicyId' },
+    json: new Set(),
+    settings: ['site'],
+  },
+  Device: {
+    table: 'Devices',
+    key: 'DeviceId',
+    columns: {
+      hostname: 'Hostname',
+      fqdn: 'FQDN',
+      address: 'IPAddress',
+      mac: 'MACAddress',
+      site: 'SiteId',
+      groups: 'GroupIds',
+      tags: 'Tags',
+      customFields: 'CustomFields',
+    },
+    json: new Set(['groups', 'tags', 'customFields']),
+    settings: ['os', 'transport'],
+    updatedAt: 'UpdatedAt',
+  },
+};
+
+export type SqlValue = string | number | null;
+
+/** A view's fields as the row values to write, plus the JSON of Labels and Settings. */
+export function toRow(
+  kind: Kind,
+  fields: Fields,
+): { columns: Record<string, SqlValue>; labels: string; settings: string } {
+  const spec = KIND_TABLES[kind];
+  const columns: Record<string, SqlValue> = {};
+  for (const [field, column] of Object.entries(spec.columns)) {
+    const value = fields[field] ?? null;
+    columns[column] = spec.json.has(field) ? JSON.stringify(value) : (value as SqlValue);
+  }
+  const settings: Record<string, FieldValue> = {};
+  for (const field of spec.settings)
+    if (fields[field] !== null && fields[field] !== undefined) settings[field] = fields[field];
+  return { columns, labels: JSON.stringify(fields.labels ?? {}), settings: JSON.stringify(settings) };
+}
+
+/** A stored row (and its ManagedResources row, if any) back to a view's fields. */
+export function fromRow(
+  kind: Kind,
+  row: Record<string, SqlValue>,
+  labels: string | null,
+  settings: string | null,
+): Fields {
+  const spec = KIND_TABLES[kind];
+  const fields: Fields = {};
+  const stored = parseJson(settings) as Record<string, FieldValue> | null;
+  for (const field of FIELDS_OF[kind]) {
+    if (field === 'labels') fields.labels = normalize(field, parseJson(labels));
+    else if (spec.settings.includes(field)) fields[field] = normalize(field, stored?.[field]);
+    else {
+      const raw = row[spec.columns[field] as string] ?? null;
+      // A column written by hand may not hold JSON: keep its text, and the plan shows the fix.
+      fields[field] = normalize(
+        field,
+        spec.json.has(field) && typeof raw === 'string' ? (parseJson(raw) ?? raw) : raw,
+      );
+    }
+  }
+  return fields;
+}
+
+function parseJson(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { repoRoot, runCli } from '../helpers/cli.js';
+
+let cwd: string;
+let repo: string;
+const db = () => path.join(cwd, 'data', 'devices.db');
+const rmm = (...args: string[]) => runCli(args, { cwd });
+const query = <T>(sql: string, ...params: unknown[]): T[] => {
+  const conn = new Database(db(), { readonly: true });
+  try {
+    return conn.prepare(sql).all(...params) as T[];
+  } finally {
+    conn.close();
+  }
+};
+const exec = (sql: string) => {
+  const conn = new Database(db());
+  try {
+    conn.exec(sql);
+  } finally {
+    conn.close();
+  }
+};
+
+beforeEach(async () => {
+  cwd = await mkdtemp(path.join(os.tmpdir(), 'rmm-apply-'));
+  repo = path.join(cwd, 'repo');
+  await cp(path.join(repoRoot, 'examples'), repo, { recursive: true });
+  expect((await rmm('init')).exitCode).toBe(0);
+});
+afterEach(async () => {
+  await rm(cwd, { recursive: true, force: true });
+});
+
+describe('rmm plan and rmm apply', () => {
+  it('apply creates every declared resource, audits each, and a second plan is empty', async () => {
+    const applied = await rmm('apply', '-f', repo, '-R', '--auto-approve', '--actor', 'ci-bot');
+    expect(applied.exitCode).toBe(0);
+    expect(applied.stdout).toContain('Apply complete: 164 added, 0 changed, 0 destroyed.');
+    expect(query<{ n: number }>('SELECT count(*) AS n FROM Devices')[0]?.n).toBe(150);
+    expect(
+      query<{ n: number }>(
+        "SELECT count(*) AS n FROM AuditLog WHERE User = 'ci-bot' AND Action LIKE 'apply.create %'",
+      )[0]?.n,
+    ).toBe(164);
+    const again = await rmm('plan', '-f', repo, '-R', '--detailed-exitcode');
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toBe('No changes. The database matches the declared resources.');
+  });
+
+  it('plan shows a field-level change with exit 2, and apply leaves observed fields alone', async () => {
+    await rmm('apply', '-f', repo, '-R', '--auto-approve');
+    exec(
+      "UPDATE Devices SET Status = 'Online', LastSeen = '2026-11-25 10:00:00', OSName = 'Debian' WHERE DeviceId = 'alpha-web-01'",
+    );
+    const file = path.join(repo, 'devices', 'alpha.yaml');
+    const text = await readFile(file, 'utf8');
+    const at = text.indexOf('customFields: {rack: R10', text.indexOf('name: alpha-web-01\n'));
+    await writeFile(
+      file,
+      `${text.slice(0, at)}customFields: {rack: R99${text.slice(at + 'customFields: {rack: R10'.length)}`,
+    );
+    const plan = await rmm('plan', '-f', repo, '-R', '--detailed-exitcode');
+    expect(plan.exitCode).toBe(2);
+    expect(plan.stdout).toContain('  ~ Device/alpha-web-01\n      customFields.rack: "R10" -> "R99"');
+    expect(plan.stdout).toContain('Plan: 0 to add, 1 to change, 0 to destroy.');
+    expect((await rmm('apply', '-f', repo, '-R', '--auto-approve')).exitCode).toBe(0);
+    expect(
+      query('SELECT Status, LastSeen, OSName, CustomFields FROM Devices WHERE DeviceId = ?', 'alpha-web-01'),
+    ).toEqual([
+      {
+        Status: 'Online',
+        LastSeen: '2026-11-25 10:00:00',
+        OSName: 'Debian',
+        CustomFields: '{"rack":"R99","owner":"web-team"}',
+      },
+    ]);
+  });
+
+  it('a change made by hand in SQLite shows up as an update back to the declared value', async () => {
+    await rmm('apply', '-f', repo, '-R', '--auto-approve');
+    exec("UPDATE Sites SET Timezone = 'UTC' WHERE SiteId = 'beta'");
+    const plan = await rmm('plan', '-f', repo, '-R');
+    expect(plan.stdout).toContain('  ~ Site/beta\n      timezone: "UTC" -> "America/Denver"');
+  });
+
+  it('destroys resources removed from YAML only with --prune, and never rows it did not create', async () => {
+    await rmm('apply', '-f', repo, '-R', '--auto-approve');
+    exec("INSERT INTO Devices (DeviceId, Hostname) VALUES ('hand-made', 'hand-made')");
+    await rm(path.join(repo, 'devices', 'gamma.yaml'));
+    const kept = await rmm('apply', '-f', repo, '-R', '--auto-approve');
+    expect(kept.stdout).toContain('No longer declared (kept; apply with --prune to destroy):');
+    expect(query<{ n: number }>('SELECT count(*) AS n FROM Devices')[0]?.n).toBe(151);
+    const pruned = await rmm('apply', '-f', repo, '-R', '--auto-approve', '--prune');
+    expect(pruned.stdout).toContain('Apply complete: 0 added, 0 changed, 50 destroyed.');
+    expect(
+      query(
+        'SELECT DeviceId FROM Devices WHERE DeviceId NOT LIKE ? AND DeviceId NOT LIKE ?',
+        'alpha-%',
+        'beta-%',
+      ),
+    ).toEqual([{ DeviceId: 'hand-made' }]);
+    expect(query<{ n: number }>("SELECT count(*) AS n FROM Sites WHERE SiteId = 'main'")[0]?.n).toBe(1);
+  });
+
+  it('invalid input stops plan and apply before the database is touched: the file is byte-identical', async () => {
+    await rmm('apply', '-f', repo, '-R', '--auto-approve');
+    const before = createHash('sha256')
+      .update(await readFile(db()))
+      .digest('hex');
+    await writeFile(
+      path.join(repo, 'bad.yaml'),
+      'apiVersion: rmm/v1\nkind: Device\nmetadata: {name: x}\nspec: {site: nowhere}\n',
+    );
+    for (const args of [['plan'], ['apply', '--auto-approve']]) {
+      const result = await rmm(...args, '-f', repo, '-R');
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toContain('bad.yaml:4:14: Device/x: site "nowhere" is not declared');
+    }
+    expect(
+      createHash('sha256')
+        .update(await readFile(db()))
+        .digest('hex'),
+    ).toBe(before);
+  });
+
+  it('apply without a terminal needs --auto-approve, and changes nothing without it', async () => {
+    const result = await rmm('apply', '-f', repo, '-R');
+    expect(result.exitCode).toBe(64);
+    expect(result.stderr).toContain('--auto-approve');
+    expect(query<{ n: number }>('SELECT count(*) AS n FROM Devices')[0]?.n).toBe(0);
+  });
+
+  it('refuses to plan against a database whose schema is behind, pointing at rmm db apply', async () => {
+    exec('DROP INDEX idx_devices_status');
+    const result = await rmm('plan', '-f', repo, '-R');
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('the database schema is behind schemas/database.yaml');
+    expect(result.stderr).toContain('rmm db apply');
+  });
+
+  it('--json gives the versioned plan', async () => {
+    const result = await rmm('plan', '-f', path.join(repo, 'sites'), '--json');
+    const json = JSON.parse(result.stdout);
+    expect(json.formatVersion).toBe(1);
+    expect(json.summary).toEqual({ add: 3, change: 0, destroy: 0 });
+    expect(json.changes[0]).toMatchObject({ action: 'create', kind: 'Site', name: 'alpha' });
+  });
+});
