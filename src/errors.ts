@@ -12,6 +12,10 @@ export const ExitCode = {
   changes: 2,
   /** Refused for safety: destructive steps without --allow-destructive. */
   refused: 3,
+  /** The plan destroys more than --max-destroy allows. */
+  destroyLimit: 4,
+  /** Another apply holds the database's write lock past --lock-timeout. */
+  locked: 5,
   /** Bad flags or arguments. */
   usage: 64,
 } as const;
@@ -23,6 +27,9 @@ export type RmmErrorCode =
   | 'database'
   | 'migration-failed'
   | 'destructive-refused'
+  | 'destroy-limit'
+  | 'locked'
+  | 'stale-plan'
   | 'not-found'
   | 'usage';
 
@@ -32,6 +39,9 @@ const exitCodeOf: Record<RmmErrorCode, ExitCode> = {
   database: ExitCode.error,
   'migration-failed': ExitCode.error,
   'destructive-refused': ExitCode.refused,
+  'destroy-limit': ExitCode.destroyLimit,
+  locked: ExitCode.locked,
+  'stale-plan': ExitCode.error,
   'not-found': ExitCode.error,
   usage: ExitCode.usage,
 };

@@ -5,7 +5,7 @@ import { RmmError } from './errors.js';
 import type { Db } from './state/connection.js';
 import { loadDeclaredSchema } from './state/declared-schema.js';
 import { pendingMigration } from './state/pending-migration.js';
-import { readStoredResources, stateRevision } from './state/resource-store.js';
+import { readStoredResources, stateRevision, writeChanges } from './state/resource-store.js';
 import type { SourcedResource } from './validate.js';
 
 /** A plan and the state revision it was computed against. */
@@ -38,5 +38,67 @@ export function resolveActor(flag: string | undefined, env: NodeJS.ProcessEnv = 
     return os.userInfo().username;
   } catch {
     return 'unknown';
+  }
+}
+
+/** --max-destroy: refuse a plan that destroys more, before anything is written. */
+export function checkDestroyLimit(plan: Plan, max: number | undefined): void {
+  if (max === undefined || plan.summary.destroy <= max) return;
+  throw new RmmError(
+    'destroy-limit',
+    `the plan destroys ${plan.summary.destroy} resources, more than --max-destroy ${max} allows; nothing was changed`,
+    {
+      details: plan.changes
+        .filter((c) => c.action === 'delete')
+        .slice(0, 20)
+        .map((c) => `- ${c.kind}/${c.name}`),
+    },
+  );
+}
+
+/**
+ * Applies a plan in one BEGIN IMMEDIATE transaction: it waits up to `lockTimeoutMs` for another
+ * writer, refuses if the state moved since the plan was computed, writes every change with its
+ * AuditLog row, and commits; any failure rolls all of it back.
+ */
+export function commitPlan(
+  db: Db,
+  planned: RevisionedPlan,
+  actor: string,
+  lockTimeoutMs: number,
+  databaseLabel: string,
+): void {
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(lockTimeoutMs))}`);
+  try {
+    db.exec('BEGIN IMMEDIATE');
+  } catch (error) {
+    if ((error as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new RmmError(
+        'locked',
+        `another writer holds the write lock on ${databaseLabel} (waited ${lockTimeoutMs / 1000} s); nothing was changed`,
+        {
+          details: [
+            'another rmm apply is probably running; try again when it ends, or wait longer with --lock-timeout',
+          ],
+        },
+      );
+    }
+    throw error;
+  }
+  try {
+    if (stateRevision(db) !== planned.revision) {
+      throw new RmmError(
+        'stale-plan',
+        `the database changed since this plan was computed (revision ${planned.revision}, now ${stateRevision(db)}); nothing was applied`,
+        {
+          details: ['compute a new plan and review it'],
+        },
+      );
+    }
+    writeChanges(db, planned.plan, actor);
+    db.exec('COMMIT');
+  } catch (error) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw error;
   }
 }

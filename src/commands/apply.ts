@@ -1,19 +1,20 @@
 import { createInterface } from 'node:readline/promises';
-import { Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { dataDirFlags, RmmCommand } from '../base-command.js';
 import { errorCount } from '../diagnostics/diagnostic.js';
 import type { Plan } from '../engine/plan.js';
+import { readSavedPlan } from '../engine/saved-plan.js';
 import { RmmError } from '../errors.js';
 import { databaseFile } from '../paths.js';
-import { planAgainst, resolveActor } from '../reconcile.js';
+import { checkDestroyLimit, commitPlan, planAgainst, resolveActor } from '../reconcile.js';
 import { openDatabase } from '../state/connection.js';
+import { displayPath } from '../state/declared-schema.js';
 import { requireDatabaseFile } from '../state/pending-migration.js';
-import { stateRevision, writeChanges } from '../state/resource-store.js';
 import { validateInputs } from '../validate.js';
 import { colorEnabled } from '../views/color.js';
 import { renderValidation } from '../views/diagnostics.js';
 import { renderPlan } from '../views/plan.js';
-import { inputFlags } from './plan.js';
+import { filenameFlag, reconcileFlags } from './plan.js';
 
 export interface ApplyJson {
   formatVersion: 1;
@@ -28,7 +29,8 @@ export default class Apply extends RmmCommand {
   static override description = [
     'Computes the same plan as `rmm plan`, shows it, asks for confirmation on a terminal (unless --auto-approve), then applies exactly that plan in one SQLite transaction: all of it lands or none of it. Without a terminal, --auto-approve is required. If the database changed between the plan and the confirmation, nothing is applied.',
     'Every change writes an AuditLog row (user from --actor, RMM_ACTOR or the OS user). Observed fields are never written.',
-    'Exit codes: 0 applied or nothing to do, 1 invalid input or error (nothing changed), 64 bad flags.',
+    'A plan saved with `rmm plan --out FILE` is applied with `rmm apply FILE`: exactly that change set, without a new confirmation, and refused if the database changed since it was computed (an applied plan is stale too).',
+    'Exit codes: 0 applied or nothing to do, 1 invalid input, stale plan or error (nothing changed), 4 more destroys than --max-destroy, 5 the write lock stayed taken past --lock-timeout, 64 bad flags.',
   ].join('\n\n');
 
   static override examples = [
@@ -48,60 +50,61 @@ export default class Apply extends RmmCommand {
 
   static override enableJsonFlag = true;
 
+  static override args = {
+    plan: Args.file({
+      description:
+        'A plan saved by `rmm plan --out FILE`: applied exactly, if the database has not changed since.',
+      exists: true,
+    }),
+  };
+
   static override flags = {
     ...dataDirFlags,
-    ...inputFlags,
+    filename: filenameFlag(false),
+    ...reconcileFlags,
     'auto-approve': Flags.boolean({ summary: 'Apply without asking for confirmation.' }),
     actor: Flags.string({ summary: 'Who applies, for AuditLog (default: $RMM_ACTOR, else the OS user).' }),
+    'lock-timeout': Flags.integer({
+      summary: 'Seconds to wait for another apply to finish before giving up (exit 5).',
+      default: 30,
+      min: 0,
+    }),
   };
 
   async run(): Promise<ApplyJson> {
-    const { flags } = await this.parse(Apply);
-    if (!flags['auto-approve'] && !process.stdin.isTTY) {
+    const { args, flags } = await this.parse(Apply);
+    if (Boolean(args.plan) === Boolean(flags.filename)) {
+      throw new RmmError(
+        'usage',
+        'give either the resources with -f or a saved plan file, not both; see rmm apply --help',
+      );
+    }
+    // A saved plan was reviewed when it was made; a plan computed now needs a yes (or --auto-approve).
+    const confirm = !args.plan && !flags['auto-approve'];
+    if (confirm && !process.stdin.isTTY) {
       throw new RmmError(
         'usage',
         'no terminal to confirm on; give --auto-approve to apply without confirmation',
       );
     }
-    const validation = await validateInputs(flags.filename, { recursive: flags.recursive, collect: true });
-    if (errorCount(validation.diagnostics) > 0) {
-      throw new RmmError('invalid-input', 'the declared resources are invalid; nothing was applied', {
-        details: renderValidation(validation, false).split('\n'),
-      });
-    }
+    const resources = args.plan
+      ? undefined
+      : await this.validResources(flags.filename ?? [], flags.recursive);
     const file = databaseFile(this.dataDir(flags));
     requireDatabaseFile(file);
     const db = openDatabase(file);
     try {
-      const { plan, revision } = planAgainst(db, validation.resources, flags.prune);
+      const planned = args.plan
+        ? await readSavedPlan(args.plan)
+        : planAgainst(db, resources ?? [], flags.prune);
+      const { plan, revision } = planned;
+      checkDestroyLimit(plan, flags['max-destroy']);
       const result: ApplyJson = { formatVersion: 1, revision, changes: plan.changes, summary: plan.summary };
-      if (plan.changes.length === 0) {
-        if (!this.jsonEnabled()) this.log(renderPlan(plan, colorEnabled()));
-        return result;
-      }
       if (!this.jsonEnabled()) this.log(renderPlan(plan, colorEnabled()));
-      if (!flags['auto-approve'] && !(await this.confirm())) {
+      if (plan.changes.length === 0) return result;
+      if (confirm && !(await this.confirm()))
         throw new RmmError('usage', 'apply cancelled; nothing was changed');
-      }
-      const actor = resolveActor(flags.actor);
-      db.exec('BEGIN IMMEDIATE');
-      try {
-        // What was shown is what is applied: refuse if anything moved since the plan was computed.
-        if (stateRevision(db) !== revision) {
-          throw new RmmError(
-            'database',
-            'the database changed since this plan was computed; nothing was applied',
-            {
-              details: ['run the command again to see the new plan'],
-            },
-          );
-        }
-        writeChanges(db, plan, actor);
-        db.exec('COMMIT');
-      } catch (error) {
-        if (db.inTransaction) db.exec('ROLLBACK');
-        throw error;
-      }
+      commitPlan(db, planned, resolveActor(flags.actor), flags['lock-timeout'] * 1000, displayPath(file));
       const { add, change, destroy } = plan.summary;
       if (!this.jsonEnabled())
         this.log(`\nApply complete: ${add} added, ${change} changed, ${destroy} destroyed.`);
@@ -109,6 +112,17 @@ export default class Apply extends RmmCommand {
     } finally {
       db.close();
     }
+  }
+
+  private async validResources(inputs: string[], recursive: boolean) {
+    const validation = await validateInputs(inputs, { recursive, collect: true });
+    if (errorCount(validation.diagnostics) > 0) {
+      // Invalid input stops here, before the database is opened.
+      throw new RmmError('invalid-input', 'the declared resources are invalid; nothing was applied', {
+        details: renderValidation(validation, false).split('\n'),
+      });
+    }
+    return validation.resources;
   }
 
   private async confirm(): Promise<boolean> {

@@ -2,9 +2,10 @@ import { Flags } from '@oclif/core';
 import { dataDirFlags, RmmCommand } from '../base-command.js';
 import { errorCount } from '../diagnostics/diagnostic.js';
 import type { Plan } from '../engine/plan.js';
+import { toSavedPlan, writeSavedPlan } from '../engine/saved-plan.js';
 import { ExitCode, RmmError } from '../errors.js';
 import { databaseFile } from '../paths.js';
-import { planAgainst } from '../reconcile.js';
+import { checkDestroyLimit, planAgainst } from '../reconcile.js';
 import { openDatabase } from '../state/connection.js';
 import { requireDatabaseFile } from '../state/pending-migration.js';
 import { validateInputs } from '../validate.js';
@@ -12,15 +13,22 @@ import { colorEnabled } from '../views/color.js';
 import { renderValidation } from '../views/diagnostics.js';
 import { renderPlan } from '../views/plan.js';
 
-export const inputFlags = {
-  filename: Flags.string({
+/** -f, shared by plan and apply (apply may take a saved plan instead). */
+export const filenameFlag = (required: boolean) =>
+  Flags.string({
     char: 'f',
     summary: 'A file, a directory, or - for stdin. Repeat to give several.',
     multiple: true,
-    required: true,
-  }),
+    required,
+  });
+
+export const reconcileFlags = {
   recursive: Flags.boolean({ char: 'R', summary: 'Include subdirectories of directories given with -f.' }),
   prune: Flags.boolean({ summary: 'Destroy resources rmm created that are no longer declared.' }),
+  'max-destroy': Flags.integer({
+    summary: 'Refuse a plan that destroys more than this many resources (exit 4).',
+    min: 0,
+  }),
 };
 
 export interface PlanJson {
@@ -37,7 +45,7 @@ export default class PlanCommand extends RmmCommand {
   static override description = [
     'Validates the YAML (same checks and messages as `rmm validate`), then compares each declared Site, Policy, DeviceGroup and Device with the database: + to create, ~ to update (field by field, nested fields included), - to destroy. Nothing is written.',
     'Only resources rmm created from YAML are ever destroyed, and only with --prune; without it they are listed as no longer declared. Rows rmm never managed are never touched, the default site main is never destroyed, and observed fields (LastSeen, Status, OS details) are never part of a plan.',
-    'Exit codes: 0 success (with --detailed-exitcode: no changes), 1 invalid input or error, 2 with --detailed-exitcode: changes present, 64 bad flags.',
+    'Exit codes: 0 success (with --detailed-exitcode: no changes), 1 invalid input or error, 2 with --detailed-exitcode: changes present, 4 more destroys than --max-destroy, 64 bad flags.',
   ].join('\n\n');
 
   static override examples = [
@@ -53,6 +61,10 @@ export default class PlanCommand extends RmmCommand {
       description: 'Include the destruction of resources removed from YAML.',
       command: '<%= config.bin %> <%= command.id %> -f . -R --prune',
     },
+    {
+      description: 'Save the plan for a later, exact apply.',
+      command: '<%= config.bin %> <%= command.id %> -f . -R --out plan.json',
+    },
     { description: 'The plan as JSON.', command: '<%= config.bin %> <%= command.id %> -f . -R --json' },
   ];
 
@@ -60,13 +72,21 @@ export default class PlanCommand extends RmmCommand {
 
   static override flags = {
     ...dataDirFlags,
-    ...inputFlags,
+    filename: filenameFlag(true),
+    ...reconcileFlags,
     'detailed-exitcode': Flags.boolean({ summary: 'Exit 0 when there are no changes and 2 when there are.' }),
+    out: Flags.file({
+      char: 'o',
+      summary: 'Save the plan to this file, for `rmm apply FILE` to apply exactly it.',
+    }),
   };
 
   async run(): Promise<PlanJson> {
     const { flags } = await this.parse(PlanCommand);
-    const validation = await validateInputs(flags.filename, { recursive: flags.recursive, collect: true });
+    const validation = await validateInputs(flags.filename ?? [], {
+      recursive: flags.recursive,
+      collect: true,
+    });
     if (errorCount(validation.diagnostics) > 0) {
       // Invalid input stops here, before the database is opened.
       throw new RmmError('invalid-input', 'the declared resources are invalid; nothing was planned', {
@@ -78,8 +98,13 @@ export default class PlanCommand extends RmmCommand {
     const db = openDatabase(file, { readonly: true });
     try {
       const { plan, revision } = planAgainst(db, validation.resources, flags.prune);
+      checkDestroyLimit(plan, flags['max-destroy']);
       if (flags['detailed-exitcode'] && plan.changes.length > 0) process.exitCode = ExitCode.changes;
       this.log(renderPlan(plan, colorEnabled()));
+      if (flags.out) {
+        await writeSavedPlan(flags.out, toSavedPlan(plan, revision));
+        this.logToStderr(`Saved the plan to ${flags.out}; apply exactly it with: rmm apply ${flags.out}`);
+      }
       return {
         formatVersion: 1,
         revision,

@@ -151,4 +151,101 @@ describe('rmm plan and rmm apply', () => {
     expect(json.summary).toEqual({ add: 3, change: 0, destroy: 0 });
     expect(json.changes[0]).toMatchObject({ action: 'create', kind: 'Site', name: 'alpha' });
   });
+
+  it('a saved plan applies exactly what it shows, and is refused once stale (applied plans included)', async () => {
+    const planFile = path.join(cwd, 'plan.json');
+    const saved = await rmm('plan', '-f', path.join(repo, 'sites'), '--out', planFile);
+    expect(saved.exitCode).toBe(0);
+    expect(saved.stderr).toContain(`rmm apply ${planFile}`);
+    // The YAML changes after review: the saved plan still applies what was reviewed, nothing more.
+    await rm(path.join(repo, 'sites', 'gamma.yaml'));
+    const applied = await rmm('apply', planFile);
+    expect(applied.exitCode).toBe(0);
+    expect(applied.stdout).toContain('Apply complete: 3 added, 0 changed, 0 destroyed.');
+    expect(query('SELECT SiteId FROM Sites ORDER BY SiteId')).toEqual([
+      { SiteId: 'alpha' },
+      { SiteId: 'beta' },
+      { SiteId: 'gamma' },
+      { SiteId: 'main' },
+    ]);
+    const again = await rmm('apply', planFile);
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toContain('the database changed since this plan was computed');
+  });
+
+  it('a saved plan that is not one is refused clearly', async () => {
+    const planFile = path.join(cwd, 'plan.json');
+    await writeFile(
+      planFile,
+      JSON.stringify({
+        kind: 'rmm-plan',
+        formatVersion: 1,
+        revision: 0,
+        summary: {},
+        changes: [{ action: 'create', kind: 'Sites; DROP', name: 'x', fields: [] }],
+      }),
+    );
+    const result = await rmm('apply', planFile);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('holds a change rmm cannot apply');
+    await writeFile(planFile, 'not json');
+    expect((await rmm('apply', planFile)).stderr).toContain('cannot read the saved plan');
+  });
+
+  it('--max-destroy refuses a larger deletion with exit 4, in plan and apply, and changes nothing', async () => {
+    await rmm('apply', '-f', repo, '-R', '--auto-approve');
+    await rm(path.join(repo, 'devices', 'beta.yaml'));
+    const plan = await rmm('plan', '-f', repo, '-R', '--prune', '--max-destroy', '10');
+    expect(plan.exitCode).toBe(4);
+    expect(plan.stderr).toContain('the plan destroys 50 resources, more than --max-destroy 10 allows');
+    const apply = await rmm('apply', '-f', repo, '-R', '--prune', '--max-destroy', '10', '--auto-approve');
+    expect(apply.exitCode).toBe(4);
+    expect(query<{ n: number }>('SELECT count(*) AS n FROM Devices')[0]?.n).toBe(150);
+    expect(
+      (await rmm('apply', '-f', repo, '-R', '--prune', '--max-destroy', '50', '--auto-approve')).exitCode,
+    ).toBe(0);
+  });
+
+  it('waits for another writer up to --lock-timeout, then fails naming the lock (exit 5)', async () => {
+    const holder = new Database(db());
+    holder.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await rmm(
+        'apply',
+        '-f',
+        path.join(repo, 'sites'),
+        '--auto-approve',
+        '--lock-timeout',
+        '1',
+      );
+      expect(result.exitCode).toBe(5);
+      expect(result.stderr).toContain('another writer holds the write lock on data/devices.db (waited 1 s)');
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+    expect((await rmm('apply', '-f', path.join(repo, 'sites'), '--auto-approve')).exitCode).toBe(0);
+  });
+
+  it('two applies started together: one wins, the other refuses or finds nothing to do; nothing lost or duplicated', async () => {
+    const [a, b] = await Promise.all([
+      rmm('apply', '-f', repo, '-R', '--auto-approve', '--actor', 'a'),
+      rmm('apply', '-f', repo, '-R', '--auto-approve', '--actor', 'b'),
+    ]);
+    // Exactly one applies everything. The other either planned before the winner committed (then its
+    // plan is stale and refused) or after (then it has nothing to do); it never applies twice.
+    const winners = [a, b].filter((r) => r.stdout.includes('Apply complete: 164 added'));
+    expect(winners).toHaveLength(1);
+    const loser = winners[0] === a ? b : a;
+    if (loser.exitCode === 0) expect(loser.stdout).toContain('No changes.');
+    else {
+      expect(loser.exitCode).toBe(1);
+      expect(loser.stderr).toContain('the database changed since this plan was computed');
+    }
+    expect(query<{ n: number }>('SELECT count(*) AS n FROM Devices')[0]?.n).toBe(150);
+    expect(query<{ n: number }>("SELECT count(*) AS n FROM AuditLog WHERE Action LIKE 'apply.%'")[0]?.n).toBe(
+      164,
+    );
+    expect((await rmm('plan', '-f', repo, '-R', '--detailed-exitcode')).exitCode).toBe(0);
+  });
 });

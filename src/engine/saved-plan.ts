@@ -1,0 +1,74 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { RmmError } from '../errors.js';
+import { isKind } from '../resources/kinds.js';
+import type { Plan } from './plan.js';
+
+const ACTIONS = new Set(['create', 'update', 'delete']);
+const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * The file `rmm plan --out` writes and `rmm apply PLANFILE` reads: the change set exactly as shown,
+ * and the state revision it was computed against, so a stale plan is refused. It holds only what
+ * YAML holds: credential references, never secrets.
+ */
+export interface SavedPlan {
+  formatVersion: 1;
+  kind: 'rmm-plan';
+  revision: number;
+  changes: Plan['changes'];
+  undeclared: Plan['undeclared'];
+  summary: Plan['summary'];
+}
+
+export function toSavedPlan(plan: Plan, revision: number): SavedPlan {
+  return {
+    formatVersion: 1,
+    kind: 'rmm-plan',
+    revision,
+    changes: plan.changes,
+    undeclared: plan.undeclared,
+    summary: plan.summary,
+  };
+}
+
+export async function writeSavedPlan(file: string, saved: SavedPlan): Promise<void> {
+  await writeFile(file, `${JSON.stringify(saved, null, 2)}\n`);
+}
+
+export async function readSavedPlan(file: string): Promise<{ plan: Plan; revision: number }> {
+  let saved: Partial<SavedPlan>;
+  try {
+    saved = JSON.parse(await readFile(file, 'utf8')) as Partial<SavedPlan>;
+  } catch (error) {
+    throw new RmmError('invalid-input', `cannot read the saved plan ${file}: ${(error as Error).message}`);
+  }
+  if (
+    saved?.kind !== 'rmm-plan' ||
+    saved.formatVersion !== 1 ||
+    !Array.isArray(saved.changes) ||
+    typeof saved.revision !== 'number' ||
+    !saved.summary
+  ) {
+    throw new RmmError(
+      'invalid-input',
+      `${file} is not a plan written by \`rmm plan --out\` (format version 1)`,
+    );
+  }
+  const bad = saved.changes.find(
+    (c) =>
+      !ACTIONS.has(c?.action) ||
+      !isKind(c?.kind) ||
+      typeof c?.name !== 'string' ||
+      !NAME.test(c.name) ||
+      !Array.isArray(c.fields),
+  );
+  if (bad)
+    throw new RmmError(
+      'invalid-input',
+      `${file} holds a change rmm cannot apply: ${JSON.stringify(bad).slice(0, 200)}`,
+    );
+  return {
+    plan: { changes: saved.changes, undeclared: saved.undeclared ?? [], summary: saved.summary },
+    revision: saved.revision,
+  };
+}
