@@ -248,4 +248,35 @@ describe('rmm plan and rmm apply', () => {
     );
     expect((await rmm('plan', '-f', repo, '-R', '--detailed-exitcode')).exitCode).toBe(0);
   });
+
+  it('export writes the managed state as YAML that plans to no changes; get shows observed state', async () => {
+    await rmm('apply', '-f', repo, '-R', '--auto-approve');
+    exec(
+      "UPDATE Devices SET Status = 'Online', LastSeen = '2026-11-25 10:00:00' WHERE DeviceId = 'beta-db-02'",
+    );
+    const out = path.join(cwd, 'exported');
+    const exported = await rmm('export', '-o', out);
+    expect(exported.exitCode).toBe(0);
+    expect(exported.stderr).toContain('Exported 164 resources');
+    const devices = await readFile(path.join(out, 'devices.yaml'), 'utf8');
+    expect(devices).not.toMatch(/Status|LastSeen|Online/);
+    const plan = await rmm('plan', '-f', out, '--detailed-exitcode', '--prune');
+    expect(plan.exitCode).toBe(0);
+    expect(plan.stdout).toBe('No changes. The database matches the declared resources.');
+    const got = await rmm('get', 'devices', 'beta-db-02');
+    expect(got.stdout.split('\n')[1]).toMatch(
+      /^beta-db-02\s+beta\s+10\.2\.1\.12\s+linux\s+Online\s+2026-11-25 10:00:00\s+yes$/,
+    );
+    const sites = JSON.parse((await rmm('get', 'sites', '-o', 'json')).stdout) as Array<{
+      metadata: { name: string };
+      managed: boolean;
+    }>;
+    expect(sites.map((s) => [s.metadata.name, s.managed])).toEqual([
+      ['main', false],
+      ['alpha', true],
+      ['beta', true],
+      ['gamma', true],
+    ]);
+    expect((await rmm('get', 'devices', 'nope')).exitCode).toBe(1);
+  });
 });

@@ -1,0 +1,72 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Flags } from '@oclif/core';
+import { stringify } from 'yaml';
+import { dataDirFlags, RmmCommand } from '../base-command.js';
+import { toResource } from '../engine/to-resource.js';
+import { databaseFile } from '../paths.js';
+import { KINDS, type Kind } from '../resources/kinds.js';
+import { openDatabase } from '../state/connection.js';
+import { requireDatabaseFile } from '../state/pending-migration.js';
+import { readStoredResources } from '../state/resource-store.js';
+
+const FILE_OF: Record<Kind, string> = {
+  Site: 'sites.yaml',
+  Policy: 'policies.yaml',
+  DeviceGroup: 'groups.yaml',
+  Device: 'devices.yaml',
+};
+
+export default class Export extends RmmCommand {
+  static override summary = 'Write the resources rmm manages back out as YAML.';
+
+  static override description = [
+    'Reads every resource rmm manages from the database and writes it as the YAML you would have written: unset fields and defaults left out, observed fields (Status, LastSeen, OS details) never included. `rmm plan` on the output shows no changes.',
+    'With -o DIR, one file per kind (sites.yaml, policies.yaml, groups.yaml, devices.yaml); without, one stream on stdout.',
+  ].join('\n\n');
+
+  static override examples = [
+    {
+      description: 'Start a GitOps repository from an existing console.',
+      command: '<%= config.bin %> <%= command.id %> -o fleet',
+    },
+    { description: 'Everything on stdout.', command: '<%= config.bin %> <%= command.id %> > fleet.yaml' },
+  ];
+
+  static override flags = {
+    ...dataDirFlags,
+    output: Flags.directory({
+      char: 'o',
+      summary: 'Directory to write one file per kind into (created if missing).',
+    }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Export);
+    const file = databaseFile(this.dataDir(flags));
+    requireDatabaseFile(file);
+    const db = openDatabase(file, { readonly: true });
+    let stored: ReturnType<typeof readStoredResources>;
+    try {
+      stored = readStoredResources(db).filter((r) => r.managed);
+    } finally {
+      db.close();
+    }
+    const byKind = new Map<Kind, string[]>(KINDS.map((k) => [k, []]));
+    for (const view of stored) byKind.get(view.kind)?.push(stringify(toResource(view), { lineWidth: 0 }));
+    if (!flags.output) {
+      this.log(
+        KINDS.flatMap((k) => byKind.get(k) ?? [])
+          .join('---\n')
+          .trimEnd(),
+      );
+      return;
+    }
+    await mkdir(flags.output, { recursive: true });
+    for (const kind of KINDS) {
+      const docs = byKind.get(kind) ?? [];
+      if (docs.length > 0) await writeFile(path.join(flags.output, FILE_OF[kind]), docs.join('---\n'));
+    }
+    this.logToStderr(`Exported ${stored.length} resources to ${flags.output}.`);
+  }
+}

@@ -1,0 +1,151 @@
+import { Args, Flags } from '@oclif/core';
+import { stringify } from 'yaml';
+import { dataDirFlags, RmmCommand } from '../base-command.js';
+import type { StoredResource } from '../engine/plan.js';
+import { toResource } from '../engine/to-resource.js';
+import { RmmError } from '../errors.js';
+import { databaseFile } from '../paths.js';
+import type { Kind } from '../resources/kinds.js';
+import { openDatabase } from '../state/connection.js';
+import { requireDatabaseFile } from '../state/pending-migration.js';
+import { readStoredResources } from '../state/resource-store.js';
+
+const KIND_OF: Record<string, Kind> = {
+  sites: 'Site',
+  site: 'Site',
+  policies: 'Policy',
+  policy: 'Policy',
+  groups: 'DeviceGroup',
+  group: 'DeviceGroup',
+  devices: 'Device',
+  device: 'Device',
+};
+
+/** Observed device columns, shown beside the declared fields (never declared, never applied). */
+interface Observed {
+  DeviceId: string;
+  Status: string | null;
+  LastSeen: string | null;
+  OSName: string | null;
+  OSVersion: string | null;
+}
+
+export default class Get extends RmmCommand {
+  static override summary = 'List sites, groups, devices or policies from the database.';
+
+  static override description =
+    'Shows what the database holds, managed by rmm or not (the MANAGED column tells). Devices also show their observed state (Status, LastSeen, OS), which transports write and apply never touches.';
+
+  static override examples = [
+    { description: 'All devices as a table.', command: '<%= config.bin %> <%= command.id %> devices' },
+    {
+      description: 'One device as YAML.',
+      command: '<%= config.bin %> <%= command.id %> devices alpha-web-01 -o yaml',
+    },
+    { description: 'Sites as JSON.', command: '<%= config.bin %> <%= command.id %> sites -o json' },
+  ];
+
+  static override args = {
+    kind: Args.string({
+      description: 'sites, groups, devices or policies',
+      required: true,
+      options: Object.keys(KIND_OF),
+    }),
+    name: Args.string({ description: 'Only this resource.' }),
+  };
+
+  static override flags = {
+    ...dataDirFlags,
+    output: Flags.string({
+      char: 'o',
+      summary: 'Output format.',
+      options: ['table', 'yaml', 'json'],
+      default: 'table',
+    }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Get);
+    const kind = KIND_OF[args.kind] as Kind;
+    const file = databaseFile(this.dataDir(flags));
+    requireDatabaseFile(file);
+    const db = openDatabase(file, { readonly: true });
+    let views: StoredResource[];
+    let observed = new Map<string, Observed>();
+    try {
+      views = readStoredResources(db).filter((r) => r.kind === kind && (!args.name || r.name === args.name));
+      if (kind === 'Device') {
+        const rows = db
+          .prepare('SELECT DeviceId, Status, LastSeen, OSName, OSVersion FROM Devices')
+          .all() as Observed[];
+        observed = new Map(rows.map((r) => [r.DeviceId, r]));
+      }
+    } finally {
+      db.close();
+    }
+    if (args.name && views.length === 0)
+      throw new RmmError('not-found', `${kind}/${args.name} is not in the database`);
+    const records = views.map((v) => ({
+      ...(toResource(v) as object),
+      managed: v.managed,
+      status: observedOf(observed.get(v.name)),
+    }));
+    if (flags.output === 'json') this.log(JSON.stringify(records, null, 2));
+    else if (flags.output === 'yaml')
+      this.log(
+        records
+          .map((r) => stringify(r, { lineWidth: 0 }))
+          .join('---\n')
+          .trimEnd(),
+      );
+    else this.log(table(kind, views, observed));
+  }
+}
+
+function observedOf(row: Observed | undefined) {
+  return row
+    ? { status: row.Status, lastSeen: row.LastSeen, osName: row.OSName, osVersion: row.OSVersion }
+    : undefined;
+}
+
+function table(kind: Kind, views: StoredResource[], observed: Map<string, Observed>): string {
+  const text = (v: unknown) =>
+    v === null || v === undefined ? '' : Array.isArray(v) ? v.join(',') : String(v);
+  const columns: Array<[string, (v: StoredResource) => string]> = [['NAME', (v) => v.name]];
+  if (kind === 'Site')
+    columns.push(
+      ['DISPLAY NAME', (v) => text(v.fields.displayName)],
+      ['TIMEZONE', (v) => text(v.fields.timezone)],
+    );
+  if (kind === 'Policy')
+    columns.push(
+      ['MONITORS', (v) => String((v.fields.monitors as unknown[]).length)],
+      ['SCHEDULES', (v) => String((v.fields.schedules as unknown[]).length)],
+    );
+  if (kind === 'DeviceGroup')
+    columns.push(
+      ['PARENT', (v) => text(v.fields.parent)],
+      ['POLICY', (v) => text(v.fields.policy)],
+      ['SITE', (v) => text(v.fields.site)],
+    );
+  if (kind === 'Device') {
+    columns.push(
+      ['SITE', (v) => text(v.fields.site)],
+      ['ADDRESS', (v) => text(v.fields.address)],
+      ['OS', (v) => text(observed.get(v.name)?.OSName ?? v.fields.os)],
+      ['STATUS', (v) => text(observed.get(v.name)?.Status)],
+      ['LAST SEEN', (v) => text(observed.get(v.name)?.LastSeen)],
+    );
+  }
+  columns.push(['MANAGED', (v) => (v.managed ? 'yes' : 'no')]);
+  const rows = [columns.map(([h]) => h), ...views.map((v) => columns.map(([, f]) => f(v)))];
+  const widths = columns.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i] as number))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
