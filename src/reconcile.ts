@@ -21,7 +21,8 @@ export function planAgainst(db: Db, resources: readonly SourcedResource[], prune
   return { plan: computePlan(desired, readStoredResources(db), { prune }), revision: stateRevision(db) };
 }
 
-function requireCurrentSchema(db: Db): void {
+/** Plans are computed and applied only against a database at the declared schema. */
+export function requireCurrentSchema(db: Db): void {
   const { plan } = pendingMigration(db, loadDeclaredSchema());
   if (plan.steps.length > 0) {
     throw new RmmError('database', 'the database schema is behind schemas/database.yaml', {

@@ -6,7 +6,13 @@ import type { Plan } from '../engine/plan.js';
 import { readSavedPlan } from '../engine/saved-plan.js';
 import { RmmError } from '../errors.js';
 import { databaseFile } from '../paths.js';
-import { checkDestroyLimit, commitPlan, planAgainst, resolveActor } from '../reconcile.js';
+import {
+  checkDestroyLimit,
+  commitPlan,
+  planAgainst,
+  requireCurrentSchema,
+  resolveActor,
+} from '../reconcile.js';
 import { openDatabase } from '../state/connection.js';
 import { displayPath } from '../state/declared-schema.js';
 import { requireDatabaseFile } from '../state/pending-migration.js';
@@ -76,7 +82,7 @@ export default class Apply extends RmmCommand {
     if (Boolean(args.plan) === Boolean(flags.filename)) {
       throw new RmmError(
         'usage',
-        'give either the resources with -f or a saved plan file, not both; see rmm apply --help',
+        'give the resources with -f, or a saved plan file: one of the two; see rmm apply --help',
       );
     }
     // A saved plan was reviewed when it was made; a plan computed now needs a yes (or --auto-approve).
@@ -94,6 +100,7 @@ export default class Apply extends RmmCommand {
     requireDatabaseFile(file);
     const db = openDatabase(file);
     try {
+      if (args.plan) requireCurrentSchema(db);
       const planned = args.plan
         ? await readSavedPlan(args.plan)
         : planAgainst(db, resources ?? [], flags.prune);
