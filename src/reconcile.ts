@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { errorCount } from './diagnostics/diagnostic.js';
 import { computePlan, type Plan } from './engine/plan.js';
 import { viewOf } from './engine/resource-view.js';
 import { RmmError } from './errors.js';
@@ -6,12 +7,31 @@ import type { Db } from './state/connection.js';
 import { loadDeclaredSchema } from './state/declared-schema.js';
 import { pendingMigration } from './state/pending-migration.js';
 import { readStoredResources, stateRevision, writeChanges } from './state/resource-store.js';
-import type { SourcedResource } from './validate.js';
+import { type SourcedResource, validateInputs } from './validate.js';
+import { renderValidation } from './views/diagnostics.js';
 
 /** A plan and the state revision it was computed against. */
 export interface RevisionedPlan {
   plan: Plan;
   revision: number;
+}
+
+/**
+ * The declared resources, all valid, or an error listing every problem. Plan and apply call it
+ * before the database is opened, so invalid input never touches it.
+ */
+export async function loadValidResources(
+  inputs: readonly string[],
+  recursive: boolean,
+  verb: string,
+): Promise<SourcedResource[]> {
+  const validation = await validateInputs(inputs, { recursive, collect: true });
+  if (errorCount(validation.diagnostics) > 0) {
+    throw new RmmError('invalid-input', `the declared resources are invalid; nothing was ${verb}`, {
+      details: renderValidation(validation, false).split('\n'),
+    });
+  }
+  return validation.resources;
 }
 
 /** The change set from the database's current state to the declared resources. */

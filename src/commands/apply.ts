@@ -1,7 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { Args, Flags } from '@oclif/core';
 import { dataDirFlags, RmmCommand } from '../base-command.js';
-import { errorCount } from '../diagnostics/diagnostic.js';
 import type { Plan } from '../engine/plan.js';
 import { readSavedPlan } from '../engine/saved-plan.js';
 import { RmmError } from '../errors.js';
@@ -9,6 +8,7 @@ import { databaseFile } from '../paths.js';
 import {
   checkDestroyLimit,
   commitPlan,
+  loadValidResources,
   planAgainst,
   requireCurrentSchema,
   resolveActor,
@@ -16,9 +16,7 @@ import {
 import { openDatabase } from '../state/connection.js';
 import { displayPath } from '../state/declared-schema.js';
 import { requireDatabaseFile } from '../state/pending-migration.js';
-import { validateInputs } from '../validate.js';
 import { colorEnabled } from '../views/color.js';
-import { renderValidation } from '../views/diagnostics.js';
 import { renderPlan } from '../views/plan.js';
 import { filenameFlag, reconcileFlags } from './plan.js';
 
@@ -95,7 +93,7 @@ export default class Apply extends RmmCommand {
     }
     const resources = args.plan
       ? undefined
-      : await this.validResources(flags.filename ?? [], flags.recursive);
+      : await loadValidResources(flags.filename ?? [], flags.recursive, 'applied');
     const file = databaseFile(this.dataDir(flags));
     requireDatabaseFile(file);
     const db = openDatabase(file);
@@ -119,17 +117,6 @@ export default class Apply extends RmmCommand {
     } finally {
       db.close();
     }
-  }
-
-  private async validResources(inputs: string[], recursive: boolean) {
-    const validation = await validateInputs(inputs, { recursive, collect: true });
-    if (errorCount(validation.diagnostics) > 0) {
-      // Invalid input stops here, before the database is opened.
-      throw new RmmError('invalid-input', 'the declared resources are invalid; nothing was applied', {
-        details: renderValidation(validation, false).split('\n'),
-      });
-    }
-    return validation.resources;
   }
 
   private async confirm(): Promise<boolean> {

@@ -1,16 +1,13 @@
 import { Flags } from '@oclif/core';
 import { dataDirFlags, RmmCommand } from '../base-command.js';
-import { errorCount } from '../diagnostics/diagnostic.js';
 import type { Plan } from '../engine/plan.js';
 import { toSavedPlan, writeSavedPlan } from '../engine/saved-plan.js';
-import { ExitCode, RmmError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { databaseFile } from '../paths.js';
-import { checkDestroyLimit, planAgainst } from '../reconcile.js';
+import { checkDestroyLimit, loadValidResources, planAgainst } from '../reconcile.js';
 import { openDatabase } from '../state/connection.js';
 import { requireDatabaseFile } from '../state/pending-migration.js';
-import { validateInputs } from '../validate.js';
 import { colorEnabled } from '../views/color.js';
-import { renderValidation } from '../views/diagnostics.js';
 import { renderPlan } from '../views/plan.js';
 
 /** -f, shared by plan and apply (apply may take a saved plan instead). */
@@ -83,21 +80,12 @@ export default class PlanCommand extends RmmCommand {
 
   async run(): Promise<PlanJson> {
     const { flags } = await this.parse(PlanCommand);
-    const validation = await validateInputs(flags.filename ?? [], {
-      recursive: flags.recursive,
-      collect: true,
-    });
-    if (errorCount(validation.diagnostics) > 0) {
-      // Invalid input stops here, before the database is opened.
-      throw new RmmError('invalid-input', 'the declared resources are invalid; nothing was planned', {
-        details: renderValidation(validation, false).split('\n'),
-      });
-    }
+    const resources = await loadValidResources(flags.filename ?? [], flags.recursive, 'planned');
     const file = databaseFile(this.dataDir(flags));
     requireDatabaseFile(file);
     const db = openDatabase(file, { readonly: true });
     try {
-      const { plan, revision } = planAgainst(db, validation.resources, flags.prune);
+      const { plan, revision } = planAgainst(db, resources, flags.prune);
       checkDestroyLimit(plan, flags['max-destroy']);
       if (flags['detailed-exitcode'] && plan.changes.length > 0) process.exitCode = ExitCode.changes;
       this.log(renderPlan(plan, colorEnabled()));
