@@ -3,9 +3,10 @@ import { errorCount } from './diagnostics/diagnostic.js';
 import { computePlan, type Plan } from './engine/plan.js';
 import { viewOf } from './engine/resource-view.js';
 import { RmmError } from './errors.js';
-import type { Db } from './state/connection.js';
+import { databaseFile } from './paths.js';
+import { type Db, openDatabase } from './state/connection.js';
 import { loadDeclaredSchema } from './state/declared-schema.js';
-import { pendingMigration } from './state/pending-migration.js';
+import { pendingMigration, requireDatabaseFile } from './state/pending-migration.js';
 import { readStoredResources, stateRevision, writeChanges } from './state/resource-store.js';
 import { type SourcedResource, validateInputs } from './validate.js';
 import { renderValidation } from './views/diagnostics.js';
@@ -34,15 +35,33 @@ export async function loadValidResources(
   return validation.resources;
 }
 
+/**
+ * The console database for work on resources (plan, apply, get, export): it must exist and be at the
+ * declared schema, or the user is told which command fixes it (instead of an SQL error later).
+ */
+export function openResourceDatabase(
+  dataDir: string,
+  options: { readonly?: boolean } = {},
+): { db: Db; file: string } {
+  const file = databaseFile(dataDir);
+  requireDatabaseFile(file);
+  const db = openDatabase(file, options);
+  try {
+    requireCurrentSchema(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return { db, file };
+}
+
 /** The change set from the database's current state to the declared resources. */
 export function planAgainst(db: Db, resources: readonly SourcedResource[], prune: boolean): RevisionedPlan {
-  requireCurrentSchema(db);
   const desired = resources.map((r) => viewOf(r.resource));
   return { plan: computePlan(desired, readStoredResources(db), { prune }), revision: stateRevision(db) };
 }
 
-/** Plans are computed and applied only against a database at the declared schema. */
-export function requireCurrentSchema(db: Db): void {
+function requireCurrentSchema(db: Db): void {
   const { plan } = pendingMigration(db, loadDeclaredSchema());
   if (plan.steps.length > 0) {
     throw new RmmError('database', 'the database schema is behind schemas/database.yaml', {

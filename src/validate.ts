@@ -120,11 +120,7 @@ export async function validateInputs(
 }
 
 /** 1-based file position of a node in a document. */
-export function positionIn(
-  chunk: DocumentChunk,
-  path: Parameters<typeof locate>[1],
-  at: 'key' | 'value' = 'value',
-) {
+function positionIn(chunk: DocumentChunk, path: Parameters<typeof locate>[1], at: 'key' | 'value' = 'value') {
   const { line, column } = locate(chunk.text, path, at);
   return { line: chunk.firstLine + line + 1, column: column + 1 };
 }

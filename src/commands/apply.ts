@@ -4,18 +4,15 @@ import { dataDirFlags, RmmCommand } from '../base-command.js';
 import type { Plan } from '../engine/plan.js';
 import { readSavedPlan } from '../engine/saved-plan.js';
 import { RmmError } from '../errors.js';
-import { databaseFile } from '../paths.js';
 import {
   checkDestroyLimit,
   commitPlan,
   loadValidResources,
+  openResourceDatabase,
   planAgainst,
-  requireCurrentSchema,
   resolveActor,
 } from '../reconcile.js';
-import { openDatabase } from '../state/connection.js';
 import { displayPath } from '../state/declared-schema.js';
-import { requireDatabaseFile } from '../state/pending-migration.js';
 import { colorEnabled } from '../views/color.js';
 import { renderPlan } from '../views/plan.js';
 import { filenameFlag, reconcileFlags } from './plan.js';
@@ -94,11 +91,8 @@ export default class Apply extends RmmCommand {
     const resources = args.plan
       ? undefined
       : await loadValidResources(flags.filename ?? [], flags.recursive, 'applied');
-    const file = databaseFile(this.dataDir(flags));
-    requireDatabaseFile(file);
-    const db = openDatabase(file);
+    const { db, file } = openResourceDatabase(this.dataDir(flags));
     try {
-      if (args.plan) requireCurrentSchema(db);
       const planned = args.plan
         ? await readSavedPlan(args.plan)
         : planAgainst(db, resources ?? [], flags.prune);

@@ -4,10 +4,8 @@ import { Flags } from '@oclif/core';
 import { stringify } from 'yaml';
 import { dataDirFlags, RmmCommand } from '../base-command.js';
 import { toResource } from '../engine/to-resource.js';
-import { databaseFile } from '../paths.js';
+import { openResourceDatabase } from '../reconcile.js';
 import { KINDS, type Kind } from '../resources/kinds.js';
-import { openDatabase } from '../state/connection.js';
-import { requireDatabaseFile } from '../state/pending-migration.js';
 import { readStoredResources } from '../state/resource-store.js';
 
 const FILE_OF: Record<Kind, string> = {
@@ -43,9 +41,7 @@ export default class Export extends RmmCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Export);
-    const file = databaseFile(this.dataDir(flags));
-    requireDatabaseFile(file);
-    const db = openDatabase(file, { readonly: true });
+    const { db, file } = openResourceDatabase(this.dataDir(flags), { readonly: true });
     let stored: ReturnType<typeof readStoredResources>;
     try {
       stored = readStoredResources(db).filter((r) => r.managed);

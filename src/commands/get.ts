@@ -4,10 +4,8 @@ import { dataDirFlags, RmmCommand } from '../base-command.js';
 import type { StoredResource } from '../engine/plan.js';
 import { toResource } from '../engine/to-resource.js';
 import { RmmError } from '../errors.js';
-import { databaseFile } from '../paths.js';
+import { openResourceDatabase } from '../reconcile.js';
 import type { Kind } from '../resources/kinds.js';
-import { openDatabase } from '../state/connection.js';
-import { requireDatabaseFile } from '../state/pending-migration.js';
 import { readStoredResources } from '../state/resource-store.js';
 
 const KIND_OF: Record<string, Kind> = {
@@ -67,9 +65,7 @@ export default class Get extends RmmCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Get);
     const kind = KIND_OF[args.kind] as Kind;
-    const file = databaseFile(this.dataDir(flags));
-    requireDatabaseFile(file);
-    const db = openDatabase(file, { readonly: true });
+    const { db, file } = openResourceDatabase(this.dataDir(flags), { readonly: true });
     let views: StoredResource[];
     let observed = new Map<string, Observed>();
     try {

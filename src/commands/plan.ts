@@ -3,10 +3,7 @@ import { dataDirFlags, RmmCommand } from '../base-command.js';
 import type { Plan } from '../engine/plan.js';
 import { toSavedPlan, writeSavedPlan } from '../engine/saved-plan.js';
 import { ExitCode } from '../errors.js';
-import { databaseFile } from '../paths.js';
-import { checkDestroyLimit, loadValidResources, planAgainst } from '../reconcile.js';
-import { openDatabase } from '../state/connection.js';
-import { requireDatabaseFile } from '../state/pending-migration.js';
+import { checkDestroyLimit, loadValidResources, openResourceDatabase, planAgainst } from '../reconcile.js';
 import { colorEnabled } from '../views/color.js';
 import { renderPlan } from '../views/plan.js';
 
@@ -81,9 +78,7 @@ export default class PlanCommand extends RmmCommand {
   async run(): Promise<PlanJson> {
     const { flags } = await this.parse(PlanCommand);
     const resources = await loadValidResources(flags.filename ?? [], flags.recursive, 'planned');
-    const file = databaseFile(this.dataDir(flags));
-    requireDatabaseFile(file);
-    const db = openDatabase(file, { readonly: true });
+    const { db, file } = openResourceDatabase(this.dataDir(flags), { readonly: true });
     try {
       const { plan, revision } = planAgainst(db, resources, flags.prune);
       checkDestroyLimit(plan, flags['max-destroy']);

@@ -106,10 +106,6 @@ export function computePlan(
   };
 }
 
-export function isEmptyPlan(plan: Plan): boolean {
-  return plan.changes.length === 0;
-}
-
 /** Devices whose site or groups change: the blast radius a reviewer should see. */
 export function blastRadius(plan: Plan): { site: number; groups: number } {
   const moved = (field: string) =>

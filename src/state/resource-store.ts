@@ -1,4 +1,4 @@
-import type { Plan, ResourceChange, StoredResource } from '../engine/plan.js';
+import type { Plan, StoredResource } from '../engine/plan.js';
 import { RmmError } from '../errors.js';
 import { KINDS, type Kind } from '../resources/kinds.js';
 import type { Db } from './connection.js';
@@ -45,20 +45,11 @@ export function stateRevision(db: Db): number {
   return row ? Number(row.Value) : 0;
 }
 
-export interface ApplyEvent {
-  change: ResourceChange;
-}
-
 /**
  * Writes a plan's changes and their AuditLog rows. The caller owns the transaction, so that the
  * whole apply (and a schema migration before it) lands or not at all.
  */
-export function writeChanges(
-  db: Db,
-  plan: Plan,
-  actor: string,
-  onChange: (event: ApplyEvent) => void = () => {},
-): void {
+export function writeChanges(db: Db, plan: Plan, actor: string): void {
   const statements = new Map<Kind, ReturnType<typeof prepareFor>>();
   const audit = db.prepare(
     'INSERT INTO AuditLog (User, Action, Target, Details, Success) VALUES (?, ?, ?, ?, 1)',
@@ -102,7 +93,6 @@ export function writeChanges(
       target,
       JSON.stringify({ fields: change.fields, adopt: change.adopt ?? false }),
     );
-    onChange({ change });
   }
   db.prepare(
     `INSERT INTO RmmMeta (Key, Value, UpdatedAt) VALUES (?, '1', CURRENT_TIMESTAMP)

@@ -136,12 +136,14 @@ describe('rmm plan and rmm apply', () => {
     expect(query<{ n: number }>('SELECT count(*) AS n FROM Devices')[0]?.n).toBe(0);
   });
 
-  it('refuses to plan against a database whose schema is behind, pointing at rmm db apply', async () => {
-    exec('DROP INDEX idx_devices_status');
-    const result = await rmm('plan', '-f', repo, '-R');
-    expect(result.exitCode).toBe(1);
-    expect(result.stderr).toContain('the database schema is behind schemas/database.yaml');
-    expect(result.stderr).toContain('rmm db apply');
+  it('plan, get and export refuse a database whose schema is behind, pointing at rmm db apply', async () => {
+    exec('DROP TABLE ManagedResources');
+    for (const args of [['plan', '-f', repo, '-R'], ['get', 'sites'], ['export']]) {
+      const result = await rmm(...args);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toContain('the database schema is behind schemas/database.yaml');
+      expect(result.stderr).toContain('rmm db apply');
+    }
   });
 
   it('--json gives the versioned plan', async () => {
