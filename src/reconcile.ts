@@ -1,14 +1,17 @@
+import { existsSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { errorCount } from './diagnostics/diagnostic.js';
 import { computePlan, type Plan } from './engine/plan.js';
-import { viewOf } from './engine/resource-view.js';
+import { ImageView } from './engine/resource-view.js';
 import { RmmError } from './errors.js';
 import { databaseFile } from './paths.js';
 import { type Db, openDatabase } from './state/connection.js';
 import { loadDeclaredSchema } from './state/declared-schema.js';
 import { pendingMigration, requireDatabaseFile } from './state/pending-migration.js';
+import { fieldsOfImage } from './state/resource-rows.js';
 import { readStoredResources, stateRevision, writeChanges } from './state/resource-store.js';
-import { type SourcedResource, validateInputs } from './validate.js';
+import { type DeclaredResource, validateInputs } from './validate.js';
 import { renderValidation } from './views/diagnostics.js';
 
 /** A plan and the state revision it was computed against. */
@@ -23,10 +26,16 @@ export interface RevisionedPlan {
  */
 export async function loadValidResources(
   inputs: readonly string[],
-  recursive: boolean,
+  options: { recursive: boolean; dataDir: string },
   verb: string,
-): Promise<SourcedResource[]> {
-  const validation = await validateInputs(inputs, { recursive, collect: true });
+): Promise<DeclaredResource[]> {
+  // The warm cache lives in the data directory `rmm init` made; without one, nothing is cached.
+  const cacheDir = path.join(options.dataDir, 'cache');
+  const validation = await validateInputs(inputs, {
+    recursive: options.recursive,
+    collect: true,
+    ...(existsSync(cacheDir) ? { cacheDir } : {}),
+  });
   if (errorCount(validation.diagnostics) > 0) {
     throw new RmmError('invalid-input', `the declared resources are invalid; nothing was ${verb}`, {
       details: renderValidation(validation, false).split('\n'),
@@ -56,8 +65,8 @@ export function openResourceDatabase(
 }
 
 /** The change set from the database's current state to the declared resources. */
-export function planAgainst(db: Db, resources: readonly SourcedResource[], prune: boolean): RevisionedPlan {
-  const desired = resources.map((r) => viewOf(r.resource));
+export function planAgainst(db: Db, resources: readonly DeclaredResource[], prune: boolean): RevisionedPlan {
+  const desired = resources.map(({ kind, name, image }) => new ImageView(kind, name, image, fieldsOfImage));
   return { plan: computePlan(desired, readStoredResources(db), { prune }), revision: stateRevision(db) };
 }
 

@@ -1,4 +1,9 @@
-import { type DocumentChunk, type DocumentResult, diagnosticAt } from './check/check-document.js';
+import {
+  type DeclaredRecord,
+  type DocumentChunk,
+  type DocumentResult,
+  diagnosticAt,
+} from './check/check-document.js';
 import {
   type Checker,
   inlineChecker,
@@ -6,17 +11,17 @@ import {
   poolChecker,
   workerCount,
 } from './check/pool.js';
+import { resultCache } from './check/result-cache.js';
 import { compareDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
 import { locate } from './load/precise-parse.js';
 import { listedBytes, listInputFiles, type ReadOptions, readInputs } from './load/read-sources.js';
 import { splitDocuments } from './load/split-documents.js';
 import { ReferenceIndex } from './resources/cross-references.js';
-import type { Resource } from './resources/kinds.js';
 
 export type { DocumentChunk };
 
-export interface SourcedResource {
-  resource: Resource;
+/** A valid declared resource and the document it came from. */
+export interface DeclaredResource extends DeclaredRecord {
   source: DocumentChunk;
 }
 
@@ -25,41 +30,62 @@ export interface ValidationResult {
   files: number;
   documents: number;
   /** Valid resources, in input order; filled only with `collect: true`. */
-  resources: SourcedResource[];
+  resources: DeclaredResource[];
 }
 
 export interface ValidateOptions extends ReadOptions {
   /** Keep the valid resources (plan and apply need them; validate does not). */
   collect?: boolean;
+  /** Reuse and keep the check results of unchanged files (with `collect`; see check/result-cache). */
+  cacheDir?: string;
 }
 
 /** Documents per batch sent to a worker: large enough to amortize messaging, small enough to balance. */
 const BATCH_DOCUMENTS = 500;
 
+interface Batch {
+  chunks: DocumentChunk[];
+  results: Promise<DocumentResult[]>;
+}
+
 /**
  * The whole check behind `rmm validate`: read the inputs, split them into documents, check each
  * document by itself (YAML, its kind's schema; on worker threads when the input is large), then the
  * rules across documents. Every problem is collected; none stops the run. Positions are computed
- * only for documents with problems.
+ * only for documents with problems. With a cache, files seen before are not checked again.
  */
 export async function validateInputs(
   inputs: readonly string[],
   options: ValidateOptions = {},
 ): Promise<ValidationResult> {
   const collect = options.collect ?? false;
+  const cache = collect && options.cacheDir ? resultCache(options.cacheDir) : undefined;
   const diagnostics: Diagnostic[] = [];
-  const batches: Array<{ chunks: DocumentChunk[]; results: Promise<DocumentResult[]> }> = [];
+  const batches: Batch[] = [];
   const documentsPerFile = new Map<string, number>();
   const entries = await listInputFiles(inputs, options.recursive ?? false);
-  // Worker threads take a while to start: decide from the files' sizes, before reading them, so they
-  // start while the first files are read. Stdin's size is unknown; it is checked inline.
-  const workers = workerCount();
-  const checker: Checker =
-    workers > 0 && listedBytes(entries) > PARALLEL_THRESHOLD_BYTES
-      ? poolChecker(workers, collect)
-      : inlineChecker(collect);
+  let checker: Checker | undefined;
+  const checkerFor = (bytes: number): Checker => {
+    checker ??=
+      workerCount() > 0 && bytes > PARALLEL_THRESHOLD_BYTES
+        ? poolChecker(workerCount(), collect)
+        : inlineChecker(collect);
+    return checker;
+  };
+  const queue = (chunks: DocumentChunk[], check: Checker) => {
+    for (let i = 0; i < chunks.length; i += BATCH_DOCUMENTS) {
+      const batch = chunks.slice(i, i + BATCH_DOCUMENTS);
+      batches.push({ chunks: batch, results: check.check(batch) });
+    }
+  };
+  // Files whose results must be computed, kept to fill the cache once they are known.
+  const misses: Array<{ text: string; chunks: DocumentChunk[] }> = [];
   let files = 0;
   try {
+    // Without a cache, worker threads are started from the files' sizes before reading them, so they
+    // start while the first files are read. With one, only the files that miss count, known after
+    // reading. Stdin's size is unknown; it is checked inline.
+    if (!cache) checkerFor(listedBytes(entries));
     for await (const source of readInputs(entries, options.stdin)) {
       files++;
       if ('diagnostic' in source) {
@@ -72,29 +98,36 @@ export async function validateInputs(
         text: c.text,
         firstLine: c.firstLine,
       }));
-      for (let i = 0; i < chunks.length; i += BATCH_DOCUMENTS) {
-        const batch = chunks.slice(i, i + BATCH_DOCUMENTS);
-        batches.push({ chunks: batch, results: checker.check(batch) });
-      }
+      const cached = cache?.get(source.text);
+      if (cached && cached.length === chunks.length)
+        batches.push({ chunks, results: Promise.resolve(cached) });
+      else if (cache) misses.push({ text: source.text, chunks });
+      else queue(chunks, checkerFor(0));
+    }
+    if (misses.length > 0) {
+      const check = checkerFor(misses.reduce((sum, m) => sum + m.text.length, 0));
+      for (const miss of misses) queue(miss.chunks, check);
     }
 
     const index = new ReferenceIndex<DocumentChunk>((chunk) => {
       const { line, column } = positionIn(chunk, ['metadata', 'name']);
       return `${chunk.file}:${line}:${column}`;
     });
-    const resources: SourcedResource[] = [];
+    const resources: DeclaredResource[] = [];
+    const resultsByChunk = cache ? new Map<DocumentChunk, DocumentResult>() : undefined;
     let documents = 0;
     for (const batch of batches) {
       const results = await batch.results;
       results.forEach((result, i) => {
         const chunk = batch.chunks[i] as DocumentChunk;
+        resultsByChunk?.set(chunk, result);
         diagnostics.push(...result.diagnostics);
         if (result.empty) return;
         documents++;
         documentsPerFile.set(chunk.file, (documentsPerFile.get(chunk.file) ?? 0) + 1);
         if (result.refs) index.add(result.refs, chunk);
-        if (result.resource && result.diagnostics.length === 0)
-          resources.push({ resource: result.resource, source: chunk });
+        if (result.declared && result.diagnostics.length === 0)
+          resources.push({ ...result.declared, source: chunk });
       });
     }
     for (const [file, count] of documentsPerFile) {
@@ -112,10 +145,18 @@ export async function validateInputs(
     for (const problem of index.check()) {
       diagnostics.push(diagnosticAt(problem.ref, problem.kind, problem.name, { ...problem, at: 'value' }));
     }
+    if (cache && resultsByChunk) {
+      // Only files whose documents are all valid by themselves: problems are always found afresh.
+      for (const miss of misses) {
+        const results = miss.chunks.map((chunk) => resultsByChunk.get(chunk) as DocumentResult);
+        if (results.every((r) => r.diagnostics.length === 0)) cache.set(miss.text, results);
+      }
+      cache.flush();
+    }
     diagnostics.sort(compareDiagnostics);
     return { diagnostics, files, documents, resources: collect ? resources : [] };
   } finally {
-    await checker.close();
+    await checker?.close();
   }
 }
 

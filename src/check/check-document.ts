@@ -1,11 +1,13 @@
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { toJsonPointer } from '../diagnostics/diagnostic.js';
+import { viewOf } from '../engine/resource-view.js';
 import { parseDocumentText } from '../load/parse-document.js';
 import { locate } from '../load/precise-parse.js';
 import type { DocumentProblem } from '../resources/ajv-messages.js';
 import { type ResourceRefs, refsOf } from '../resources/cross-references.js';
-import type { Resource } from '../resources/kinds.js';
+import type { Kind } from '../resources/kinds.js';
 import { validateResource } from '../resources/validate-resource.js';
+import { imageOf } from '../state/resource-rows.js';
 
 /** One YAML document of a file: its text and the line it starts on (0-based). */
 export interface DocumentChunk {
@@ -21,8 +23,18 @@ export interface DocumentResult {
   empty?: boolean;
   /** What the cross-reference checks need, when the document is a valid resource. */
   refs?: ResourceRefs;
-  /** The resource itself, when asked for (plan and apply need it; validate does not). */
-  resource?: Resource;
+  /** The resource as plan compares it, when asked for (plan and apply need it; validate does not). */
+  declared?: DeclaredRecord;
+}
+
+/**
+ * A valid resource reduced to what plan needs: its row image (state/resource-rows imageOf). One
+ * string instead of an object tree: cheap to send back from a worker and to keep for 100,000 devices.
+ */
+export interface DeclaredRecord {
+  kind: Kind;
+  name: string;
+  image: string;
 }
 
 /**
@@ -48,7 +60,10 @@ export function checkDocument(chunk: DocumentChunk, collect: boolean): DocumentR
   const diagnostics = check.problems.map((p) => diagnosticAt(chunk, check.kind, check.name, p));
   if (!check.resource) return { diagnostics };
   const result: DocumentResult = { diagnostics, refs: refsOf(check.resource) };
-  if (collect) result.resource = check.resource;
+  if (collect) {
+    const view = viewOf(check.resource);
+    result.declared = { kind: view.kind, name: view.name, image: imageOf(view.kind, view.fields) };
+  }
   return result;
 }
 

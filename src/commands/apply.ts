@@ -90,7 +90,11 @@ export default class Apply extends RmmCommand {
     }
     const resources = args.plan
       ? undefined
-      : await loadValidResources(flags.filename ?? [], flags.recursive, 'applied');
+      : await loadValidResources(
+          flags.filename ?? [],
+          { recursive: flags.recursive, dataDir: this.dataDir(flags) },
+          'applied',
+        );
     const { db, file } = openResourceDatabase(this.dataDir(flags));
     try {
       const planned = args.plan

@@ -77,7 +77,11 @@ export default class PlanCommand extends RmmCommand {
 
   async run(): Promise<PlanJson> {
     const { flags } = await this.parse(PlanCommand);
-    const resources = await loadValidResources(flags.filename ?? [], flags.recursive, 'planned');
+    const resources = await loadValidResources(
+      flags.filename ?? [],
+      { recursive: flags.recursive, dataDir: this.dataDir(flags) },
+      'planned',
+    );
     const { db, file } = openResourceDatabase(this.dataDir(flags), { readonly: true });
     try {
       const { plan, revision } = planAgainst(db, resources, flags.prune);

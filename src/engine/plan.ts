@@ -16,6 +16,8 @@ export interface ResourceChange {
   fields: FieldChange[];
   /** An existing row rmm did not create: apply takes ownership of it (and updates its fields). */
   adopt?: boolean;
+  /** The row was changed outside rmm since the last apply; the update puts back the declared value. */
+  drift?: boolean;
   /** For create and update: the whole declared state apply writes (the fields above are what differs). */
   desired?: Fields;
 }
@@ -23,6 +25,8 @@ export interface ResourceChange {
 /** A resource as the database holds it, and whether rmm manages it (created it from YAML). */
 export interface StoredResource extends ResourceView {
   managed: boolean;
+  /** The row no longer holds what apply last wrote to it (someone changed it outside rmm). */
+  readonly drifted?: boolean;
 }
 
 export interface Plan {
@@ -43,14 +47,14 @@ export function computePlan(
   stored: readonly StoredResource[],
   options: PlanOptions,
 ): Plan {
-  const key = (kind: Kind, name: string) => `${kind}/${name}`;
-  const storedByKey = new Map(stored.map((s) => [key(s.kind, s.name), s]));
-  const declared = new Set<string>();
+  const storedByKind = new Map<Kind, Map<string, StoredResource>>(KINDS.map((k) => [k, new Map()]));
+  for (const s of stored) storedByKind.get(s.kind)?.set(s.name, s);
+  // Stored resources some declaration matched; the rest are no longer declared.
+  const declared = new Set<StoredResource>();
   const upserts: ResourceChange[] = [];
   for (const want of desired) {
-    const k = key(want.kind, want.name);
-    declared.add(k);
-    const have = storedByKey.get(k);
+    const have = storedByKind.get(want.kind)?.get(want.name);
+    if (have) declared.add(have);
     if (!have) {
       upserts.push({
         action: 'create',
@@ -61,6 +65,8 @@ export function computePlan(
       });
       continue;
     }
+    // Equal images are equal fields: most of a large no-op plan ends here, without decoding a row.
+    if (have.managed && want.image !== undefined && want.image === have.image) continue;
     const fields = diffFields(have.fields, want.fields);
     if (fields.length > 0 || !have.managed) {
       const change: ResourceChange = {
@@ -71,6 +77,7 @@ export function computePlan(
         desired: want.fields,
       };
       if (!have.managed) change.adopt = true;
+      else if (have.drifted) change.drift = true;
       upserts.push(change);
     }
   }
@@ -78,7 +85,7 @@ export function computePlan(
   const undeclared: Plan['undeclared'] = [];
   for (const have of stored) {
     // Only rows rmm created may go, only with --prune, and never the default site.
-    if (!have.managed || declared.has(key(have.kind, have.name))) continue;
+    if (!have.managed || declared.has(have)) continue;
     if (have.kind === 'Site' && have.name === DEFAULT_SITE) continue;
     if (options.prune)
       deletes.push({

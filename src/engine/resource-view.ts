@@ -12,7 +12,28 @@ export type Fields = Record<string, FieldValue>;
 export interface ResourceView {
   kind: Kind;
   name: string;
-  fields: Fields;
+  readonly fields: Fields;
+  /**
+   * The fields as one canonical string, when the caller has it (see state/resource-rows imageOf).
+   * Equal images mean equal fields, so plan skips the field diff for them; it is only a shortcut.
+   */
+  image?: string;
+}
+
+/** A view whose fields are decoded from its image only when someone reads them. */
+export class ImageView implements ResourceView {
+  #fields: Fields | undefined;
+  constructor(
+    readonly kind: Kind,
+    readonly name: string,
+    readonly image: string,
+    private readonly decode: (kind: Kind, image: string) => Fields,
+  ) {}
+
+  get fields(): Fields {
+    this.#fields ??= this.decode(this.kind, this.image);
+    return this.#fields;
+  }
 }
 
 /** The declared fields of each kind, in the order plans show them. */

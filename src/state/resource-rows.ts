@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { Fields, FieldValue } from '../engine/resource-view.js';
 import { FIELDS_OF, normalize } from '../engine/resource-view.js';
 import type { Kind } from '../resources/kinds.js';
@@ -85,6 +86,42 @@ export function toRow(
   for (const field of spec.settings)
     if (fields[field] !== null && fields[field] !== undefined) settings[field] = fields[field];
   return { columns, labels: JSON.stringify(fields.labels ?? {}), settings: JSON.stringify(settings) };
+}
+
+/**
+ * A resource's row image: one string holding exactly what its rows store (the columns in KIND_TABLES
+ * order, then Labels and Settings). Plan compares images first and decodes fields only where they
+ * differ, so a no-op plan over 100,000 rows builds almost no objects. Equal images mean equal
+ * fields; unequal images may still be equal fields (keys reordered), which the field diff settles.
+ */
+export function imageOf(kind: Kind, fields: Fields): string {
+  const row = toRow(kind, fields);
+  return imageOfValues([...Object.values(row.columns), row.labels, row.settings]);
+}
+
+/** The image of a stored row, read as [column values..., Labels, Settings] (see storedImageSql). */
+export function imageOfValues(values: readonly SqlValue[]): string {
+  return JSON.stringify(values);
+}
+
+export function fieldsOfImage(kind: Kind, image: string): Fields {
+  return fieldsOfValues(kind, JSON.parse(image) as SqlValue[]);
+}
+
+export function fieldsOfValues(kind: Kind, values: readonly SqlValue[]): Fields {
+  const columns = Object.values(KIND_TABLES[kind].columns);
+  const row: Record<string, SqlValue> = {};
+  columns.forEach((column, i) => {
+    row[column] = values[i] ?? null;
+  });
+  const labels = values[columns.length] ?? null;
+  const settings = values[columns.length + 1] ?? null;
+  return fromRow(kind, row, labels as string | null, settings as string | null);
+}
+
+/** What ManagedResources.AppliedHash records of the image apply wrote, to tell drift later. */
+export function imageHash(image: string): string {
+  return hash('sha1', image, 'base64');
 }
 
 /** A stored row (and its ManagedResources row, if any) back to a view's fields. */

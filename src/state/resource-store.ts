@@ -1,38 +1,64 @@
 import type { Plan, StoredResource } from '../engine/plan.js';
+import type { Fields } from '../engine/resource-view.js';
 import { RmmError } from '../errors.js';
 import { KINDS, type Kind } from '../resources/kinds.js';
 import type { Db } from './connection.js';
-import { fromRow, KIND_TABLES, type SqlValue, toRow } from './resource-rows.js';
+import {
+  fieldsOfValues,
+  imageHash,
+  imageOfValues,
+  KIND_TABLES,
+  type SqlValue,
+  toRow,
+} from './resource-rows.js';
 
-/** Every resource row of the four kinds' tables, managed by rmm or not, as views. */
+/**
+ * Every resource row of the four kinds' tables, managed by rmm or not. SQLite builds each row's image
+ * (see imageOf) as one string, so reading 100,000 rows makes 100,000 small tuples, not object trees;
+ * fields are decoded, and drift worked out, only for the rows a plan finds different.
+ */
 export function readStoredResources(db: Db): StoredResource[] {
-  const managed = new Map<string, { Labels: string; Settings: string }>();
-  for (const row of db.prepare('SELECT Kind, Name, Labels, Settings FROM ManagedResources').all() as Array<{
-    Kind: string;
-    Name: string;
-    Labels: string;
-    Settings: string;
-  }>) {
-    managed.set(`${row.Kind}/${row.Name}`, row);
-  }
   const out: StoredResource[] = [];
   for (const kind of KINDS) {
     const spec = KIND_TABLES[kind];
-    const columns = [spec.key, ...Object.values(spec.columns)].map((c) => `"${c}"`).join(', ');
-    for (const row of db.prepare(`SELECT ${columns} FROM "${spec.table}"`).all() as Array<
-      Record<string, SqlValue>
-    >) {
-      const name = String(row[spec.key]);
-      const own = managed.get(`${kind}/${name}`);
-      out.push({
-        kind,
-        name,
-        managed: own !== undefined,
-        fields: fromRow(kind, row, own?.Labels ?? null, own?.Settings ?? null),
-      });
-    }
+    const columns = Object.values(spec.columns).map((c) => `t."${c}"`);
+    const rows = db
+      .prepare(
+        `SELECT t."${spec.key}", json_array(${columns.join(', ')}, m.Labels, m.Settings), m.AppliedHash, m.Kind IS NOT NULL
+         FROM "${spec.table}" t LEFT JOIN ManagedResources m ON m.Kind = ? AND m.Name = t."${spec.key}"`,
+      )
+      .raw()
+      .all(kind) as Array<[string, string, string | null, number]>;
+    for (const [name, image, appliedHash, managed] of rows)
+      out.push(new StoredRow(kind, String(name), image, managed === 1, appliedHash));
   }
   return out;
+}
+
+class StoredRow implements StoredResource {
+  #fields: Fields | undefined;
+  constructor(
+    readonly kind: Kind,
+    readonly name: string,
+    readonly image: string,
+    readonly managed: boolean,
+    private readonly appliedHash: string | null,
+  ) {}
+
+  get fields(): Fields {
+    this.#fields ??= fieldsOfValues(this.kind, this.values());
+    return this.#fields;
+  }
+
+  /** The row no longer holds what apply last wrote (unknown, so false, for rows applied before hashes). */
+  get drifted(): boolean {
+    // Hashed over rmm's own encoding of the values, which is what apply hashed.
+    return this.appliedHash !== null && imageHash(imageOfValues(this.values())) !== this.appliedHash;
+  }
+
+  private values(): SqlValue[] {
+    return JSON.parse(this.image) as SqlValue[];
+  }
 }
 
 export const STATE_REVISION_KEY = 'state_revision';
@@ -55,8 +81,9 @@ export function writeChanges(db: Db, plan: Plan, actor: string): void {
     'INSERT INTO AuditLog (User, Action, Target, Details, Success) VALUES (?, ?, ?, ?, 1)',
   );
   const upsertManaged = db.prepare(
-    `INSERT INTO ManagedResources (Kind, Name, Labels, Settings, AppliedAt) VALUES (?, ?, ?, ?, CURRENT_TIMESTAMP)
-     ON CONFLICT (Kind, Name) DO UPDATE SET Labels = excluded.Labels, Settings = excluded.Settings, AppliedAt = CURRENT_TIMESTAMP`,
+    `INSERT INTO ManagedResources (Kind, Name, Labels, Settings, AppliedHash, AppliedAt) VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
+     ON CONFLICT (Kind, Name) DO UPDATE SET Labels = excluded.Labels, Settings = excluded.Settings,
+       AppliedHash = excluded.AppliedHash, AppliedAt = CURRENT_TIMESTAMP`,
   );
   const deleteManaged = db.prepare('DELETE FROM ManagedResources WHERE Kind = ? AND Name = ?');
   for (const change of plan.changes) {
@@ -72,10 +99,11 @@ export function writeChanges(db: Db, plan: Plan, actor: string): void {
         deleteManaged.run(change.kind, change.name);
       } else {
         const row = toRow(change.kind, change.desired ?? {});
-        const values = [...Object.values(row.columns), change.name];
-        if (change.action === 'create') s.insert.run(...values);
-        else s.update.run(...values);
-        upsertManaged.run(change.kind, change.name, row.labels, row.settings);
+        const columns = Object.values(row.columns);
+        if (change.action === 'create') s.insert.run(...columns, change.name);
+        else s.update.run(...columns, change.name);
+        const applied = imageHash(imageOfValues([...columns, row.labels, row.settings]));
+        upsertManaged.run(change.kind, change.name, row.labels, row.settings, applied);
       }
     } catch (error) {
       throw new RmmError(

@@ -11,7 +11,14 @@ export function renderPlan(plan: Plan, color: boolean): string {
   const c = paint(color);
   const lines: string[] = [];
   for (const change of plan.changes) {
-    const note = change.adopt ? c('dim', ' (adopt: an existing row rmm did not create)') : '';
+    const note = change.adopt
+      ? c('dim', ' (adopt: an existing row rmm did not create)')
+      : change.drift
+        ? c(
+            'magenta',
+            ' (drift: changed outside rmm since the last apply; this puts back the declared value)',
+          )
+        : '';
     lines.push(c(COLOR[change.action], `  ${SIGN[change.action]} ${change.kind}/${change.name}`) + note);
     for (const field of change.fields) {
       // A new or removed resource lists what it holds; its unset fields would only be noise.

@@ -82,11 +82,31 @@ describe('rmm plan and rmm apply', () => {
     ]);
   });
 
-  it('a change made by hand in SQLite shows up as an update back to the declared value', async () => {
+  it('a change made by hand in SQLite shows up as an update back to the declared value, labelled drift', async () => {
     await rmm('apply', '-f', repo, '-R', '--auto-approve');
     exec("UPDATE Sites SET Timezone = 'UTC' WHERE SiteId = 'beta'");
+    exec(
+      `UPDATE Devices SET CustomFields = '{"owner":"web-team","rack":"R10"}' WHERE DeviceId = 'alpha-web-01'`,
+    );
     const plan = await rmm('plan', '-f', repo, '-R');
-    expect(plan.stdout).toContain('  ~ Site/beta\n      timezone: "UTC" -> "America/Denver"');
+    expect(plan.stdout).toContain(
+      '  ~ Site/beta (drift: changed outside rmm since the last apply; this puts back the declared value)\n      timezone: "UTC" -> "America/Denver"',
+    );
+    // Same fields in another key order: no change, and no drift either.
+    expect(plan.stdout).not.toContain('Device/alpha-web-01');
+    const json = JSON.parse((await rmm('plan', '-f', repo, '-R', '--json')).stdout);
+    expect(json.changes.map((c: { name: string; drift?: boolean }) => [c.name, c.drift])).toEqual([
+      ['beta', true],
+    ]);
+
+    // A change made in YAML is not drift.
+    await rmm('apply', '-f', repo, '-R', '--auto-approve');
+    const sites = path.join(repo, 'sites', 'beta.yaml');
+    await writeFile(sites, (await readFile(sites, 'utf8')).replace('America/Denver', 'America/Chicago'));
+    const yamlChange = await rmm('plan', '-f', repo, '-R');
+    expect(yamlChange.stdout).toContain(
+      '  ~ Site/beta\n      timezone: "America/Denver" -> "America/Chicago"',
+    );
   });
 
   it('destroys resources removed from YAML only with --prune, and never rows it did not create', async () => {

@@ -12,8 +12,9 @@ import { type Db, openDatabase } from '../../src/state/connection.js';
 import { loadDeclaredSchema } from '../../src/state/declared-schema.js';
 import { applyMigration } from '../../src/state/migrate.js';
 import { pendingMigration } from '../../src/state/pending-migration.js';
+import { imageOf } from '../../src/state/resource-rows.js';
 import { readStoredResources } from '../../src/state/resource-store.js';
-import type { SourcedResource } from '../../src/validate.js';
+import type { DeclaredResource } from '../../src/validate.js';
 
 /**
  * Random sequences of desired states (creates, renames, nested edits, group moves, removals with and
@@ -131,10 +132,17 @@ const managedByKey = (db: Db) =>
   new Map(
     readStoredResources(db)
       .filter((r) => r.managed)
-      .map((r) => [key(r), r] as const),
+      .map((r) => [key(r), { kind: r.kind, name: r.name, fields: r.fields, managed: true }] as const),
   );
-const sourced = (resources: Resource[]): SourcedResource[] =>
-  resources.map((resource) => ({ resource, source: { file: 'mem', text: '', firstLine: 0 } }));
+const sourced = (resources: Resource[]): DeclaredResource[] =>
+  resources.map((resource) => {
+    const view = viewOf(resource);
+    return {
+      ...view,
+      image: imageOf(view.kind, view.fields),
+      source: { file: 'mem', text: '', firstLine: 0 },
+    };
+  });
 
 describe('plan and apply, over random sequences of desired states', () => {
   it('apply does what the plan says; then plan is empty, export is the desired state, observed fields survive', () => {

@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { packageRoot, schemasDir } from '../paths.js';
+import type { ResourceRefs } from '../resources/cross-references.js';
+import type { Kind } from '../resources/kinds.js';
+import type { DocumentResult } from './check-document.js';
+
+/**
+ * The warm tier put to use: the check results of a file whose every document was valid, stored under
+ * data/cache/check/ and keyed by a hash of the file's text, the rmm version and the kind schemas.
+ * A plan over 1,000 files where ten changed parses only those ten. A key covers everything the
+ * results depend on (see cacheSalt), so an entry is never stale, only old: entries expire after 24 hours (the seed's
+ * warm tier) and are removed when a run writes new ones.
+ */
+export interface ResultCache {
+  /** The results of a file with exactly this text, if cached. */
+  get(text: string): DocumentResult[] | undefined;
+  /** Remembers the results of a file with no problems. */
+  set(text: string, results: DocumentResult[]): void;
+  /** Writes the new entries and removes expired ones. */
+  flush(): void;
+}
+
+/** Bump when the shape of DocumentResult, the row image or a check changes within one version. */
+const CACHE_FORMAT = 1;
+const TTL_MS = 24 * 60 * 60 * 1000;
+const ENTRY = /^[0-9a-f]{64}\.json$/;
+
+export function resultCache(cacheDir: string): ResultCache {
+  const dir = path.join(cacheDir, 'check');
+  const salt = cacheSalt();
+  const fresh = new Map<string, DocumentResult[]>();
+  const keyOf = (text: string) => createHash('sha256').update(salt).update(text).digest('hex');
+  const fileOf = (key: string) => path.join(dir, `${key}.json`);
+  return {
+    get(text) {
+      const file = fileOf(keyOf(text));
+      try {
+        if (Date.now() - statSync(file).mtimeMs > TTL_MS) return undefined;
+        return decode(readFileSync(file, 'utf8'));
+      } catch {
+        // Missing, unreadable or torn: a miss, and the file is checked as if never seen.
+        return undefined;
+      }
+    },
+    set(text, results) {
+      fresh.set(keyOf(text), results);
+    },
+    flush() {
+      if (fresh.size === 0) return;
+      try {
+        mkdirSync(dir, { recursive: true });
+        for (const [key, results] of fresh) {
+          // Written whole then renamed, so a reader never sees half an entry.
+          const temp = `${fileOf(key)}.${process.pid}.tmp`;
+          writeFileSync(temp, encode(results));
+          renameSync(temp, fileOf(key));
+        }
+        removeExpired(dir);
+      } catch {
+        // A cache that cannot be written only costs speed; the command's result does not depend on it.
+      }
+      fresh.clear();
+    },
+  };
+}
+
+/**
+ * One line per document, tab-separated: kind, name, site, parent, policy, groups (comma-separated),
+ * row image; or `-` for an empty document. Names cannot hold tabs, commas or newlines, and the image
+ * is JSON, which escapes them; so the image is stored as is (nested JSON escaping would double the
+ * size) and a 100,000-device file reads back in a fraction of a second.
+ */
+const HEADER = `rmm-check-cache ${CACHE_FORMAT}`;
+
+function encode(results: DocumentResult[]): string {
+  const lines = [HEADER];
+  for (const r of results) {
+    if (r.empty || !r.refs || !r.declared) {
+      lines.push('-');
+      continue;
+    }
+    const { kind, name, site, parent, policy, groups } = r.refs;
+    lines.push(
+      [kind, name, site ?? '', parent ?? '', policy ?? '', groups?.join(',') ?? '', r.declared.image].join(
+        '\t',
+      ),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function decode(text: string): DocumentResult[] | undefined {
+  const lines = text.split('\n');
+  if (lines[0] !== HEADER || lines.at(-1) !== '') return undefined;
+  const results: DocumentResult[] = [];
+  for (let i = 1; i < lines.length - 1; i++) {
+    const line = lines[i] as string;
+    if (line === '-') {
+      results.push({ diagnostics: [], empty: true });
+      continue;
+    }
+    const [kind, name, site, parent, policy, groups, image] = line.split('\t') as [Kind, ...string[]];
+    if (image === undefined || name === undefined) return undefined;
+    const refs: ResourceRefs = { kind, name };
+    if (site) refs.site = site;
+    if (parent) refs.parent = parent;
+    if (policy) refs.policy = policy;
+    if (groups) refs.groups = groups.split(',');
+    results.push({ diagnostics: [], refs, declared: { kind, name, image } });
+  }
+  return results;
+}
+
+function removeExpired(dir: string): void {
+  const now = Date.now();
+  for (const name of readdirSync(dir)) {
+    if (!ENTRY.test(name)) continue;
+    const file = path.join(dir, name);
+    try {
+      if (now - statSync(file).mtimeMs > TTL_MS) rmSync(file, { force: true });
+    } catch {
+      // Removed by another run meanwhile.
+    }
+  }
+}
+
+/**
+ * What every entry depends on besides the file's text: the rmm version, the kind schemas, and rmm's
+ * own code (a few hundred KB, hashed in milliseconds), so even a rebuild without a version bump
+ * never reads results an older check produced.
+ */
+function cacheSalt(): string {
+  const hash = createHash('sha256').update(`rmm-check-cache ${CACHE_FORMAT}\0`);
+  const pkg = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
+  hash.update(`${pkg.version}\0`);
+  for (const name of readdirSync(schemasDir).sort()) {
+    if (name.endsWith('.schema.json')) hash.update(name).update(readFileSync(path.join(schemasDir, name)));
+  }
+  const code = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+  for (const name of (readdirSync(code, { recursive: true }) as string[]).sort()) {
+    if (/\.(js|ts)$/.test(name)) hash.update(name).update(readFileSync(path.join(code, name)));
+  }
+  return hash.digest('hex');
+}
