@@ -2,14 +2,17 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { errorCount } from './diagnostics/diagnostic.js';
-import { computePlan, type Plan } from './engine/plan.js';
+import { computePlan, type Plan, type StoredResource } from './engine/plan.js';
 import { ImageView } from './engine/resource-view.js';
 import { RmmError } from './errors.js';
 import { databaseFile } from './paths.js';
 import { type Db, openDatabase } from './state/connection.js';
 import { loadDeclaredSchema } from './state/declared-schema.js';
+import { dependentsOf } from './state/dependents.js';
+import { withMigration } from './state/migrate.js';
+import type { MigrationPlan, MigrationStep } from './state/migration-plan.js';
 import { pendingMigration, requireDatabaseFile } from './state/pending-migration.js';
-import { fieldsOfImage } from './state/resource-rows.js';
+import { fieldsOfImage, KIND_TABLES } from './state/resource-rows.js';
 import { readStoredResources, stateRevision, writeChanges } from './state/resource-store.js';
 import { type DeclaredResource, validateInputs } from './validate.js';
 import { renderValidation } from './views/diagnostics.js';
@@ -18,6 +21,8 @@ import { renderValidation } from './views/diagnostics.js';
 export interface RevisionedPlan {
   plan: Plan;
   revision: number;
+  /** The schema steps the database is behind, which apply runs first in the same transaction. */
+  migration: MigrationStep[];
 }
 
 /**
@@ -44,40 +49,105 @@ export async function loadValidResources(
   return validation.resources;
 }
 
+/** A plan computed now, with the stored rows it was computed from (the blast radius reads them). */
+export interface PlannedAgainst extends RevisionedPlan {
+  stored: readonly StoredResource[];
+}
+
+/** A database opened for resource work, and the schema steps it is behind schemas/database.yaml. */
+export interface ResourceDatabase {
+  db: Db;
+  file: string;
+  migration: MigrationPlan;
+}
+
 /**
- * The console database for work on resources (plan, apply, get, export): it must exist and be at the
- * declared schema, or the user is told which command fixes it (instead of an SQL error later).
+ * The console database for work on resources. `get` and `export` need it at the declared schema.
+ * `plan` and `apply` accept a database behind it when the missing steps are safe: they show them, and
+ * apply runs them in its own transaction. Destructive steps stop both, pointing at `rmm db apply`.
  */
 export function openResourceDatabase(
   dataDir: string,
-  options: { readonly?: boolean } = {},
-): { db: Db; file: string } {
+  options: { readonly?: boolean; pendingMigration?: boolean } = {},
+): ResourceDatabase {
   const file = databaseFile(dataDir);
   requireDatabaseFile(file);
-  const db = openDatabase(file, options);
+  let db = openDatabase(file, { readonly: options.readonly ?? false });
   try {
-    requireCurrentSchema(db);
+    const { plan: migration } = pendingMigration(db, loadDeclaredSchema());
+    if (migration.steps.length === 0) return { db, file, migration };
+    if (!options.pendingMigration) {
+      throw new RmmError('database', 'the database schema is behind schemas/database.yaml', {
+        details: [
+          'see the pending steps: rmm db plan',
+          'apply them: rmm db apply (or rmm apply, which runs them)',
+        ],
+      });
+    }
+    if (migration.destructive) {
+      throw new RmmError(
+        'destructive-refused',
+        'the database schema is behind schemas/database.yaml and catching up would lose data; nothing was changed',
+        {
+          details: [
+            ...migration.steps.filter((s) => s.destructive).map((s) => `- ${s.summary}`),
+            'review the steps: rmm db plan',
+            'apply them knowingly: rmm db apply --allow-destructive',
+          ],
+        },
+      );
+    }
+    // Planning over pending steps runs them in a transaction that is rolled back: that needs a writer.
+    if (options.readonly) {
+      db.close();
+      db = openDatabase(file);
+    }
+    return { db, file, migration };
   } catch (error) {
     db.close();
     throw error;
   }
-  return { db, file };
 }
 
-/** The change set from the database's current state to the declared resources. */
-export function planAgainst(db: Db, resources: readonly DeclaredResource[], prune: boolean): RevisionedPlan {
+/**
+ * The change set from the database's current state to the declared resources, read in one
+ * transaction so that the rows and the revision belong together. With pending schema steps, they
+ * run first in that transaction, which is rolled back: the plan sees the schema apply will create.
+ */
+export function planAgainst(
+  db: Db,
+  resources: readonly DeclaredResource[],
+  prune: boolean,
+  migration: MigrationPlan = NO_MIGRATION,
+): PlannedAgainst {
   const desired = resources.map(({ kind, name, image }) => new ImageView(kind, name, image, fieldsOfImage));
-  return { plan: computePlan(desired, readStoredResources(db), { prune }), revision: stateRevision(db) };
+  const read = () => {
+    const stored = readStoredResources(db);
+    const plan = computePlan(desired, stored, { prune });
+    countDependents(db, plan);
+    return { plan, revision: stateRevision(db), migration: migration.steps, stored };
+  };
+  if (migration.steps.length === 0) return db.transaction(read)();
+  return withMigration(db, migration, { allowDestructive: false, commit: false }, read);
 }
 
-function requireCurrentSchema(db: Db): void {
-  const { plan } = pendingMigration(db, loadDeclaredSchema());
-  if (plan.steps.length > 0) {
-    throw new RmmError('database', 'the database schema is behind schemas/database.yaml', {
-      details: ['review the migration: rmm db plan', 'apply it: rmm db apply'],
-    });
+/** Says, for each delete, which observed rows go with it: the reviewer sees what prune really removes. */
+function countDependents(db: Db, plan: Plan): void {
+  const byKind = new Map<string, ReturnType<typeof dependentsOf>>();
+  for (const change of plan.changes) {
+    if (change.action !== 'delete') continue;
+    let dependents = byKind.get(change.kind);
+    if (!dependents) {
+      const spec = KIND_TABLES[change.kind];
+      dependents = dependentsOf(db, spec.table, spec.key);
+      byKind.set(change.kind, dependents);
+    }
+    const rows = dependents.count(change.name);
+    if (rows.length > 0) change.dependents = rows;
   }
 }
+
+const NO_MIGRATION: MigrationPlan = { steps: [], destructive: false, needsForeignKeysOff: false };
 
 /** Who is applying, for AuditLog: --actor, else RMM_ACTOR, else the OS user. */
 export function resolveActor(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -107,8 +177,9 @@ export function checkDestroyLimit(plan: Plan, max: number | undefined): void {
 
 /**
  * Applies a plan in one BEGIN IMMEDIATE transaction: it waits up to `lockTimeoutMs` for another
- * writer, refuses if the state moved since the plan was computed, writes every change with its
- * AuditLog row, and commits; any failure rolls all of it back.
+ * writer; under the lock it refuses if the schema or the state moved since the plan was computed;
+ * then it runs the pending schema steps the plan showed, writes every change with its AuditLog row,
+ * and commits. Any failure rolls all of it back.
  */
 export function commitPlan(
   db: Db,
@@ -117,6 +188,34 @@ export function commitPlan(
   lockTimeoutMs: number,
   databaseLabel: string,
 ): void {
+  const declared = loadDeclaredSchema();
+  // The steps run are recomputed from schemas/database.yaml, never read from a (saved) plan.
+  const migration = pendingMigration(db, declared).plan;
+  const begin = () => {
+    beginImmediate(db, lockTimeoutMs, databaseLabel);
+    const now = pendingMigration(db, declared).plan;
+    if (!sameSteps(now.steps, planned.migration) || !sameSteps(now.steps, migration.steps)) {
+      throw new RmmError(
+        'stale-plan',
+        'the database schema changed since this plan was computed; nothing was applied',
+        { details: ['compute a new plan and review it'] },
+      );
+    }
+    const revision = stateRevision(db);
+    if (revision !== planned.revision) {
+      throw new RmmError(
+        'stale-plan',
+        `the database changed since this plan was computed (revision ${planned.revision}, now ${revision}); nothing was applied`,
+        { details: ['compute a new plan and review it'] },
+      );
+    }
+  };
+  withMigration(db, migration, { allowDestructive: false, commit: true, begin, actor }, () =>
+    writeChanges(db, planned.plan, actor),
+  );
+}
+
+function beginImmediate(db: Db, lockTimeoutMs: number, databaseLabel: string): void {
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(lockTimeoutMs))}`);
   try {
     db.exec('BEGIN IMMEDIATE');
@@ -134,20 +233,8 @@ export function commitPlan(
     }
     throw error;
   }
-  try {
-    if (stateRevision(db) !== planned.revision) {
-      throw new RmmError(
-        'stale-plan',
-        `the database changed since this plan was computed (revision ${planned.revision}, now ${stateRevision(db)}); nothing was applied`,
-        {
-          details: ['compute a new plan and review it'],
-        },
-      );
-    }
-    writeChanges(db, planned.plan, actor);
-    db.exec('COMMIT');
-  } catch (error) {
-    if (db.inTransaction) db.exec('ROLLBACK');
-    throw error;
-  }
+}
+
+function sameSteps(a: readonly MigrationStep[], b: readonly MigrationStep[]): boolean {
+  return a.length === b.length && a.every((step, i) => step.sql.join('\n') === b[i]?.sql.join('\n'));
 }

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { Args, Flags } from '@oclif/core';
 import { dataDirFlags, RmmCommand } from '../base-command.js';
-import type { Plan } from '../engine/plan.js';
+import { blastRadius } from '../engine/blast-radius.js';
 import { readSavedPlan } from '../engine/saved-plan.js';
 import { RmmError } from '../errors.js';
 import {
@@ -14,15 +14,10 @@ import {
 } from '../reconcile.js';
 import { displayPath } from '../state/declared-schema.js';
 import { colorEnabled } from '../views/color.js';
-import { renderPlan } from '../views/plan.js';
+import { writeLines } from '../views/output.js';
+import { planLines } from '../views/plan.js';
+import { appliedEvents, summaryEvent } from '../views/plan-json.js';
 import { filenameFlag, reconcileFlags } from './plan.js';
-
-export interface ApplyJson {
-  formatVersion: 1;
-  revision: number;
-  changes: Plan['changes'];
-  summary: Plan['summary'];
-}
 
 export default class Apply extends RmmCommand {
   static override summary = 'Make the database match the declared resources, in one transaction.';
@@ -31,6 +26,7 @@ export default class Apply extends RmmCommand {
     'Computes the same plan as `rmm plan`, shows it, asks for confirmation on a terminal (unless --auto-approve), then applies exactly that plan in one SQLite transaction: all of it lands or none of it. Without a terminal, --auto-approve is required. If the database changed between the plan and the confirmation, nothing is applied.',
     'Every change writes an AuditLog row (user from --actor, RMM_ACTOR or the OS user). Observed fields are never written.',
     'A plan saved with `rmm plan --out FILE` is applied with `rmm apply FILE`: exactly that change set, without a new confirmation, and refused if the database changed since it was computed (an applied plan is stale too).',
+    'With --json, stdout is NDJSON: one line per change, written after the transaction committed, then a summary line (docs/cli.md). Errors go to stderr.',
     'Exit codes: 0 applied or nothing to do, 1 invalid input, stale plan or error (nothing changed), 4 more destroys than --max-destroy, 5 the write lock stayed taken past --lock-timeout, 64 bad flags.',
   ].join('\n\n');
 
@@ -47,9 +43,15 @@ export default class Apply extends RmmCommand {
       description: 'Also destroy what was removed from YAML.',
       command: '<%= config.bin %> <%= command.id %> -f . -R --prune --auto-approve',
     },
+    {
+      description: 'One JSON line per change, then a summary line.',
+      command: '<%= config.bin %> <%= command.id %> -f . -R --auto-approve --json',
+    },
   ];
 
-  static override enableJsonFlag = true;
+  // Not oclif's --json: that prints run()'s result as one pretty document (and errors on stdout);
+  // apply streams NDJSON instead, and its errors stay on stderr.
+  static override enableJsonFlag = false;
 
   static override args = {
     plan: Args.file({
@@ -65,6 +67,10 @@ export default class Apply extends RmmCommand {
     ...reconcileFlags,
     'auto-approve': Flags.boolean({ summary: 'Apply without asking for confirmation.' }),
     actor: Flags.string({ summary: 'Who applies, for AuditLog (default: $RMM_ACTOR, else the OS user).' }),
+    json: Flags.boolean({
+      summary: 'Write NDJSON to stdout: a line per change applied, then a summary line.',
+      helpGroup: 'GLOBAL',
+    }),
     'lock-timeout': Flags.integer({
       summary: 'Seconds to wait for another apply to finish before giving up (exit 5).',
       default: 30,
@@ -72,7 +78,7 @@ export default class Apply extends RmmCommand {
     }),
   };
 
-  async run(): Promise<ApplyJson> {
+  async run(): Promise<void> {
     const { args, flags } = await this.parse(Apply);
     if (Boolean(args.plan) === Boolean(flags.filename)) {
       throw new RmmError(
@@ -95,23 +101,38 @@ export default class Apply extends RmmCommand {
           { recursive: flags.recursive, dataDir: this.dataDir(flags) },
           'applied',
         );
-    const { db, file } = openResourceDatabase(this.dataDir(flags));
+    const { db, file, migration } = openResourceDatabase(this.dataDir(flags), { pendingMigration: true });
     try {
-      const planned = args.plan
-        ? await readSavedPlan(args.plan)
-        : planAgainst(db, resources ?? [], flags.prune);
+      const fresh = resources && planAgainst(db, resources, flags.prune, migration);
+      const planned = fresh ?? (await readSavedPlan(args.plan as string));
       const { plan, revision } = planned;
       checkDestroyLimit(plan, flags['max-destroy']);
-      const result: ApplyJson = { formatVersion: 1, revision, changes: plan.changes, summary: plan.summary };
-      if (!this.jsonEnabled()) this.log(renderPlan(plan, colorEnabled()));
-      if (plan.changes.length === 0) return result;
+      const nothingToDo = plan.changes.length === 0 && planned.migration.length === 0;
+      // With --json stdout holds only events; a plan to confirm is shown on stderr instead.
+      if (!flags.json || (confirm && !nothingToDo)) {
+        // A saved plan's radius was shown when it was made.
+        const radius = fresh && blastRadius(plan, () => fresh.stored);
+        writeLines(
+          planLines(plan, colorEnabled(), radius, planned.migration),
+          flags.json ? process.stderr : process.stdout,
+        );
+      }
+      if (nothingToDo) {
+        if (flags.json) writeLines([JSON.stringify(summaryEvent(plan, false, revision))]);
+        return;
+      }
       if (confirm && !(await this.confirm()))
         throw new RmmError('usage', 'apply cancelled; nothing was changed');
       commitPlan(db, planned, resolveActor(flags.actor), flags['lock-timeout'] * 1000, displayPath(file));
+      // Only now, after the commit: an event never describes a change that was rolled back.
+      if (flags.json) {
+        writeLines(appliedEvents(plan, revision + 1, planned.migration.length));
+        return;
+      }
       const { add, change, destroy } = plan.summary;
-      if (!this.jsonEnabled())
-        this.log(`\nApply complete: ${add} added, ${change} changed, ${destroy} destroyed.`);
-      return { ...result, revision: revision + 1 };
+      const migrated =
+        planned.migration.length > 0 ? ` (after ${planned.migration.length} schema steps)` : '';
+      this.log(`\nApply complete: ${add} added, ${change} changed, ${destroy} destroyed${migrated}.`);
     } finally {
       db.close();
     }

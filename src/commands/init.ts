@@ -4,6 +4,7 @@ import { Flags } from '@oclif/core';
 import { dataDirFlags, RmmCommand } from '../base-command.js';
 import { RmmError } from '../errors.js';
 import { databaseFile } from '../paths.js';
+import { resolveActor } from '../reconcile.js';
 import { openDatabase } from '../state/connection.js';
 import { displayPath, loadDeclaredSchema } from '../state/declared-schema.js';
 import { applyMigration } from '../state/migrate.js';
@@ -68,7 +69,7 @@ export default class Init extends RmmCommand {
       const result = { database: file, schemaHash: declared.hash, steps: plan.steps };
       if (live.tables.length === 0) {
         // A new (or empty) database: nothing to lose, so the whole declared schema goes in.
-        applyMigration(db, plan, { allowDestructive: false });
+        applyMigration(db, plan, { allowDestructive: false, actor: resolveActor(undefined) });
         this.log(`Created ${displayPath(file)}: ${describeCreation(plan)}.`);
         return { ...result, created: true };
       }

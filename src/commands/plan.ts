@@ -1,11 +1,14 @@
 import { Flags } from '@oclif/core';
 import { dataDirFlags, RmmCommand } from '../base-command.js';
-import type { Plan } from '../engine/plan.js';
+import { blastRadius } from '../engine/blast-radius.js';
+import { redactFieldChanges } from '../engine/redact.js';
 import { toSavedPlan, writeSavedPlan } from '../engine/saved-plan.js';
 import { ExitCode } from '../errors.js';
 import { checkDestroyLimit, loadValidResources, openResourceDatabase, planAgainst } from '../reconcile.js';
 import { colorEnabled } from '../views/color.js';
-import { renderPlan } from '../views/plan.js';
+import { writeLines } from '../views/output.js';
+import { planLines } from '../views/plan.js';
+import { type PlanJson, planJson } from '../views/plan-json.js';
 
 /** -f, shared by plan and apply (apply may take a saved plan instead). */
 export const filenameFlag = (required: boolean) =>
@@ -24,14 +27,6 @@ export const reconcileFlags = {
     min: 0,
   }),
 };
-
-export interface PlanJson {
-  formatVersion: 1;
-  revision: number;
-  changes: Plan['changes'];
-  undeclared: Plan['undeclared'];
-  summary: Plan['summary'];
-}
 
 export default class PlanCommand extends RmmCommand {
   static override summary = 'Show what apply would change in the database to match the declared resources.';
@@ -82,23 +77,28 @@ export default class PlanCommand extends RmmCommand {
       { recursive: flags.recursive, dataDir: this.dataDir(flags) },
       'planned',
     );
-    const { db, file } = openResourceDatabase(this.dataDir(flags), { readonly: true });
+    const { db, migration } = openResourceDatabase(this.dataDir(flags), {
+      readonly: true,
+      pendingMigration: true,
+    });
     try {
-      const { plan, revision } = planAgainst(db, resources, flags.prune);
+      const planned = planAgainst(db, resources, flags.prune, migration);
+      const { plan, revision } = planned;
       checkDestroyLimit(plan, flags['max-destroy']);
-      if (flags['detailed-exitcode'] && plan.changes.length > 0) process.exitCode = ExitCode.changes;
-      this.log(renderPlan(plan, colorEnabled()));
+      if (flags['detailed-exitcode'] && (plan.changes.length > 0 || planned.migration.length > 0))
+        process.exitCode = ExitCode.changes;
+      const radius = blastRadius(plan, () => planned.stored);
+      if (!this.jsonEnabled()) writeLines(planLines(plan, colorEnabled(), radius, planned.migration));
       if (flags.out) {
-        await writeSavedPlan(flags.out, toSavedPlan(plan, revision));
+        // The fields are what `rmm apply FILE` shows, so they are masked; desired (what it writes) is not.
+        const shown = plan.changes.map((c) => ({ ...c, fields: redactFieldChanges(c.kind, c.fields) }));
+        await writeSavedPlan(
+          flags.out,
+          toSavedPlan({ ...plan, changes: shown }, revision, planned.migration),
+        );
         this.logToStderr(`Saved the plan to ${flags.out}; apply exactly it with: rmm apply ${flags.out}`);
       }
-      return {
-        formatVersion: 1,
-        revision,
-        changes: plan.changes,
-        undeclared: plan.undeclared,
-        summary: plan.summary,
-      };
+      return planJson(plan, revision, radius, planned.migration);
     } finally {
       db.close();
     }

@@ -1,5 +1,5 @@
 import { DEFAULT_SITE, KINDS, type Kind } from '../resources/kinds.js';
-import { deepEqual, diffFields, type FieldChange } from './field-diff.js';
+import { diffFields, type FieldChange } from './field-diff.js';
 import type { Fields, ResourceView } from './resource-view.js';
 
 /**
@@ -18,8 +18,15 @@ export interface ResourceChange {
   adopt?: boolean;
   /** The row was changed outside rmm since the last apply; the update puts back the declared value. */
   drift?: boolean;
+  /** For a delete: observed rows that point at the row (a device's inventory, alerts, metrics) and go with it. */
+  dependents?: Array<{ table: string; rows: number }>;
   /** For create and update: the whole declared state apply writes (the fields above are what differs). */
   desired?: Fields;
+  /**
+   * The image of `desired`, when the declaration came with one: apply writes it without re-encoding.
+   * Not enumerable, so it is never part of JSON output or a saved plan.
+   */
+  readonly image?: string;
 }
 
 /** A resource as the database holds it, and whether rmm manages it (created it from YAML). */
@@ -56,13 +63,18 @@ export function computePlan(
     const have = storedByKind.get(want.kind)?.get(want.name);
     if (have) declared.add(have);
     if (!have) {
-      upserts.push({
-        action: 'create',
-        kind: want.kind,
-        name: want.name,
-        fields: diffFields({}, want.fields),
-        desired: want.fields,
-      });
+      upserts.push(
+        withImage(
+          {
+            action: 'create',
+            kind: want.kind,
+            name: want.name,
+            fields: everyField(want.fields),
+            desired: want.fields,
+          },
+          want.image,
+        ),
+      );
       continue;
     }
     // Equal images are equal fields: most of a large no-op plan ends here, without decoding a row.
@@ -78,7 +90,7 @@ export function computePlan(
       };
       if (!have.managed) change.adopt = true;
       else if (have.drifted) change.drift = true;
-      upserts.push(change);
+      upserts.push(withImage(change, want.image));
     }
   }
   const deletes: ResourceChange[] = [];
@@ -113,14 +125,12 @@ export function computePlan(
   };
 }
 
-/** Devices whose site or groups change: the blast radius a reviewer should see. */
-export function blastRadius(plan: Plan): { site: number; groups: number } {
-  const moved = (field: string) =>
-    plan.changes.filter(
-      (c) =>
-        c.kind === 'Device' &&
-        c.action === 'update' &&
-        c.fields.some((f) => f.path[0] === field && !deepEqual(f.before, f.after)),
-    ).length;
-  return { site: moved('site'), groups: moved('groups') };
+/** A new resource's fields as changes from nothing; what diffFields({}, fields) gives, without the walk. */
+function everyField(fields: Fields): FieldChange[] {
+  return Object.keys(fields).map((key) => ({ path: [key], before: undefined, after: fields[key] }));
+}
+
+function withImage(change: ResourceChange, image: string | undefined): ResourceChange {
+  if (image !== undefined) Object.defineProperty(change, 'image', { value: image, enumerable: false });
+  return change;
 }

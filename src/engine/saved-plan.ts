@@ -1,7 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { RmmError } from '../errors.js';
 import { isKind } from '../resources/kinds.js';
+import type { MigrationStep } from '../state/migration-plan.js';
 import type { Plan } from './plan.js';
+
+const isString = (value: unknown): value is string => typeof value === 'string';
 
 const ACTIONS = new Set(['create', 'update', 'delete']);
 const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -18,13 +21,19 @@ export interface SavedPlan {
   changes: Plan['changes'];
   undeclared: Plan['undeclared'];
   summary: Plan['summary'];
+  /**
+   * The pending schema steps shown with the plan. Apply never runs SQL from this file: it recomputes
+   * the steps from schemas/database.yaml and refuses the plan if they differ.
+   */
+  migration?: MigrationStep[];
 }
 
-export function toSavedPlan(plan: Plan, revision: number): SavedPlan {
+export function toSavedPlan(plan: Plan, revision: number, migration: MigrationStep[] = []): SavedPlan {
   return {
     formatVersion: 1,
     kind: 'rmm-plan',
     revision,
+    migration,
     changes: plan.changes,
     undeclared: plan.undeclared,
     summary: plan.summary,
@@ -35,7 +44,9 @@ export async function writeSavedPlan(file: string, saved: SavedPlan): Promise<vo
   await writeFile(file, `${JSON.stringify(saved, null, 2)}\n`);
 }
 
-export async function readSavedPlan(file: string): Promise<{ plan: Plan; revision: number }> {
+export async function readSavedPlan(
+  file: string,
+): Promise<{ plan: Plan; revision: number; migration: MigrationStep[] }> {
   let saved: Partial<SavedPlan>;
   try {
     saved = JSON.parse(await readFile(file, 'utf8')) as Partial<SavedPlan>;
@@ -67,8 +78,15 @@ export async function readSavedPlan(file: string): Promise<{ plan: Plan; revisio
       'invalid-input',
       `${file} holds a change rmm cannot apply: ${JSON.stringify(bad).slice(0, 200)}`,
     );
+  const migration = saved.migration ?? [];
+  if (
+    !Array.isArray(migration) ||
+    !migration.every((s) => typeof s?.summary === 'string' && Array.isArray(s.sql) && s.sql.every(isString))
+  )
+    throw new RmmError('invalid-input', `${file} holds schema steps rmm cannot read`);
   return {
     plan: { changes: saved.changes, undeclared: saved.undeclared ?? [], summary: saved.summary },
     revision: saved.revision,
+    migration,
   };
 }

@@ -20,13 +20,38 @@ export interface ApplyResult {
  * DELETE CASCADE on every child row (or fails on RESTRICT). So foreign keys go off *before* BEGIN, are
  * checked with PRAGMA foreign_key_check before COMMIT, and come back on whatever happens.
  */
-export function applyMigration(db: Db, plan: MigrationPlan, options: ApplyOptions): ApplyResult {
+export function applyMigration(
+  db: Db,
+  plan: MigrationPlan,
+  options: ApplyOptions & { actor?: string },
+): ApplyResult {
+  if (plan.steps.length === 0 && !(plan.destructive && !options.allowDestructive)) return { applied: 0 };
+  withMigration(db, plan, { ...options, commit: true }, () => {});
+  return { applied: plan.steps.length };
+}
+
+/**
+ * Runs a migration plan's steps and then `body` in one BEGIN IMMEDIATE transaction, and commits only
+ * with `commit` (plan rolls back: it needs the migrated schema to read the state, and must change
+ * nothing). This is how `rmm apply` lands pending schema steps and resource changes all or nothing.
+ */
+export function withMigration<T>(
+  db: Db,
+  plan: MigrationPlan,
+  options: ApplyOptions & {
+    commit: boolean;
+    /** Who runs it: each step gets an AuditLog row (`db.migrate`), in the same transaction. */
+    actor?: string;
+    begin?: (db: Db) => void;
+  },
+  body: () => T,
+): T {
   if (plan.destructive && !options.allowDestructive) throw refusal(plan);
-  if (plan.steps.length === 0) return { applied: 0 };
-  if (db.inTransaction) throw new Error('rmm bug: applyMigration needs a connection outside any transaction');
+  if (db.inTransaction) throw new Error('rmm bug: withMigration needs a connection outside any transaction');
 
   const foreignKeysWereOn = foreignKeysOn(db);
-  if (plan.needsForeignKeysOff) {
+  const foreignKeysOff = plan.needsForeignKeysOff && foreignKeysWereOn;
+  if (foreignKeysOff) {
     db.pragma('foreign_keys = OFF');
     // Never go on if the pragma did not take: that is exactly how child rows get cascaded away.
     if (foreignKeysOn(db))
@@ -36,19 +61,34 @@ export function applyMigration(db: Db, plan: MigrationPlan, options: ApplyOption
       );
   }
   try {
-    begin(db);
     try {
+      (options.begin ?? begin)(db);
       for (const step of plan.steps) runStep(db, step);
-      checkForeignKeys(db);
-      db.exec('COMMIT');
+      if (options.actor !== undefined && options.commit) auditSteps(db, plan, options.actor);
+      const result = body();
+      if (foreignKeysOff) checkForeignKeys(db);
+      db.exec(options.commit ? 'COMMIT' : 'ROLLBACK');
+      return result;
     } catch (error) {
       if (db.inTransaction) db.exec('ROLLBACK');
       throw error;
     }
   } finally {
-    if (plan.needsForeignKeysOff && foreignKeysWereOn) db.pragma('foreign_keys = ON');
+    if (foreignKeysOff) db.pragma('foreign_keys = ON');
   }
-  return { applied: plan.steps.length };
+}
+
+/** One AuditLog row per step, when the schema has an AuditLog table (every rmm schema does). */
+function auditSteps(db: Db, plan: MigrationPlan, actor: string): void {
+  const hasAuditLog = db
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'AuditLog'")
+    .get();
+  if (!hasAuditLog) return;
+  const audit = db.prepare(
+    'INSERT INTO AuditLog (User, Action, Target, Details, Success) VALUES (?, ?, ?, ?, 1)',
+  );
+  for (const step of plan.steps)
+    audit.run(actor, `db.migrate ${step.action}`, step.object, JSON.stringify({ summary: step.summary }));
 }
 
 function refusal(plan: MigrationPlan): RmmError {

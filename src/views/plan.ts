@@ -1,47 +1,81 @@
+import type { BlastRadius } from '../engine/blast-radius.js';
 import type { FieldChange } from '../engine/field-diff.js';
-import { blastRadius, type Plan } from '../engine/plan.js';
+import type { Plan, ResourceChange } from '../engine/plan.js';
+import { redactFieldChanges, SENSITIVE } from '../engine/redact.js';
 import type { FieldValue } from '../engine/resource-view.js';
+import type { MigrationStep } from '../state/migration-plan.js';
 import { paint } from './color.js';
+import { renderSteps } from './migration-plan.js';
 
 const SIGN = { create: '+', update: '~', delete: '-' } as const;
 const COLOR = { create: 'green', update: 'yellow', delete: 'red' } as const;
 
-/** The human plan: one block per resource, its changed fields, then the summary line. */
-export function renderPlan(plan: Plan, color: boolean): string {
+/**
+ * The human plan: the pending schema steps apply runs first, then one block per resource with its
+ * changed fields (sensitive ones masked), the devices affected when the blast radius is known, and
+ * the summary line. Lines are produced one by one, so a large plan is written as it is rendered.
+ */
+export function* planLines(
+  plan: Plan,
+  color: boolean,
+  radius?: BlastRadius,
+  migration: readonly MigrationStep[] = [],
+): Generator<string> {
   const c = paint(color);
-  const lines: string[] = [];
+  if (migration.length > 0) {
+    yield `Database schema: ${migration.length} pending step${migration.length === 1 ? '' : 's'}, run first by rmm apply in the same transaction:`;
+    yield* renderSteps({ steps: [...migration], destructive: false, needsForeignKeysOff: false }, { color });
+    yield '';
+  }
   for (const change of plan.changes) {
-    const note = change.adopt
-      ? c('dim', ' (adopt: an existing row rmm did not create)')
-      : change.drift
-        ? c(
-            'magenta',
-            ' (drift: changed outside rmm since the last apply; this puts back the declared value)',
-          )
-        : '';
-    lines.push(c(COLOR[change.action], `  ${SIGN[change.action]} ${change.kind}/${change.name}`) + note);
-    for (const field of change.fields) {
+    yield c(COLOR[change.action], `  ${SIGN[change.action]} ${change.kind}/${change.name}`) +
+      noteOf(change, c);
+    for (const field of redactFieldChanges(change.kind, change.fields)) {
       // A new or removed resource lists what it holds; its unset fields would only be noise.
       if (change.action !== 'update' && isUnset(change.action === 'create' ? field.after : field.before))
         continue;
-      lines.push(`      ${renderField(field, change.action)}`);
+      yield `      ${renderField(field, change.action)}`;
     }
   }
   if (plan.undeclared.length > 0) {
-    lines.push('', 'No longer declared (kept; apply with --prune to destroy):');
-    for (const u of plan.undeclared) lines.push(`  ${u.kind}/${u.name}`);
+    yield '';
+    yield 'No longer declared (kept; apply with --prune to destroy):';
+    for (const u of plan.undeclared) yield `  ${u.kind}/${u.name}`;
   }
-  const radius = blastRadius(plan);
-  if (radius.site + radius.groups > 0) {
-    lines.push('', `Devices moving: ${radius.site} change site, ${radius.groups} change groups.`);
+  if (radius && radius.site + radius.groups + radius.policy > 0) {
+    yield '';
+    yield `Devices affected: ${radius.site} change site, ${radius.groups} change groups, ${radius.policy} change effective policy.`;
   }
-  if (plan.changes.length === 0) {
-    lines.push('No changes. The database matches the declared resources.');
+  if (plan.changes.length === 0 && migration.length === 0) {
+    yield 'No changes. The database matches the declared resources.';
   } else {
     const { add, change, destroy } = plan.summary;
-    lines.push('', `Plan: ${add} to add, ${change} to change, ${destroy} to destroy.`);
+    yield '';
+    yield `Plan: ${add} to add, ${change} to change, ${destroy} to destroy.`;
   }
-  return lines.join('\n');
+}
+
+export function renderPlan(
+  plan: Plan,
+  color: boolean,
+  radius?: BlastRadius,
+  migration: readonly MigrationStep[] = [],
+): string {
+  return [...planLines(plan, color, radius, migration)].join('\n');
+}
+
+function noteOf(change: ResourceChange, c: ReturnType<typeof paint>): string {
+  if (change.adopt) return c('dim', ' (adopt: an existing row rmm did not create)');
+  if (change.drift)
+    return c(
+      'magenta',
+      ' (drift: changed outside rmm since the last apply; this puts back the declared value)',
+    );
+  if (change.dependents?.length) {
+    const rows = change.dependents.map((d) => `${d.rows} ${d.table} row${d.rows === 1 ? '' : 's'}`);
+    return c('red', ` (its observed history goes with it: ${rows.join(', ')})`);
+  }
+  return '';
 }
 
 function renderField(field: FieldChange, action: 'create' | 'update' | 'delete'): string {
@@ -61,5 +95,6 @@ function isUnset(value: FieldValue | undefined): boolean {
 }
 
 function show(value: FieldValue | undefined): string {
+  if (value === SENSITIVE) return SENSITIVE;
   return value === undefined ? '(none)' : JSON.stringify(value);
 }

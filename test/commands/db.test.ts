@@ -82,12 +82,24 @@ function snapshot(tables = tablesWithData): Record<string, unknown[]> {
         }[];
         const key = info.filter((c) => c.pk > 0).map((c) => `"${c.name}"`);
         const columns = info.map((c) => `"${c.name}"`).join(', ');
-        return [table, db.prepare(`SELECT ${columns} FROM "${table}" ORDER BY ${key.join(', ')}`).all()];
+        // Rows that were there: the AuditLog rows a migration adds about itself are checked apart.
+        const where = table === 'AuditLog' ? ` WHERE Action NOT LIKE 'db.migrate %'` : '';
+        return [
+          table,
+          db.prepare(`SELECT ${columns} FROM "${table}"${where} ORDER BY ${key.join(', ')}`).all(),
+        ];
       }),
     );
   } finally {
     db.close();
   }
+}
+
+function migrationAudits(): number {
+  const row = inspectOne((db) =>
+    db.prepare("SELECT count(*) AS n FROM AuditLog WHERE Action LIKE 'db.migrate %'").get(),
+  ) as { n: number };
+  return row.n;
 }
 
 /** Only the columns the "before" snapshot had (added columns are new, not changed data). */
@@ -212,6 +224,7 @@ describe('rmm db plan / db apply on a populated database', { timeout: 120_000 },
     async (change) => {
       await populatedDatabase();
       const before = snapshot();
+      const auditsBefore = migrationAudits();
       const schema = schemaVariant('changed.yaml', change.edit);
 
       const plan = await cli('db', 'plan', '--schema-file', schema, '--detailed-exitcode');
@@ -225,6 +238,8 @@ describe('rmm db plan / db apply on a populated database', { timeout: 120_000 },
 
       expect(restrictTo(before, snapshot())).toEqual(before);
       expect(integrity()).toEqual({ foreignKeyCheck: [], integrityCheck: 'ok' });
+      // Each step left its AuditLog row.
+      expect(migrationAudits() - auditsBefore).toBe(change.steps);
       const db = new Database(dbFile);
       db.pragma('foreign_keys = ON');
       try {

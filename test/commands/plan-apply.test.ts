@@ -156,9 +156,9 @@ describe('rmm plan and rmm apply', () => {
     expect(query<{ n: number }>('SELECT count(*) AS n FROM Devices')[0]?.n).toBe(0);
   });
 
-  it('plan, get and export refuse a database whose schema is behind, pointing at rmm db apply', async () => {
+  it('get and export refuse a database whose schema is behind, pointing at rmm db apply', async () => {
     exec('DROP TABLE ManagedResources');
-    for (const args of [['plan', '-f', repo, '-R'], ['get', 'sites'], ['export']]) {
+    for (const args of [['get', 'sites'], ['export']]) {
       const result = await rmm(...args);
       expect(result.exitCode).toBe(1);
       expect(result.stderr).toContain('the database schema is behind schemas/database.yaml');
@@ -169,9 +169,153 @@ describe('rmm plan and rmm apply', () => {
   it('--json gives the versioned plan', async () => {
     const result = await rmm('plan', '-f', path.join(repo, 'sites'), '--json');
     const json = JSON.parse(result.stdout);
+    expect(Object.keys(json)).toEqual([
+      'formatVersion',
+      'revision',
+      'migration',
+      'changes',
+      'undeclared',
+      'summary',
+      'blastRadius',
+    ]);
     expect(json.formatVersion).toBe(1);
     expect(json.summary).toEqual({ add: 3, change: 0, destroy: 0 });
+    expect(json.blastRadius).toEqual({ site: 0, groups: 0, policy: 0 });
     expect(json.changes[0]).toMatchObject({ action: 'create', kind: 'Site', name: 'alpha' });
+  });
+
+  it('apply --json writes NDJSON: an event per change, after the commit and in plan order, then a summary', async () => {
+    const result = await rmm('apply', '-f', path.join(repo, 'sites'), '--auto-approve', '--json');
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.endsWith('}')).toBe(true);
+    // Exactly one JSON document per line, nothing else (no plan, no "Apply complete").
+    const events = result.stdout.split('\n').map((line) => JSON.parse(line));
+    expect(events).toEqual([
+      ...['alpha', 'beta', 'gamma'].map((name) => ({
+        type: 'change',
+        formatVersion: 1,
+        action: 'create',
+        kind: 'Site',
+        name,
+        fields: expect.any(Array),
+        drift: false,
+        adopt: false,
+      })),
+      {
+        type: 'summary',
+        formatVersion: 1,
+        applied: true,
+        added: 3,
+        changed: 0,
+        destroyed: 0,
+        revision: 1,
+        migrated: 0,
+      },
+    ]);
+    expect(events[0].fields).toContainEqual({ path: ['timezone'], after: 'America/Chicago' });
+
+    // Nothing to do: the summary line alone.
+    const again = await rmm('apply', '-f', path.join(repo, 'sites'), '--auto-approve', '--json');
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout.split('\n').map((line) => JSON.parse(line))).toEqual([
+      {
+        type: 'summary',
+        formatVersion: 1,
+        applied: false,
+        added: 0,
+        changed: 0,
+        destroyed: 0,
+        revision: 1,
+        migrated: 0,
+      },
+    ]);
+  });
+
+  it('apply --json that fails writes no event: the error goes to stderr with its exit code', async () => {
+    // A trigger makes the last device's insert fail inside the transaction, after every other write.
+    exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON Devices WHEN NEW.DeviceId = 'gamma-ws-30' BEGIN SELECT RAISE(ABORT, 'refused by test'); END",
+    );
+    const failed = await rmm('apply', '-f', repo, '-R', '--auto-approve', '--json');
+    expect(failed.exitCode).toBe(1);
+    expect(failed.stdout).toBe('');
+    expect(failed.stderr).toContain('apply failed at create Device/gamma-ws-30: refused by test');
+    expect(query<{ n: number }>('SELECT count(*) AS n FROM Sites')[0]?.n).toBe(1);
+
+    exec('DROP TRIGGER refuse');
+    const holder = new Database(db());
+    holder.exec('BEGIN IMMEDIATE');
+    try {
+      const locked = await rmm('apply', '-f', repo, '-R', '--auto-approve', '--json', '--lock-timeout', '0');
+      expect(locked.exitCode).toBe(5);
+      expect(locked.stdout).toBe('');
+      expect(locked.stderr).toContain('another writer holds the write lock');
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+  });
+
+  it('never shows a credential reference: plan, plan --json, plan --out fields and apply --json; the database holds it', async () => {
+    const file = path.join(repo, 'devices', 'alpha.yaml');
+    const secretish = /RMM_WINRM_PASSWORD|RMM_SSH_KEY|RMM_NEW_REF/;
+    const planText = await rmm('plan', '-f', repo, '-R');
+    expect(planText.stdout).toContain(
+      'transport: {"type":"winrm","port":5985,"user":"rmm-svc","credentialRef":"(sensitive)"}',
+    );
+    const planJson = await rmm('plan', '-f', repo, '-R', '--json');
+    const applied = await rmm('apply', '-f', repo, '-R', '--auto-approve', '--json');
+    for (const out of [planText.stdout, planJson.stdout, applied.stdout]) expect(out).not.toMatch(secretish);
+    expect(
+      JSON.parse(planJson.stdout).changes.find((c: { name: string }) => c.name === 'alpha-dc-01'),
+    ).toMatchObject({
+      desired: { transport: { credentialRef: '(sensitive)' } },
+    });
+    expect(query('SELECT Settings FROM ManagedResources WHERE Name = ?', 'alpha-dc-01')).toEqual([
+      { Settings: expect.stringContaining('"credentialRef":"env:RMM_WINRM_PASSWORD"') },
+    ]);
+
+    // A changed reference: shown as changed, never as itself; apply (of a saved plan too) writes it.
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace('env:RMM_WINRM_PASSWORD', 'env:RMM_NEW_REF'),
+    );
+    const changed = await rmm('plan', '-f', repo, '-R');
+    expect(changed.stdout).toContain(
+      '  ~ Device/alpha-dc-01\n      transport.credentialRef: (sensitive) -> (sensitive)',
+    );
+    const planFile = path.join(cwd, 'plan.json');
+    await rmm('plan', '-f', repo, '-R', '--out', planFile);
+    const saved = JSON.parse(await readFile(planFile, 'utf8'));
+    expect(JSON.stringify(saved.changes.map((c: { fields: unknown }) => c.fields))).not.toMatch(secretish);
+    const fromFile = await rmm('apply', planFile);
+    expect(fromFile.exitCode).toBe(0);
+    expect(fromFile.stdout).not.toMatch(secretish);
+    expect(query('SELECT Settings FROM ManagedResources WHERE Name = ?', 'alpha-dc-01')).toEqual([
+      { Settings: expect.stringContaining('"credentialRef":"env:RMM_NEW_REF"') },
+    ]);
+  });
+
+  it('counts the devices whose effective policy changes when a group policy changes', async () => {
+    await rmm('apply', '-f', repo, '-R', '--auto-approve');
+    const groups = path.join(repo, 'groups', 'groups.yaml');
+    await writeFile(
+      groups,
+      (await readFile(groups, 'utf8')).replace('policy: linux-baseline', 'policy: windows-baseline'),
+    );
+    // Every device in linux-servers or in a group under it.
+    const [expected] = query<{ n: number }>(
+      `SELECT count(DISTINCT d.DeviceId) AS n FROM Devices d, json_each(d.GroupIds) g
+       JOIN DeviceGroups x ON x.GroupId = g.value
+       WHERE x.GroupId = 'linux-servers' OR x.ParentGroupId = 'linux-servers'`,
+    );
+    expect(expected?.n).toBeGreaterThan(0);
+    const plan = await rmm('plan', '-f', repo, '-R');
+    expect(plan.stdout).toContain(
+      `Devices affected: 0 change site, 0 change groups, ${expected?.n} change effective policy.`,
+    );
+    const json = JSON.parse((await rmm('plan', '-f', repo, '-R', '--json')).stdout);
+    expect(json.blastRadius).toEqual({ site: 0, groups: 0, policy: expected?.n });
   });
 
   it('a saved plan applies exactly what it shows, and is refused once stale (applied plans included)', async () => {

@@ -35,13 +35,14 @@ function restore(db: string): void {
 function inspect(db: string) {
   const conn = new Database(db);
   try {
-    const count = (table: string) =>
-      (conn.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    const count = (table: string, where = '') =>
+      (conn.prepare(`SELECT count(*) AS n FROM ${table} ${where}`).get() as { n: number }).n;
     return {
       integrity: conn.pragma('integrity_check', { simple: true }),
       devices: count('Devices'),
       managed: count('ManagedResources'),
-      audit: count('AuditLog'),
+      // rmm init audited its own schema steps; what counts here is what apply wrote.
+      audit: count('AuditLog', "WHERE Action LIKE 'apply.%'"),
     };
   } finally {
     conn.close();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { blastRadius } from '../../src/engine/blast-radius.js';
 import { diffFields, type FieldChange } from '../../src/engine/field-diff.js';
-import { blastRadius, computePlan, type StoredResource } from '../../src/engine/plan.js';
+import { computePlan, type StoredResource } from '../../src/engine/plan.js';
 import { type Fields, viewOf } from '../../src/engine/resource-view.js';
 import type { Resource } from '../../src/resources/kinds.js';
 import { renderPlan } from '../../src/views/plan.js';
@@ -143,11 +144,24 @@ describe('computePlan', () => {
       [stored(device('a')), stored(device('b'))],
       { prune: false },
     );
-    expect(blastRadius(plan)).toEqual({ site: 1, groups: 1 });
+    expect(blastRadius(plan, () => [stored(device('a')), stored(device('b'))])).toMatchObject({
+      site: 1,
+      groups: 1,
+    });
   });
 });
 
 describe('renderPlan', () => {
+  it('states the blast radius when there is one', () => {
+    const plan = computePlan([viewOf(device('a', { site: 'beta' }))], [stored(device('a'))], {
+      prune: false,
+    });
+    expect(renderPlan(plan, false, { site: 1, groups: 0, policy: 0 })).toContain(
+      '\nDevices affected: 1 change site, 0 change groups, 0 change effective policy.\n',
+    );
+    expect(renderPlan(plan, false, { site: 0, groups: 0, policy: 0 })).not.toContain('Devices affected');
+  });
+
   it('shows +, ~ and - with fields (unset ones hidden for + and -) and the summary line', () => {
     const plan = computePlan(
       [viewOf(site('alpha', { timezone: 'UTC' })), viewOf(device('web-01', { tags: ['prod'] }))],

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { dataDirFlags, RmmCommand } from '../../base-command.js';
 import { databaseFile } from '../../paths.js';
+import { resolveActor } from '../../reconcile.js';
 import { openDatabase } from '../../state/connection.js';
 import { displayPath, loadDeclaredSchema } from '../../state/declared-schema.js';
 import { applyMigration } from '../../state/migrate.js';
@@ -59,7 +60,10 @@ export default class DbApply extends RmmCommand {
       const refused = plan.destructive && !flags['allow-destructive'];
       if (plan.steps.length > 0 && !refused)
         this.logToStderr(`Applying ${plan.steps.length} steps to ${displayPath(file)}...`);
-      const { applied } = applyMigration(db, plan, { allowDestructive: flags['allow-destructive'] });
+      const { applied } = applyMigration(db, plan, {
+        allowDestructive: flags['allow-destructive'],
+        actor: resolveActor(undefined),
+      });
       if (applied === 0) {
         this.log(`No changes. Database schema matches ${declared.label}.`);
       } else {

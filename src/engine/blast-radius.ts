@@ -1,0 +1,152 @@
+import { deepEqual } from './field-diff.js';
+import type { Plan, ResourceChange } from './plan.js';
+import type { Fields, ResourceView } from './resource-view.js';
+
+/** How many existing devices a plan moves or re-polices: what a reviewer should weigh. */
+export interface BlastRadius {
+  /** Devices whose site changes. */
+  site: number;
+  /** Devices whose list of groups changes. */
+  groups: number;
+  /** Devices whose effective policies (see effectivePolicies) change, for whatever reason. */
+  policy: number;
+}
+
+/**
+ * The blast radius of a plan over the stored state it was computed against. `stored` is called only
+ * when the plan touches groups or group membership; it must return every stored resource (managed or
+ * not: a hand-made device in a managed group is affected too). Devices created or destroyed are not
+ * counted here: the plan's summary counts them.
+ */
+export function blastRadius(plan: Plan, stored: () => Iterable<ResourceView>): BlastRadius {
+  const updates = plan.changes.filter((c) => c.kind === 'Device' && c.action === 'update');
+  const moved = (field: string) =>
+    updates.filter((c) => c.fields.some((f) => f.path[0] === field && !deepEqual(f.before, f.after))).length;
+  const touchesPolicy =
+    plan.changes.some((c) => c.kind === 'DeviceGroup') || moved('site') + moved('groups') > 0;
+  return {
+    site: moved('site'),
+    groups: moved('groups'),
+    policy: touchesPolicy ? policyChanges(plan, stored()) : 0,
+  };
+}
+
+interface Group {
+  parent: string | null;
+  policy: string | null;
+  site: string | null;
+}
+
+/** Devices present before and after whose effective policies differ. */
+function policyChanges(plan: Plan, stored: Iterable<ResourceView>): number {
+  const deviceChanges = new Map<string, ResourceChange>();
+  const before = new Map<string, Group>();
+  const devices: ResourceView[] = [];
+  for (const view of stored) {
+    if (view.kind === 'DeviceGroup') before.set(view.name, groupOf(view.fields));
+    else if (view.kind === 'Device') devices.push(view);
+  }
+  const after = new Map(before);
+  const changedGroups: string[] = [];
+  for (const change of plan.changes) {
+    if (change.kind === 'Device') deviceChanges.set(change.name, change);
+    if (change.kind !== 'DeviceGroup') continue;
+    changedGroups.push(change.name);
+    if (change.action === 'delete') after.delete(change.name);
+    else after.set(change.name, groupOf(change.desired ?? {}));
+  }
+  const affected = [...withDescendants(changedGroups, [before, after])];
+  const policiesBefore = effectivePolicies(before);
+  const policiesAfter = effectivePolicies(after);
+  let count = 0;
+  for (const device of devices) {
+    const change = deviceChanges.get(device.name);
+    if (change?.action === 'delete') continue;
+    // A device the plan leaves alone keeps its policies unless it is in a group whose chain changed.
+    // Its image names its groups, so most rows are ruled out without being decoded.
+    if (!change && !mayBeIn(device, affected)) continue;
+    const was = policiesBefore(device.fields);
+    const now = policiesAfter(change?.desired ?? device.fields);
+    if (was !== now) count++;
+  }
+  return count;
+}
+
+/** The groups given and every group under them, in any of the trees. */
+function withDescendants(
+  names: readonly string[],
+  trees: ReadonlyArray<ReadonlyMap<string, Group>>,
+): Set<string> {
+  const children = new Map<string, string[]>();
+  for (const tree of trees)
+    for (const [name, group] of tree) {
+      if (group.parent === null) continue;
+      const siblings = children.get(group.parent);
+      if (siblings) siblings.push(name);
+      else children.set(group.parent, [name]);
+    }
+  const out = new Set<string>();
+  const pending = [...names];
+  for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
+    if (out.has(name)) continue;
+    out.add(name);
+    pending.push(...(children.get(name) ?? []));
+  }
+  return out;
+}
+
+/** Whether a device may be in one of the groups: false only when its image names none of them. */
+function mayBeIn(device: ResourceView, groups: readonly string[]): boolean {
+  if (groups.length === 0) return false;
+  const { image } = device;
+  // Past a few dozen names, searching every image costs about what decoding them does.
+  return image === undefined || groups.length > 64 || groups.some((g) => image.includes(g));
+}
+
+/**
+ * A device's effective policies, as one comparable string: the policy of each of its groups and of
+ * their ancestors (spec.parent, transitively). A group scoped to another site does not apply to the
+ * device, nor does anything above it (validation refuses such a membership; a row edited by hand may
+ * still hold one). Memoized per group and site, since most devices share a few groups.
+ */
+function effectivePolicies(groups: ReadonlyMap<string, Group>): (device: Fields) => string {
+  const memo = new Map<string, string[]>();
+  const chain = (start: string, site: string | null): string[] => {
+    const key = `${start}\u0000${site ?? ''}`;
+    let policies = memo.get(key);
+    if (!policies) {
+      policies = [];
+      const seen = new Set<string>();
+      // A cycle in hand-edited rows ends the walk instead of looping.
+      for (let name: string | null = start; name !== null && !seen.has(name); ) {
+        seen.add(name);
+        const group = groups.get(name);
+        if (!group || (group.site !== null && group.site !== site)) break;
+        if (group.policy !== null) policies.push(group.policy);
+        name = group.parent;
+      }
+      memo.set(key, policies);
+    }
+    return policies;
+  };
+  return (device) => {
+    const site = stringOrNull(device.site);
+    const memberOf = Array.isArray(device.groups) ? device.groups : [];
+    const all = new Set<string>();
+    for (const group of memberOf)
+      if (typeof group === 'string') for (const p of chain(group, site)) all.add(p);
+    return [...all].sort().join('\n');
+  };
+}
+
+function groupOf(fields: Fields): Group {
+  return {
+    parent: stringOrNull(fields.parent),
+    policy: stringOrNull(fields.policy),
+    site: stringOrNull(fields.site),
+  };
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}

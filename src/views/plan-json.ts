@@ -1,0 +1,110 @@
+import type { BlastRadius } from '../engine/blast-radius.js';
+import type { FieldChange } from '../engine/field-diff.js';
+import type { Action, Plan, ResourceChange } from '../engine/plan.js';
+import { redactFieldChanges, redactFields } from '../engine/redact.js';
+import type { Kind } from '../resources/kinds.js';
+import type { MigrationStep } from '../state/migration-plan.js';
+
+/**
+ * The machine-readable forms of plan and apply (docs/cli.md). Each carries formatVersion; a change
+ * that could break a reader bumps it. Sensitive values are masked here, as in the human plan.
+ */
+export const FORMAT_VERSION = 1;
+
+/** `rmm plan --json`: one document. */
+export interface PlanJson {
+  formatVersion: typeof FORMAT_VERSION;
+  revision: number;
+  changes: ResourceChange[];
+  undeclared: Plan['undeclared'];
+  summary: Plan['summary'];
+  blastRadius: BlastRadius;
+  /** Pending schema steps apply runs first, in the same transaction (empty when the schema is current). */
+  migration: MigrationStep[];
+}
+
+export function planJson(
+  plan: Plan,
+  revision: number,
+  radius: BlastRadius,
+  migration: MigrationStep[] = [],
+): PlanJson {
+  return {
+    formatVersion: FORMAT_VERSION,
+    revision,
+    migration,
+    changes: plan.changes.map(redactChange),
+    undeclared: plan.undeclared,
+    summary: plan.summary,
+    blastRadius: radius,
+  };
+}
+
+/** A change as shown: its fields and its desired state masked. */
+export function redactChange(change: ResourceChange): ResourceChange {
+  const shown: ResourceChange = { ...change, fields: redactFieldChanges(change.kind, change.fields) };
+  if (change.desired) shown.desired = redactFields(change.kind, change.desired);
+  return shown;
+}
+
+/** `rmm apply --json` writes NDJSON: one ChangeEvent per change written, then one SummaryEvent. */
+export interface ChangeEvent {
+  type: 'change';
+  formatVersion: typeof FORMAT_VERSION;
+  action: Action;
+  kind: Kind;
+  name: string;
+  fields: FieldChange[];
+  drift: boolean;
+  adopt: boolean;
+  /** For a delete: the observed rows deleted with it, counted when planned. */
+  dependents?: Array<{ table: string; rows: number }>;
+}
+
+export interface SummaryEvent {
+  type: 'summary';
+  formatVersion: typeof FORMAT_VERSION;
+  /** False when there was nothing to do (then no change events precede it). */
+  applied: boolean;
+  added: number;
+  changed: number;
+  destroyed: number;
+  /** The state revision after the apply (unchanged when nothing was applied). */
+  revision: number;
+  /** Schema steps run before the changes, in the same transaction. */
+  migrated: number;
+}
+
+export function changeEvent(change: ResourceChange): ChangeEvent {
+  return {
+    type: 'change',
+    formatVersion: FORMAT_VERSION,
+    action: change.action,
+    kind: change.kind,
+    name: change.name,
+    fields: redactFieldChanges(change.kind, change.fields),
+    drift: change.drift ?? false,
+    adopt: change.adopt ?? false,
+    ...(change.dependents ? { dependents: change.dependents } : {}),
+  };
+}
+
+export function summaryEvent(plan: Plan, applied: boolean, revision: number, migrated = 0): SummaryEvent {
+  const { add, change, destroy } = plan.summary;
+  return {
+    type: 'summary',
+    formatVersion: FORMAT_VERSION,
+    applied,
+    added: applied ? add : 0,
+    changed: applied ? change : 0,
+    destroyed: applied ? destroy : 0,
+    revision,
+    migrated: applied ? migrated : 0,
+  };
+}
+
+/** The NDJSON lines of an apply that committed `plan`: its changes in plan order, then the summary. */
+export function* appliedEvents(plan: Plan, revisionAfter: number, migrated = 0): Generator<string> {
+  for (const change of plan.changes) yield JSON.stringify(changeEvent(change));
+  yield JSON.stringify(summaryEvent(plan, true, revisionAfter, migrated));
+}
