@@ -64,28 +64,42 @@ export async function validateInputs(
   const batches: Batch[] = [];
   const documentsPerFile = new Map<string, number>();
   const entries = await listInputFiles(inputs, options.recursive ?? false);
+  // Batches are listed in input order (so "declared twice" names the first in input order); a batch
+  // found before the checker is chosen waits for it.
   let checker: Checker | undefined;
-  const checkerFor = (bytes: number): Checker => {
-    checker ??=
+  const waiting: Array<{ chunks: DocumentChunk[]; start: (check: Checker) => void }> = [];
+  const submit = (chunks: DocumentChunk[]) => {
+    for (let i = 0; i < chunks.length; i += BATCH_DOCUMENTS) {
+      const batch = chunks.slice(i, i + BATCH_DOCUMENTS);
+      if (checker) {
+        batches.push({ chunks: batch, results: checker.check(batch) });
+        continue;
+      }
+      batches.push({
+        chunks: batch,
+        results: new Promise((resolve, reject) => {
+          waiting.push({ chunks: batch, start: (check) => check.check(batch).then(resolve, reject) });
+        }),
+      });
+    }
+  };
+  const useChecker = (bytes: number) => {
+    checker =
       workerCount() > 0 && bytes > PARALLEL_THRESHOLD_BYTES
         ? poolChecker(workerCount(), collect)
         : inlineChecker(collect);
-    return checker;
-  };
-  const queue = (chunks: DocumentChunk[], check: Checker) => {
-    for (let i = 0; i < chunks.length; i += BATCH_DOCUMENTS) {
-      const batch = chunks.slice(i, i + BATCH_DOCUMENTS);
-      batches.push({ chunks: batch, results: check.check(batch) });
-    }
+    for (const w of waiting.splice(0)) w.start(checker);
   };
   // Files whose results must be computed, kept to fill the cache once they are known.
   const misses: Array<{ text: string; chunks: DocumentChunk[] }> = [];
+  let missedBytes = 0;
   let files = 0;
   try {
     // Without a cache, worker threads are started from the files' sizes before reading them, so they
-    // start while the first files are read. With one, only the files that miss count, known after
-    // reading. Stdin's size is unknown; it is checked inline.
-    if (!cache) checkerFor(listedBytes(entries));
+    // start while the first files are read. With one, they start once the files that missed it add
+    // up to enough work; a plan where ten small files changed checks them inline. Stdin's size is
+    // unknown; it is checked inline.
+    if (!cache) useChecker(listedBytes(entries));
     for await (const source of readInputs(entries, options.stdin)) {
       files++;
       if ('diagnostic' in source) {
@@ -99,15 +113,17 @@ export async function validateInputs(
         firstLine: c.firstLine,
       }));
       const cached = cache?.get(source.text);
-      if (cached && cached.length === chunks.length)
+      if (cached && cached.length === chunks.length) {
         batches.push({ chunks, results: Promise.resolve(cached) });
-      else if (cache) misses.push({ text: source.text, chunks });
-      else queue(chunks, checkerFor(0));
+        continue;
+      }
+      submit(chunks);
+      if (!cache) continue;
+      misses.push({ text: source.text, chunks });
+      missedBytes += source.text.length;
+      if (!checker && missedBytes > PARALLEL_THRESHOLD_BYTES) useChecker(missedBytes);
     }
-    if (misses.length > 0) {
-      const check = checkerFor(misses.reduce((sum, m) => sum + m.text.length, 0));
-      for (const miss of misses) queue(miss.chunks, check);
-    }
+    if (!checker) useChecker(missedBytes);
 
     const index = new ReferenceIndex<DocumentChunk>((chunk) => {
       const { line, column } = positionIn(chunk, ['metadata', 'name']);

@@ -3,9 +3,8 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wri
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot, schemasDir } from '../paths.js';
-import type { ResourceRefs } from '../resources/cross-references.js';
-import type { Kind } from '../resources/kinds.js';
 import type { DocumentResult } from './check-document.js';
+import { decodeResult, encodeResult } from './result-lines.js';
 
 /**
  * The warm tier put to use: the check results of a file whose every document was valid, stored under
@@ -67,29 +66,11 @@ export function resultCache(cacheDir: string): ResultCache {
   };
 }
 
-/**
- * One line per document, tab-separated: kind, name, site, parent, policy, groups (comma-separated),
- * row image; or `-` for an empty document. Names cannot hold tabs, commas or newlines, and the image
- * is JSON, which escapes them; so the image is stored as is (nested JSON escaping would double the
- * size) and a 100,000-device file reads back in a fraction of a second.
- */
+/** A header line, then one line per document (check/result-lines), only for files without problems. */
 const HEADER = `rmm-check-cache ${CACHE_FORMAT}`;
 
 function encode(results: DocumentResult[]): string {
-  const lines = [HEADER];
-  for (const r of results) {
-    if (r.empty || !r.refs || !r.declared) {
-      lines.push('-');
-      continue;
-    }
-    const { kind, name, site, parent, policy, groups } = r.refs;
-    lines.push(
-      [kind, name, site ?? '', parent ?? '', policy ?? '', groups?.join(',') ?? '', r.declared.image].join(
-        '\t',
-      ),
-    );
-  }
-  return `${lines.join('\n')}\n`;
+  return `${[HEADER, ...results.map(encodeResult)].join('\n')}\n`;
 }
 
 function decode(text: string): DocumentResult[] | undefined {
@@ -98,18 +79,10 @@ function decode(text: string): DocumentResult[] | undefined {
   const results: DocumentResult[] = [];
   for (let i = 1; i < lines.length - 1; i++) {
     const line = lines[i] as string;
-    if (line === '-') {
-      results.push({ diagnostics: [], empty: true });
-      continue;
-    }
-    const [kind, name, site, parent, policy, groups, image] = line.split('\t') as [Kind, ...string[]];
-    if (image === undefined || name === undefined) return undefined;
-    const refs: ResourceRefs = { kind, name };
-    if (site) refs.site = site;
-    if (parent) refs.parent = parent;
-    if (policy) refs.policy = policy;
-    if (groups) refs.groups = groups.split(',');
-    results.push({ diagnostics: [], refs, declared: { kind, name, image } });
+    // Only clean results are ever stored; anything else means the entry is not ours.
+    const result = line.startsWith('{') ? undefined : decodeResult(line);
+    if (!result) return undefined;
+    results.push(result);
   }
   return results;
 }
