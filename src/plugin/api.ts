@@ -1,0 +1,149 @@
+/**
+ * The transport plugin API: what a plugin author builds against (`import type { Transport } from
+ * 'rmm/plugin'`). A transport reaches devices one way (SSH, WinRM, an SMB file queue, a relay); the
+ * core decides what to run where, keeps the Actions queue, retries, audits and reports. Built-in
+ * transports (plugins/) use exactly this API and nothing else.
+ *
+ * Version 1. A change that breaks a plugin bumps TRANSPORT_API_VERSION; the loader refuses plugins
+ * built for another version, naming them.
+ */
+export const TRANSPORT_API_VERSION = 1;
+
+/** What a transport is told about one device: declared fields, and its validated options. */
+export interface DeviceTarget {
+  /** metadata.name: for messages. */
+  name: string;
+  /** Where to connect: spec.address, else spec.fqdn, else spec.hostname. */
+  host: string;
+  os: 'linux' | 'windows' | 'macos' | null;
+  /**
+   * The device's `spec.transport` merged over its site's `defaults.transport`, without `type` and
+   * `credentialRef`, validated against the transport's optionsSchema (defaults applied).
+   */
+  options: Record<string, unknown>;
+}
+
+/**
+ * A secret resolved from a credentialRef (`env:NAME` or `file:PATH`) at the moment of connecting.
+ * Its value is only reachable through reveal(); printing, logging or serializing it shows the
+ * reference, never the value.
+ */
+export interface Secret {
+  /** The reference it came from, safe to show: `env:RMM_SSH_KEY`. */
+  readonly ref: string;
+  reveal(): Buffer;
+}
+
+export interface ConnectOptions {
+  /** The user to log in as (options.user, else the transport's default). */
+  user?: string;
+  /** From the device's credentialRef, if it has one. */
+  secret?: Secret;
+  /** Counted from the moment this connection's slot opened, not from when it was queued. */
+  connectTimeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface ExecOptions {
+  stdin?: string | Buffer;
+  /** The command is stopped (and the remote process ended where the protocol allows) past this. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  /** 0..255; a command ended by a signal reports 128 + the signal's number where known. */
+  exitCode: number;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+export interface TransferOptions {
+  signal?: AbortSignal;
+  /** File mode for putFile (default 0o644). */
+  mode?: number;
+}
+
+/** One connection to one device, reused for several commands. */
+export interface Session {
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  /** Copies a local file to the device (only when capabilities.fileTransfer). */
+  putFile(localPath: string, remotePath: string, options?: TransferOptions): Promise<void>;
+  /** Copies a file from the device (only when capabilities.fileTransfer). */
+  fetchFile(remotePath: string, localPath: string, options?: TransferOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TransportCapabilities {
+  /** Commands can be PowerShell (WinRM; SSH to Windows OpenSSH). */
+  powershell: boolean;
+  /** putFile and fetchFile work. */
+  fileTransfer: boolean;
+  /** Work is queued and done later by the other side (SMB file queue, relay): no live session. */
+  queued: boolean;
+}
+
+export interface Transport {
+  apiVersion: typeof TRANSPORT_API_VERSION;
+  /** The `spec.transport.type` that selects it: `ssh`, `winrm`. Lowercase letters, digits, dashes. */
+  name: string;
+  description: string;
+  /** JSON Schema (draft 2020-12) of its options: a Device's spec.transport is validated against it. */
+  optionsSchema: Record<string, unknown>;
+  defaultPort: number;
+  /** How many sessions may be open at once at most (SSH 200, WinRM 500). */
+  batchSize: number;
+  capabilities: TransportCapabilities;
+  connect(target: DeviceTarget, options: ConnectOptions): Promise<Session>;
+}
+
+/**
+ * Failures the core acts on. `unreachable` before anything was sent is the only kind retried (with
+ * backoff and jitter); the others are reported as they are.
+ */
+export type TransportErrorCode =
+  | 'unreachable'
+  | 'auth-failed'
+  | 'host-key-mismatch'
+  | 'timed-out'
+  | 'protocol';
+
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+  constructor(
+    readonly code: TransportErrorCode,
+    message: string,
+    options: { cause?: unknown; commandSent?: boolean } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.commandSent = options.commandSent ?? false;
+  }
+
+  /** Whether the command may have started on the device (then it is never retried). */
+  readonly commandSent: boolean;
+
+  /** Safe to try again: the connection failed before any command was sent. */
+  get retryable(): boolean {
+    return this.code === 'unreachable' && !this.commandSent;
+  }
+}
+
+/** The oclif hook a plugin answers to register its transports: `"hooks": {"rmm:transports": "./dist/hook.js"}`. */
+export const TRANSPORTS_HOOK = 'rmm:transports';
+
+/**
+ * What rmm hands a plugin at run time. A plugin imports only types from `rmm/plugin`; the values it
+ * needs come through the hook, so it never loads a second copy of rmm (and `instanceof` holds).
+ */
+export interface PluginRuntime {
+  apiVersion: typeof TRANSPORT_API_VERSION;
+  TransportError: typeof TransportError;
+}
+
+/** The hook's options (oclif passes them as the hook function's first argument). */
+export interface TransportsHookOptions {
+  runtime: PluginRuntime;
+}
+
+/** What that hook returns. */
+export type TransportsHookResult = Transport[];
