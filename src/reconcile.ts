@@ -14,6 +14,7 @@ import type { MigrationPlan, MigrationStep } from './state/migration-plan.js';
 import { pendingMigration, requireDatabaseFile } from './state/pending-migration.js';
 import { fieldsOfImage, KIND_TABLES } from './state/resource-rows.js';
 import { readStoredResources, stateRevision, writeChanges } from './state/resource-store.js';
+import { phase } from './timing.js';
 import { type DeclaredResource, validateInputs } from './validate.js';
 import { renderValidation } from './views/diagnostics.js';
 
@@ -123,6 +124,7 @@ export function planAgainst(
   const desired = resources.map(({ kind, name, image }) => new ImageView(kind, name, image, fieldsOfImage));
   const read = () => {
     const stored = readStoredResources(db);
+    phase('read stored state');
     const plan = computePlan(desired, stored, { prune });
     countDependents(db, plan);
     return { plan, revision: stateRevision(db), migration: migration.steps, stored };
@@ -210,9 +212,10 @@ export function commitPlan(
       );
     }
   };
-  withMigration(db, migration, { allowDestructive: false, commit: true, begin, actor }, () =>
-    writeChanges(db, planned.plan, actor),
-  );
+  withMigration(db, migration, { allowDestructive: false, commit: true, begin, actor }, () => {
+    writeChanges(db, planned.plan, actor);
+    phase('written (before COMMIT)');
+  });
 }
 
 function beginImmediate(db: Db, lockTimeoutMs: number, databaseLabel: string): void {

@@ -14,9 +14,10 @@ import {
 import { resultCache } from './check/result-cache.js';
 import { compareDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
 import { locate } from './load/precise-parse.js';
-import { listedBytes, listInputFiles, type ReadOptions, readInputs } from './load/read-sources.js';
+import { listedFiles, listInputFiles, type ReadOptions, readInputs } from './load/read-sources.js';
 import { splitDocuments } from './load/split-documents.js';
 import { ReferenceIndex } from './resources/cross-references.js';
+import { phase } from './timing.js';
 
 export type { DocumentChunk };
 
@@ -91,15 +92,18 @@ export async function validateInputs(
     for (const w of waiting.splice(0)) w.start(checker);
   };
   // Files whose results must be computed, kept to fill the cache once they are known.
-  const misses: Array<{ text: string; chunks: DocumentChunk[] }> = [];
+  const misses: Array<{ text: string; chunks: DocumentChunk[]; file: string }> = [];
   let missedBytes = 0;
   let files = 0;
   try {
-    // Without a cache, worker threads are started from the files' sizes before reading them, so they
-    // start while the first files are read. With one, they start once the files that missed it add
-    // up to enough work; a plan where ten small files changed checks them inline. Stdin's size is
-    // unknown; it is checked inline.
-    if (!cache) useChecker(listedBytes(entries));
+    // Worker threads take a while to start: when the files likely to need checking (all of them
+    // without a cache; with one, those whose size or time changed since they were last seen valid)
+    // are large, they start before reading, so they are ready when the first batch is. Otherwise
+    // they start once the files that did miss add up to enough work; a plan where ten small files
+    // changed checks them inline. Stdin's size is unknown; it is checked inline.
+    const listed = listedFiles(entries);
+    const likelyWork = cache ? cache.likelyMissBytes(listed) : listed.reduce((sum, f) => sum + f.size, 0);
+    if (likelyWork > PARALLEL_THRESHOLD_BYTES) useChecker(likelyWork);
     for await (const source of readInputs(entries, options.stdin)) {
       files++;
       if ('diagnostic' in source) {
@@ -112,18 +116,19 @@ export async function validateInputs(
         text: c.text,
         firstLine: c.firstLine,
       }));
-      const cached = cache?.get(source.text);
+      const cached = cache?.get(source.text, source.file);
       if (cached && cached.length === chunks.length) {
         batches.push({ chunks, results: Promise.resolve(cached) });
         continue;
       }
       submit(chunks);
       if (!cache) continue;
-      misses.push({ text: source.text, chunks });
+      misses.push({ text: source.text, chunks, file: source.file });
       missedBytes += source.text.length;
       if (!checker && missedBytes > PARALLEL_THRESHOLD_BYTES) useChecker(missedBytes);
     }
     if (!checker) useChecker(missedBytes);
+    phase('read and queued');
 
     const index = new ReferenceIndex<DocumentChunk>((chunk) => {
       const { line, column } = positionIn(chunk, ['metadata', 'name']);
@@ -146,6 +151,7 @@ export async function validateInputs(
           resources.push({ ...result.declared, source: chunk });
       });
     }
+    phase('checked documents');
     for (const [file, count] of documentsPerFile) {
       if (count === 0) {
         diagnostics.push({
@@ -161,11 +167,12 @@ export async function validateInputs(
     for (const problem of index.check()) {
       diagnostics.push(diagnosticAt(problem.ref, problem.kind, problem.name, { ...problem, at: 'value' }));
     }
+    phase('cross-references');
     if (cache && resultsByChunk) {
       // Only files whose documents are all valid by themselves: problems are always found afresh.
       for (const miss of misses) {
         const results = miss.chunks.map((chunk) => resultsByChunk.get(chunk) as DocumentResult);
-        if (results.every((r) => r.diagnostics.length === 0)) cache.set(miss.text, results);
+        if (results.every((r) => r.diagnostics.length === 0)) cache.set(miss.text, results, miss.file);
       }
       cache.flush();
     }

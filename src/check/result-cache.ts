@@ -14,10 +14,15 @@ import { decodeResult, encodeResult } from './result-lines.js';
  * warm tier) and are removed when a run writes new ones.
  */
 export interface ResultCache {
+  /**
+   * A guess, from sizes and modification times alone, of how many bytes of these files will miss:
+   * it decides whether worker threads start before the files are even read. Never used for results.
+   */
+  likelyMissBytes(files: ReadonlyArray<{ file: string; size: number; mtimeMs: number }>): number;
   /** The results of a file with exactly this text, if cached. */
-  get(text: string): DocumentResult[] | undefined;
+  get(text: string, file?: string): DocumentResult[] | undefined;
   /** Remembers the results of a file with no problems. */
-  set(text: string, results: DocumentResult[]): void;
+  set(text: string, results: DocumentResult[], file?: string): void;
   /** Writes the new entries and removes expired ones. */
   flush(): void;
 }
@@ -31,23 +36,39 @@ export function resultCache(cacheDir: string): ResultCache {
   const dir = path.join(cacheDir, 'check');
   const salt = cacheSalt();
   const fresh = new Map<string, DocumentResult[]>();
+  // Files seen valid in this run (hits and new entries), for the next run's guess.
+  const seen = new Set<string>();
+  const indexFile = path.join(dir, 'seen.json');
   const keyOf = (text: string) => createHash('sha256').update(salt).update(text).digest('hex');
   const fileOf = (key: string) => path.join(dir, `${key}.json`);
   return {
-    get(text) {
+    likelyMissBytes(files) {
+      let index: Record<string, string> = {};
+      try {
+        index = JSON.parse(readFileSync(indexFile, 'utf8')) as Record<string, string>;
+      } catch {
+        // No guess to go on: every file may miss.
+      }
+      return files.reduce((sum, f) => (index[path.resolve(f.file)] === stamp(f) ? sum : sum + f.size), 0);
+    },
+    get(text, source) {
       const file = fileOf(keyOf(text));
       try {
         if (Date.now() - statSync(file).mtimeMs > TTL_MS) return undefined;
-        return decode(readFileSync(file, 'utf8'));
+        const results = decode(readFileSync(file, 'utf8'));
+        if (results && source) seen.add(path.resolve(source));
+        return results;
       } catch {
         // Missing, unreadable or torn: a miss, and the file is checked as if never seen.
         return undefined;
       }
     },
-    set(text, results) {
+    set(text, results, source) {
       fresh.set(keyOf(text), results);
+      if (source) seen.add(path.resolve(source));
     },
     flush() {
+      if (seen.size > 0) writeIndex(indexFile, seen);
       if (fresh.size === 0) return;
       try {
         mkdirSync(dir, { recursive: true });
@@ -85,6 +106,35 @@ function decode(text: string): DocumentResult[] | undefined {
     results.push(result);
   }
   return results;
+}
+
+function stamp(f: { size: number; mtimeMs: number }): string {
+  return `${f.size}:${f.mtimeMs}`;
+}
+
+/** Records the size and time of the files seen valid, merged into what earlier runs recorded. */
+function writeIndex(indexFile: string, seen: Set<string>): void {
+  try {
+    let index: Record<string, string> = {};
+    try {
+      index = JSON.parse(readFileSync(indexFile, 'utf8')) as Record<string, string>;
+    } catch {
+      // Start afresh.
+    }
+    for (const file of seen) {
+      try {
+        index[file] = stamp(statSync(file));
+      } catch {
+        delete index[file];
+      }
+    }
+    mkdirSync(path.dirname(indexFile), { recursive: true });
+    const temp = `${indexFile}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify(index));
+    renameSync(temp, indexFile);
+  } catch {
+    // Only the next run's guess suffers.
+  }
 }
 
 function removeExpired(dir: string): void {

@@ -13,6 +13,7 @@ import {
   resolveActor,
 } from '../reconcile.js';
 import { displayPath } from '../state/declared-schema.js';
+import { phase } from '../timing.js';
 import { colorEnabled } from '../views/color.js';
 import { writeLines } from '../views/output.js';
 import { planLines } from '../views/plan.js';
@@ -101,11 +102,13 @@ export default class Apply extends RmmCommand {
           { recursive: flags.recursive, dataDir: this.dataDir(flags) },
           'applied',
         );
+    phase('validated');
     const { db, file, migration } = openResourceDatabase(this.dataDir(flags), { pendingMigration: true });
     try {
       const fresh = resources && planAgainst(db, resources, flags.prune, migration);
       const planned = fresh ?? (await readSavedPlan(args.plan as string));
       const { plan, revision } = planned;
+      phase('planned');
       checkDestroyLimit(plan, flags['max-destroy']);
       const nothingToDo = plan.changes.length === 0 && planned.migration.length === 0;
       // With --json stdout holds only events; a plan to confirm is shown on stderr instead.
@@ -117,6 +120,7 @@ export default class Apply extends RmmCommand {
           flags.json ? process.stderr : process.stdout,
         );
       }
+      phase('shown');
       if (nothingToDo) {
         if (flags.json) writeLines([JSON.stringify(summaryEvent(plan, false, revision))]);
         return;
@@ -124,6 +128,7 @@ export default class Apply extends RmmCommand {
       if (confirm && !(await this.confirm()))
         throw new RmmError('usage', 'apply cancelled; nothing was changed');
       commitPlan(db, planned, resolveActor(flags.actor), flags['lock-timeout'] * 1000, displayPath(file));
+      phase('committed');
       // Only now, after the commit: an event never describes a change that was rolled back.
       if (flags.json) {
         writeLines(appliedEvents(plan, revision + 1, planned.migration.length));

@@ -41,7 +41,7 @@ export default class Export extends RmmCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Export);
-    const { db, file } = openResourceDatabase(this.dataDir(flags), { readonly: true });
+    const { db } = openResourceDatabase(this.dataDir(flags), { readonly: true });
     let stored: ReturnType<typeof readStoredResources>;
     try {
       stored = readStoredResources(db).filter((r) => r.managed);

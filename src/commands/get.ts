@@ -65,7 +65,7 @@ export default class Get extends RmmCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Get);
     const kind = KIND_OF[args.kind] as Kind;
-    const { db, file } = openResourceDatabase(this.dataDir(flags), { readonly: true });
+    const { db } = openResourceDatabase(this.dataDir(flags), { readonly: true });
     let views: StoredResource[];
     let observed = new Map<string, Observed>();
     try {

@@ -5,6 +5,7 @@ import { redactFieldChanges } from '../engine/redact.js';
 import { toSavedPlan, writeSavedPlan } from '../engine/saved-plan.js';
 import { ExitCode } from '../errors.js';
 import { checkDestroyLimit, loadValidResources, openResourceDatabase, planAgainst } from '../reconcile.js';
+import { phase } from '../timing.js';
 import { colorEnabled } from '../views/color.js';
 import { writeLines } from '../views/output.js';
 import { planLines } from '../views/plan.js';
@@ -77,6 +78,7 @@ export default class PlanCommand extends RmmCommand {
       { recursive: flags.recursive, dataDir: this.dataDir(flags) },
       'planned',
     );
+    phase('validated');
     const { db, migration } = openResourceDatabase(this.dataDir(flags), {
       readonly: true,
       pendingMigration: true,
@@ -84,11 +86,13 @@ export default class PlanCommand extends RmmCommand {
     try {
       const planned = planAgainst(db, resources, flags.prune, migration);
       const { plan, revision } = planned;
+      phase('planned');
       checkDestroyLimit(plan, flags['max-destroy']);
       if (flags['detailed-exitcode'] && (plan.changes.length > 0 || planned.migration.length > 0))
         process.exitCode = ExitCode.changes;
       const radius = blastRadius(plan, () => planned.stored);
       if (!this.jsonEnabled()) writeLines(planLines(plan, colorEnabled(), radius, planned.migration));
+      phase('shown');
       if (flags.out) {
         // The fields are what `rmm apply FILE` shows, so they are masked; desired (what it writes) is not.
         const shown = plan.changes.map((c) => ({ ...c, fields: redactFieldChanges(c.kind, c.fields) }));

@@ -80,18 +80,26 @@ export async function* readInputs(
   for (const entry of entries) yield typeof entry === 'string' ? await readSource(entry, stdin) : entry;
 }
 
-/** The size of the listed files, known before reading them (stdin counts as nothing). */
-export function listedBytes(entries: ReadonlyArray<string | Source>): number {
-  let bytes = 0;
+/** The listed files' sizes and modification times, known before reading them (stdin is left out). */
+export function listedFiles(
+  entries: ReadonlyArray<string | Source>,
+): Array<{ file: string; size: number; mtimeMs: number }> {
+  const out: Array<{ file: string; size: number; mtimeMs: number }> = [];
   for (const entry of entries) {
     if (typeof entry !== 'string' || entry === STDIN_NAME) continue;
     try {
-      bytes += statSync(entry).size;
+      const { size, mtimeMs } = statSync(entry);
+      out.push({ file: entry, size, mtimeMs });
     } catch {
       // Reading it will report why.
     }
   }
-  return bytes;
+  return out;
+}
+
+/** The size of the listed files, known before reading them (stdin counts as nothing). */
+export function listedBytes(entries: ReadonlyArray<string | Source>): number {
+  return listedFiles(entries).reduce((sum, f) => sum + f.size, 0);
 }
 
 /** Reads one input as UTF-8 text, refusing what is too large, not UTF-8, or binary. */

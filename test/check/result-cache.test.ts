@@ -15,7 +15,8 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 const device = (name: string, extra = '') =>
   `apiVersion: rmm/v1\nkind: Device\nmetadata: {name: ${name}}\nspec:\n  site: main\n  groups: [g1, g2]\n${extra}`;
 const group = 'apiVersion: rmm/v1\nkind: DeviceGroup\nmetadata: {name: g1}\nspec: {site: main, policy: p1}\n';
-const entries = () => readdirSync(path.join(dir, 'cache', 'check'));
+const entries = () =>
+  readdirSync(path.join(dir, 'cache', 'check')).filter((f) => /^[0-9a-f]{64}\.json$/.test(f));
 
 describe('the check result cache', () => {
   it('gives back exactly what was stored, including empty documents, refs and images', () => {
@@ -97,6 +98,13 @@ describe('the check result cache', () => {
       'a.yaml:14:3 schema',
     ]);
     expect(entries()).toHaveLength(3);
+
+    // The guess of what will miss, from sizes and times: a.yaml (invalid, so not recorded) and the
+    // two files rewritten below; p.yaml and b.yaml as last seen.
+    const cacheNow = resultCache(cacheDir);
+    const { listedFiles } = await import('../../src/load/read-sources.js');
+    const listed = listedFiles([files.a, files.b, path.join(dir, 'p.yaml')]);
+    expect(cacheNow.likelyMissBytes(listed)).toBe(listed[0]?.size);
 
     // A cross-reference problem in an unchanged (cached) file is still found, with its position.
     writeFileSync(files.a, `${device('d1')}---\n${device('d2')}`);
