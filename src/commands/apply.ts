@@ -7,9 +7,8 @@ import { RmmError } from '../errors.js';
 import {
   checkDestroyLimit,
   commitPlan,
-  loadValidResources,
   openResourceDatabase,
-  planAgainst,
+  planInputs,
   resolveActor,
 } from '../reconcile.js';
 import { displayPath } from '../state/declared-schema.js';
@@ -95,26 +94,24 @@ export default class Apply extends RmmCommand {
         'no terminal to confirm on; give --auto-approve to apply without confirmation',
       );
     }
-    const resources = args.plan
+    const fresh = args.plan
       ? undefined
-      : await loadValidResources(
+      : await planInputs(
           flags.filename ?? [],
-          { recursive: flags.recursive, dataDir: this.dataDir(flags) },
+          { recursive: flags.recursive, dataDir: this.dataDir(flags), prune: flags.prune, readonly: false },
           'applied',
         );
-    phase('validated');
-    const { db, file, migration } = openResourceDatabase(this.dataDir(flags), { pendingMigration: true });
+    phase('planned');
+    const { db, file } = fresh ?? openResourceDatabase(this.dataDir(flags), { pendingMigration: true });
     try {
-      const fresh = resources && planAgainst(db, resources, flags.prune, migration);
-      const planned = fresh ?? (await readSavedPlan(args.plan as string));
+      const planned = fresh?.planned ?? (await readSavedPlan(args.plan as string));
       const { plan, revision } = planned;
-      phase('planned');
       checkDestroyLimit(plan, flags['max-destroy']);
       const nothingToDo = plan.changes.length === 0 && planned.migration.length === 0;
       // With --json stdout holds only events; a plan to confirm is shown on stderr instead.
       if (!flags.json || (confirm && !nothingToDo)) {
         // A saved plan's radius was shown when it was made.
-        const radius = fresh && blastRadius(plan, () => fresh.stored);
+        const radius = fresh && blastRadius(plan, () => fresh.planned.stored);
         writeLines(
           planLines(plan, colorEnabled(), radius, planned.migration),
           flags.json ? process.stderr : process.stdout,

@@ -4,7 +4,7 @@ import { blastRadius } from '../engine/blast-radius.js';
 import { redactFieldChanges } from '../engine/redact.js';
 import { toSavedPlan, writeSavedPlan } from '../engine/saved-plan.js';
 import { ExitCode } from '../errors.js';
-import { checkDestroyLimit, loadValidResources, openResourceDatabase, planAgainst } from '../reconcile.js';
+import { checkDestroyLimit, planInputs } from '../reconcile.js';
 import { phase } from '../timing.js';
 import { colorEnabled } from '../views/color.js';
 import { writeLines } from '../views/output.js';
@@ -73,20 +73,14 @@ export default class PlanCommand extends RmmCommand {
 
   async run(): Promise<PlanJson> {
     const { flags } = await this.parse(PlanCommand);
-    const resources = await loadValidResources(
+    const { db, planned } = await planInputs(
       flags.filename ?? [],
-      { recursive: flags.recursive, dataDir: this.dataDir(flags) },
+      { recursive: flags.recursive, dataDir: this.dataDir(flags), prune: flags.prune, readonly: true },
       'planned',
     );
-    phase('validated');
-    const { db, migration } = openResourceDatabase(this.dataDir(flags), {
-      readonly: true,
-      pendingMigration: true,
-    });
+    phase('planned');
     try {
-      const planned = planAgainst(db, resources, flags.prune, migration);
       const { plan, revision } = planned;
-      phase('planned');
       checkDestroyLimit(plan, flags['max-destroy']);
       if (flags['detailed-exitcode'] && (plan.changes.length > 0 || planned.migration.length > 0))
         process.exitCode = ExitCode.changes;

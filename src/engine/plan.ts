@@ -22,11 +22,6 @@ export interface ResourceChange {
   dependents?: Array<{ table: string; rows: number }>;
   /** For create and update: the whole declared state apply writes (the fields above are what differs). */
   desired?: Fields;
-  /**
-   * The image of `desired`, when the declaration came with one: apply writes it without re-encoding.
-   * Not enumerable, so it is never part of JSON output or a saved plan.
-   */
-  readonly image?: string;
 }
 
 /** A resource as the database holds it, and whether rmm manages it (created it from YAML). */
@@ -54,75 +49,89 @@ export function computePlan(
   stored: readonly StoredResource[],
   options: PlanOptions,
 ): Plan {
-  const storedByKind = new Map<Kind, Map<string, StoredResource>>(KINDS.map((k) => [k, new Map()]));
-  for (const s of stored) storedByKind.get(s.kind)?.set(s.name, s);
-  // Stored resources some declaration matched; the rest are no longer declared.
-  const declared = new Set<StoredResource>();
-  const upserts: ResourceChange[] = [];
-  for (const want of desired) {
-    const have = storedByKind.get(want.kind)?.get(want.name);
-    if (have) declared.add(have);
+  const planner = new Planner(stored, options);
+  for (const want of desired) planner.add(want);
+  return planner.finish();
+}
+
+/** computePlan's state: the stored resources by kind and name, and what the declarations matched. */
+class Planner {
+  private readonly storedByKind = new Map<Kind, Map<string, StoredResource>>(
+    KINDS.map((k) => [k, new Map()]),
+  );
+  /** Stored resources some declaration matched; the rest are no longer declared. */
+  private readonly declared = new Set<StoredResource>();
+  private readonly upserts: ResourceChange[] = [];
+
+  constructor(
+    private readonly stored: readonly StoredResource[],
+    private readonly options: PlanOptions,
+  ) {
+    for (const s of stored) this.storedByKind.get(s.kind)?.set(s.name, s);
+  }
+
+  add(want: ResourceView): void {
+    const have = this.storedByKind.get(want.kind)?.get(want.name);
     if (!have) {
-      upserts.push(
-        withImage(
-          {
-            action: 'create',
-            kind: want.kind,
-            name: want.name,
-            fields: everyField(want.fields),
-            desired: want.fields,
-          },
-          want.image,
-        ),
-      );
-      continue;
-    }
-    // Equal images are equal fields: most of a large no-op plan ends here, without decoding a row.
-    if (have.managed && want.image !== undefined && want.image === have.image) continue;
-    const fields = diffFields(have.fields, want.fields);
-    if (fields.length > 0 || !have.managed) {
       const change: ResourceChange = {
-        action: 'update',
+        action: 'create',
         kind: want.kind,
         name: want.name,
-        fields,
+        fields: everyField(want.fields),
         desired: want.fields,
       };
-      if (!have.managed) change.adopt = true;
-      else if (have.drifted) change.drift = true;
-      upserts.push(withImage(change, want.image));
+      this.upserts.push(withImage(change, want.image));
+      return;
     }
+    this.declared.add(have);
+    // Equal images are equal fields: most of a large no-op plan ends here, without decoding a row.
+    if (have.managed && want.image !== undefined && want.image === have.image) return;
+    const fields = diffFields(have.fields, want.fields);
+    if (fields.length === 0 && have.managed) return;
+    const change: ResourceChange = {
+      action: 'update',
+      kind: want.kind,
+      name: want.name,
+      fields,
+      desired: want.fields,
+    };
+    if (!have.managed) change.adopt = true;
+    else if (have.drifted) change.drift = true;
+    this.upserts.push(withImage(change, want.image));
   }
-  const deletes: ResourceChange[] = [];
-  const undeclared: Plan['undeclared'] = [];
-  for (const have of stored) {
-    // Only rows rmm created may go, only with --prune, and never the default site.
-    if (!have.managed || declared.has(have)) continue;
-    if (have.kind === 'Site' && have.name === DEFAULT_SITE) continue;
-    if (options.prune)
-      deletes.push({
-        action: 'delete',
-        kind: have.kind,
-        name: have.name,
-        fields: diffFields(have.fields, {}),
-      });
-    else undeclared.push({ kind: have.kind, name: have.name });
+
+  finish(): Plan {
+    const deletes: ResourceChange[] = [];
+    const undeclared: Plan['undeclared'] = [];
+    for (const have of this.stored) {
+      // Only rows rmm created may go, only with --prune, and never the default site.
+      if (!have.managed || this.declared.has(have)) continue;
+      if (have.kind === 'Site' && have.name === DEFAULT_SITE) continue;
+      if (this.options.prune)
+        deletes.push({
+          action: 'delete',
+          kind: have.kind,
+          name: have.name,
+          fields: diffFields(have.fields, {}),
+        });
+      else undeclared.push({ kind: have.kind, name: have.name });
+    }
+    // Parents first when creating (sites, policies, groups, devices); children first when deleting.
+    const byKind = (a: ResourceChange, b: ResourceChange) =>
+      (ORDER.get(a.kind) ?? 0) - (ORDER.get(b.kind) ?? 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    const upserts = this.upserts.sort(byKind);
+    deletes.sort((a, b) => -byKind(a, b));
+    const changes = [...upserts, ...deletes];
+    return {
+      changes,
+      undeclared,
+      summary: {
+        add: changes.filter((c) => c.action === 'create').length,
+        change: changes.filter((c) => c.action === 'update').length,
+        destroy: deletes.length,
+      },
+    };
   }
-  // Parents first when creating (sites, policies, groups, devices); children first when deleting.
-  const byKind = (a: ResourceChange, b: ResourceChange) =>
-    (ORDER.get(a.kind) ?? 0) - (ORDER.get(b.kind) ?? 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  upserts.sort(byKind);
-  deletes.sort((a, b) => -byKind(a, b));
-  const changes = [...upserts, ...deletes];
-  return {
-    changes,
-    undeclared,
-    summary: {
-      add: changes.filter((c) => c.action === 'create').length,
-      change: changes.filter((c) => c.action === 'update').length,
-      destroy: deletes.length,
-    },
-  };
 }
 
 /** A new resource's fields as changes from nothing; what diffFields({}, fields) gives, without the walk. */
@@ -130,7 +139,17 @@ function everyField(fields: Fields): FieldChange[] {
   return Object.keys(fields).map((key) => ({ path: [key], before: undefined, after: fields[key] }));
 }
 
+/**
+ * The image of a change's desired state, when the declaration came with one: apply writes it without
+ * re-encoding. Kept beside the change, not in it, so it is never part of JSON output or a saved plan.
+ */
+const images = new WeakMap<ResourceChange, string>();
+
+export function imageOfChange(change: ResourceChange): string | undefined {
+  return images.get(change);
+}
+
 function withImage(change: ResourceChange, image: string | undefined): ResourceChange {
-  if (image !== undefined) Object.defineProperty(change, 'image', { value: image, enumerable: false });
+  if (image !== undefined) images.set(change, image);
   return change;
 }

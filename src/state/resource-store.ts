@@ -1,4 +1,4 @@
-import type { Plan, ResourceChange, StoredResource } from '../engine/plan.js';
+import { imageOfChange, type Plan, type ResourceChange, type StoredResource } from '../engine/plan.js';
 import { redactFieldChanges } from '../engine/redact.js';
 import type { Fields } from '../engine/resource-view.js';
 import { RmmError } from '../errors.js';
@@ -103,7 +103,7 @@ export function writeChanges(db: Db, plan: Plan, actor: string): void {
         s.remove.run(change.name);
         deleteManaged.run(change.kind, change.name);
       } else {
-        const image = change.image ?? imageOf(change.kind, change.desired ?? {});
+        const image = imageOfChange(change) ?? imageOf(change.kind, change.desired ?? {});
         const values = JSON.parse(image) as SqlValue[];
         const columns = values.slice(0, s.columns);
         if (change.action === 'create') s.insert.run(...columns, change.name);
