@@ -1,0 +1,213 @@
+import { mkdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa, type ResultPromise } from 'execa';
+
+/** The Debian package's binary: sshd refuses to re-exec itself unless started by absolute path. */
+const SSHD = '/usr/sbin/sshd';
+
+export interface Sshd {
+  port: number;
+  host: '127.0.0.1';
+  /** The current OS user: the tests log in as whoever runs them. */
+  user: string;
+  hostKeyPath: string;
+  /** OpenSSH public key line: `ssh-ed25519 AAAA... comment`. */
+  hostPublicKey: string;
+  /** As `ssh-keygen -l` prints it: `SHA256:` and unpadded base64. */
+  hostKeyFingerprint: string;
+  /** Unencrypted ed25519 private key (OpenSSH format) authorized for `user`. */
+  clientKeyPath: string;
+  clientPublicKey: string;
+  /** One line: `[127.0.0.1]:port ssh-ed25519 AAAA...`. */
+  knownHostsPath: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a real OpenSSH server on 127.0.0.1 for tests, everything under a fresh temp folder, key
+ * auth only. Needs `openssh-server` (.ci/run installs it) and, for root, /run/sshd.
+ *
+ * Why the login shell matters: Debian's bash sources ~/.bashrc even for `bash -c` when it sees
+ * SSH_CLIENT (it is built with SSH_SOURCE_BASHRC), and a developer's .bashrc can be slow (root's
+ * here runs `pyenv init`: an exec of `true` took 140 ms instead of 3 ms). bash skips it only when it
+ * is not a top-level shell, so the config sets SHLVL=1 for sessions: the login shell then counts
+ * itself as level 2 and reads no start-up file. Commands still run through the user's shell with
+ * -c, as they do in production.
+ *
+ * Logging in as root (the tests do when run as root) matters too: OpenSSH refuses session signal
+ * requests for root logins, so the transport's timeout takes its other path (see PID_LINE in
+ * plugins/ssh/src/transport.ts). With UsePAM no, sshd refuses a locked account (`!` in /etc/shadow).
+ */
+export async function startSshd(): Promise<Sshd> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rmm-sshd-'));
+  try {
+    // The privilege separation directory; only root can create it, and only root needs it.
+    try {
+      mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+    } catch {}
+    const hostKeyPath = path.join(dir, 'host_ed25519');
+    const clientKeyPath = path.join(dir, 'client_ed25519');
+    await keygen(hostKeyPath, 'rmm-test-host');
+    await keygen(clientKeyPath, 'rmm-test-client');
+    const hostPublicKey = (await readFile(`${hostKeyPath}.pub`, 'utf8')).trim();
+    const clientPublicKey = (await readFile(`${clientKeyPath}.pub`, 'utf8')).trim();
+    const authorizedKeysPath = path.join(dir, 'authorized_keys');
+    await writeFile(authorizedKeysPath, `${clientPublicKey}\n`, { mode: 0o600 });
+    const { stdout: listing } = await execa('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${hostKeyPath}.pub`]);
+    const hostKeyFingerprint = listing.split(' ')[1] ?? '';
+    if (!hostKeyFingerprint.startsWith('SHA256:'))
+      throw new Error(`unexpected ssh-keygen -l output: ${listing}`);
+
+    const user = os.userInfo().username;
+    const configPath = path.join(dir, 'sshd_config');
+    // A port found free can be taken before sshd binds it: then sshd exits and we try another.
+    let lastError: unknown;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const port = await freePort();
+      await writeFile(configPath, sshdConfig(dir, port, hostKeyPath, authorizedKeysPath), { mode: 0o600 });
+      const pidFile = path.join(dir, 'sshd.pid');
+      await rm(pidFile, { force: true });
+      const child = execa(SSHD, ['-D', '-e', '-f', configPath], {
+        detached: false,
+        stdin: 'ignore',
+        reject: false,
+        buffer: true,
+      });
+      try {
+        await waitForPort(port, pidFile, child);
+      } catch (error) {
+        lastError = error;
+        await stopChild(child);
+        continue;
+      }
+      const knownHostsPath = path.join(dir, 'known_hosts');
+      await writeFile(knownHostsPath, `[127.0.0.1]:${port} ${hostPublicKey}\n`);
+      return {
+        port,
+        host: '127.0.0.1',
+        user,
+        hostKeyPath,
+        hostPublicKey,
+        hostKeyFingerprint,
+        clientKeyPath,
+        clientPublicKey,
+        knownHostsPath,
+        dir,
+        async stop() {
+          await stopChild(child);
+          await rm(dir, { recursive: true, force: true });
+        },
+      };
+    }
+    throw new Error(`sshd did not start after 5 attempts: ${String(lastError)}`);
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function sshdConfig(dir: string, port: number, hostKeyPath: string, authorizedKeysPath: string): string {
+  return [
+    `Port ${port}`,
+    'ListenAddress 127.0.0.1',
+    `HostKey ${hostKeyPath}`,
+    `AuthorizedKeysFile ${authorizedKeysPath}`,
+    `PidFile ${path.join(dir, 'sshd.pid')}`,
+    // The temp folder and the keys are the test's own; strict modes would also vet $HOME.
+    'StrictModes no',
+    'UsePAM no',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'PubkeyAuthentication yes',
+    'PermitRootLogin yes',
+    // Tests open many connections and sessions at once; the defaults (10:30:100, 10) would drop them.
+    'MaxStartups 1000:30:1000',
+    'MaxSessions 1000',
+    'LogLevel ERROR',
+    // See startSshd: keeps bash from sourcing ~/.bashrc for every command.
+    'SetEnv SHLVL=1',
+    // -f replaces /etc/ssh/sshd_config, where Debian declares SFTP: without this line SFTP is refused.
+    'Subsystem sftp internal-sftp',
+    '',
+  ].join('\n');
+}
+
+async function keygen(file: string, comment: string): Promise<void> {
+  await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
+}
+
+/** A port nothing listens on right now: bind port 0, read what the OS chose, close. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port from the OS');
+  return address.port;
+}
+
+/**
+ * Bounded: 5 s, every 50 ms. sshd writes its PidFile only once it listens, so the pid in it plus an
+ * answering port means our sshd (not whoever else took the port). Fails early if sshd exits.
+ */
+async function waitForPort(port: number, pidFile: string, child: ResultPromise): Promise<void> {
+  let exited = false;
+  const settle = () => {
+    exited = true;
+  };
+  void child.then(settle, settle);
+  const deadline = Date.now() + 5000;
+  for (let i = 0; i < 100 && Date.now() < deadline && !exited; i++) {
+    const pid = await readFile(pidFile, 'utf8').catch(() => '');
+    if (pid.trim() === String(child.pid) && (await accepts(port))) return;
+    await sleep(50);
+  }
+  if (!exited) throw new Error(`sshd did not accept connections on port ${port} within 5 s`);
+  const result = await child;
+  throw new Error(`sshd exited (${result.exitCode}): ${String(result.stderr).trim()}`);
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    socket.setTimeout(1000);
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
+}
+
+/** SIGTERM, then SIGKILL after 2 s; waits (bounded) for the process to be gone. */
+async function stopChild(child: ResultPromise): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) {
+    await child.catch(() => {});
+    return;
+  }
+  const pid = child.pid;
+  const exited = child.then(
+    () => true,
+    () => true,
+  );
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {}
+  const inTime = await Promise.race([exited, sleep(2000).then(() => false)]);
+  if (!inTime) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+    await Promise.race([exited, sleep(2000)]);
+  }
+}
