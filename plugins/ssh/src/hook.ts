@@ -1,4 +1,4 @@
-import type { TransportsHookOptions, TransportsHookResult } from '../../../src/plugin/api.js';
+import type { TransportsHookOptions, TransportsHookResult } from 'rmm/plugin';
 import { createSshTransport } from './transport.js';
 
 /** The `rmm:transports` hook: rmm passes its runtime values, the plugin returns its transports. */

@@ -12,7 +12,7 @@ import type {
   TransferOptions,
   Transport,
   TransportErrorCode,
-} from '../../../src/plugin/api.js';
+} from 'rmm/plugin';
 import { hostKeyCheck } from './host-keys.js';
 import { knownHostsName } from './known-hosts.js';
 

@@ -1,0 +1,98 @@
+import type { Config } from '@oclif/core';
+import {
+  type PluginRuntime,
+  TRANSPORT_API_VERSION,
+  TRANSPORTS_HOOK,
+  type Transport,
+  TransportError,
+} from '../plugin/api.js';
+import { createAjv } from '../resources/ajv.js';
+
+/**
+ * The transports the installed plugins provide, found through oclif's own plugin machinery: every
+ * plugin (the built-in ones in plugins/ included) answers the `rmm:transports` hook. A plugin that
+ * fails, or returns something that is not a transport, is refused with a message naming it; it
+ * never stops the CLI or hides the other plugins' transports.
+ */
+export interface RegisteredTransport {
+  transport: Transport;
+  /** The oclif plugin that registered it: `@rmm/transport-ssh`. */
+  plugin: string;
+}
+
+export interface TransportRegistry {
+  transports: Map<string, RegisteredTransport>;
+  /** One line per refused plugin or transport: `plugin @acme/x: transport "y": connect is not a function`. */
+  refused: string[];
+}
+
+export const RUNTIME: PluginRuntime = { apiVersion: TRANSPORT_API_VERSION, TransportError };
+
+const NAME = /^[a-z][a-z0-9-]{0,30}$/;
+
+export async function loadTransports(config: Config): Promise<TransportRegistry> {
+  const transports = new Map<string, RegisteredTransport>();
+  const refused: string[] = [];
+  const { successes, failures } = await config.runHook(
+    TRANSPORTS_HOOK as never,
+    { runtime: RUNTIME } as never,
+    10_000,
+    true,
+  );
+  for (const { error, plugin } of failures)
+    refused.push(`plugin ${plugin.name}: its ${TRANSPORTS_HOOK} hook failed: ${(error as Error).message}`);
+  for (const { result, plugin } of successes as Array<{ result: unknown; plugin: { name: string } }>) {
+    if (!Array.isArray(result)) {
+      refused.push(`plugin ${plugin.name}: its ${TRANSPORTS_HOOK} hook must return a list of transports`);
+      continue;
+    }
+    for (const candidate of result) {
+      const problem = shapeProblem(candidate);
+      const label = `plugin ${plugin.name}: transport ${JSON.stringify(nameOf(candidate))}`;
+      if (problem) {
+        refused.push(`${label}: ${problem}`);
+        continue;
+      }
+      const transport = candidate as Transport;
+      const taken = transports.get(transport.name);
+      if (taken) {
+        refused.push(`${label}: the name is already taken by plugin ${taken.plugin}`);
+        continue;
+      }
+      transports.set(transport.name, { transport, plugin: plugin.name });
+    }
+  }
+  return { transports, refused };
+}
+
+function nameOf(candidate: unknown): unknown {
+  return typeof candidate === 'object' && candidate !== null
+    ? (candidate as { name?: unknown }).name
+    : candidate;
+}
+
+/** What is wrong with a would-be transport, or undefined when it has the shape of API version 1. */
+export function shapeProblem(candidate: unknown): string | undefined {
+  if (typeof candidate !== 'object' || candidate === null) return 'is not an object';
+  const t = candidate as Partial<Record<keyof Transport, unknown>>;
+  if (t.apiVersion !== TRANSPORT_API_VERSION)
+    return `is built for plugin API version ${String(t.apiVersion)}; this rmm speaks version ${TRANSPORT_API_VERSION}`;
+  if (typeof t.name !== 'string' || !NAME.test(t.name))
+    return 'name must be lowercase letters, digits and dashes, starting with a letter';
+  if (typeof t.connect !== 'function') return 'connect is not a function';
+  if (!Number.isInteger(t.defaultPort) || (t.defaultPort as number) < 0 || (t.defaultPort as number) > 65535)
+    return 'defaultPort must be a port number';
+  if (!Number.isInteger(t.batchSize) || (t.batchSize as number) < 1)
+    return 'batchSize must be a positive integer';
+  const caps = t.capabilities as Record<string, unknown> | undefined;
+  if (!caps || ['powershell', 'fileTransfer', 'queued'].some((k) => typeof caps[k] !== 'boolean'))
+    return 'capabilities must say powershell, fileTransfer and queued as booleans';
+  if (typeof t.optionsSchema !== 'object' || t.optionsSchema === null)
+    return 'optionsSchema must be a JSON Schema';
+  try {
+    createAjv().compile(t.optionsSchema as object);
+  } catch (error) {
+    return `optionsSchema does not compile: ${(error as Error).message}`;
+  }
+  return undefined;
+}
