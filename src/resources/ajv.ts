@@ -7,8 +7,9 @@ import { findInlineSecrets } from './secrets.js';
  * One AJV instance with rmm's formats and keywords. Validators are compiled once per process and
  * reused for every document.
  */
-export function createAjv(): Ajv2020 {
+export function createAjv(options: { useDefaults?: boolean } = {}): Ajv2020 {
   const ajv = new Ajv2020({
+    useDefaults: options.useDefaults ?? false,
     allErrors: true,
     verbose: true,
     strict: true,

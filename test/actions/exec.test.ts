@@ -1,0 +1,178 @@
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { freePort, type Sshd, startSshd } from '../helpers/sshd.js';
+
+/**
+ * rmm exec against a real OpenSSH server on a loopback port: devices declared in YAML and applied,
+ * actions queued in the Actions table, run through the SSH plugin, audited.
+ */
+let sshd: Sshd;
+let cwd: string;
+let env: Record<string, string>;
+const rmm = (...args: string[]) => runCli(args, { cwd, env });
+const query = <T>(sql: string, ...params: unknown[]): T[] => {
+  const db = new Database(path.join(cwd, 'data', 'devices.db'), { readonly: true });
+  try {
+    return db.prepare(sql).all(...params) as T[];
+  } finally {
+    db.close();
+  }
+};
+
+const device = (name: string, labels: string, transport: string) => `apiVersion: rmm/v1
+kind: Device
+metadata: {name: ${name}, labels: {${labels}}}
+spec:
+  site: main
+  address: 127.0.0.1
+  os: linux
+  transport: {${transport}}
+`;
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  cwd = await mkdtemp(path.join(os.tmpdir(), 'rmm-exec-'));
+  // The SSH transport checks host keys against ~/.ssh/known_hosts by default: this HOME's.
+  await mkdir(path.join(cwd, 'home', '.ssh'), { recursive: true });
+  await copyFile(sshd.knownHostsPath, path.join(cwd, 'home', '.ssh', 'known_hosts'));
+  env = { HOME: path.join(cwd, 'home'), RMM_ACTOR: 'exec-test' };
+  const ssh = `type: ssh, port: ${sshd.port}, user: ${sshd.user}, credentialRef: "file:${sshd.clientKeyPath}"`;
+  await writeFile(
+    path.join(cwd, 'devices.yaml'),
+    [
+      device('web-a', 'role: web', ssh),
+      device('web-b', 'role: web', ssh),
+      device('db-a', 'role: db', ssh),
+      device(
+        'gone-a',
+        'role: gone',
+        `type: ssh, port: ${await freePort()}, user: ${sshd.user}, credentialRef: "file:${sshd.clientKeyPath}"`,
+      ),
+      device(
+        'nokey-a',
+        'role: nokey',
+        `type: ssh, port: ${sshd.port}, user: ${sshd.user}, credentialRef: "env:RMM_TEST_UNSET_KEY"`,
+      ),
+    ].join('---\n'),
+  );
+  expect((await rmm('init')).exitCode).toBe(0);
+  const applied = await rmm('apply', '-f', 'devices.yaml', '--auto-approve');
+  expect(applied.exitCode, applied.stderr).toBe(0);
+}, 60_000);
+afterAll(async () => {
+  await sshd?.stop();
+  await rm(cwd, { recursive: true, force: true });
+});
+
+describe('rmm exec', () => {
+  it('runs on the selected devices, keeps each result in Actions, and audits each', async () => {
+    const result = await rmm(
+      'exec',
+      '--target',
+      'label.role=web',
+      '--',
+      'echo "hello from $(hostname)"; echo oops >&2',
+    );
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain('--- web-a: Succeeded (exit 0,');
+    expect(result.stdout).toContain(`hello from ${os.hostname()}`);
+    expect(result.stdout).toContain(
+      'Exec complete: 2 succeeded, 0 failed, 0 timedout, 0 unreachable, 0 cancelled.',
+    );
+    const rows = query<{
+      DeviceId: string;
+      Status: string;
+      Result: string;
+      CreatedBy: string;
+      StartedAt: string | null;
+    }>(
+      "SELECT DeviceId, Status, Result, CreatedBy, StartedAt FROM Actions WHERE ActionType = 'exec' ORDER BY DeviceId",
+    );
+    expect(rows.map((r) => [r.DeviceId, r.Status, r.CreatedBy])).toEqual([
+      ['web-a', 'Succeeded', 'exec-test'],
+      ['web-b', 'Succeeded', 'exec-test'],
+    ]);
+    expect(JSON.parse(rows[0]?.Result ?? '{}')).toMatchObject({ exitCode: 0, stderr: 'oops\n' });
+    expect(rows.every((r) => r.StartedAt !== null)).toBe(true);
+    expect(
+      query("SELECT Target, Success FROM AuditLog WHERE Action LIKE 'action.exec %' ORDER BY Target"),
+    ).toEqual([
+      { Target: 'Device/web-a', Success: 1 },
+      { Target: 'Device/web-b', Success: 1 },
+    ]);
+  });
+
+  it('tells failed, unreachable, timed-out and credential problems apart; exit 1; nothing left Running', async () => {
+    const failed = await rmm('exec', '-t', 'name=db-a', '--', 'exit 3');
+    expect(failed.exitCode).toBe(1);
+    expect(failed.stdout).toContain('--- db-a: Failed (exit 3,');
+
+    const unreachable = await rmm('exec', '-t', 'name=gone-a', '--connect-timeout', '2', '--', 'true');
+    expect(unreachable.exitCode).toBe(1);
+    expect(unreachable.stdout).toContain('--- gone-a: Unreachable (');
+
+    const slow = await rmm('exec', '-t', 'name=db-a', '--timeout', '1', '--', 'sleep 30');
+    expect(slow.exitCode).toBe(1);
+    expect(slow.stdout).toContain('--- db-a: TimedOut (');
+
+    const nokey = await rmm('exec', '-t', 'name=nokey-a', '--', 'true');
+    expect(nokey.exitCode).toBe(1);
+    expect(nokey.stdout).toContain(
+      'credential env:RMM_TEST_UNSET_KEY: the environment variable RMM_TEST_UNSET_KEY is not set',
+    );
+
+    expect(query("SELECT count(*) AS n FROM Actions WHERE Status IN ('Pending', 'Running')")).toEqual([
+      { n: 0 },
+    ]);
+  }, 60_000);
+
+  it('--json writes one event per state change, then a summary', async () => {
+    const result = await rmm('exec', '-t', 'name=web-*', '-t', 'name=db-a', '--json', '--', 'printf x');
+    expect(result.exitCode).toBe(0);
+    const events = result.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(
+      events
+        .filter((e) => e.status === 'Running')
+        .map((e) => e.device)
+        .sort(),
+    ).toEqual(['db-a', 'web-a', 'web-b']);
+    expect(
+      events
+        .filter((e) => e.status === 'Succeeded')
+        .map((e) => [e.device, e.stdout])
+        .sort(),
+    ).toEqual([
+      ['db-a', 'x'],
+      ['web-a', 'x'],
+      ['web-b', 'x'],
+    ]);
+    expect(events.at(-1)).toEqual({
+      type: 'summary',
+      Succeeded: 3,
+      Failed: 0,
+      TimedOut: 0,
+      Unreachable: 0,
+      Cancelled: 0,
+    });
+  });
+
+  it('refuses bad selectors and selections of nothing, clearly, queuing nothing', async () => {
+    const before = query<{ n: number }>('SELECT count(*) AS n FROM Actions')[0]?.n;
+    const bad = await rmm('exec', '-t', 'colour=blue', '--', 'true');
+    expect(bad.exitCode).toBe(64);
+    expect(bad.stderr).toContain('"colour=blue" is not a selector term');
+    const none = await rmm('exec', '-t', 'site=nowhere', '--', 'true');
+    expect(none.exitCode).toBe(1);
+    expect(none.stderr).toContain('no device matches --target site=nowhere');
+    const noCommand = await rmm('exec', '-t', 'name=web-a');
+    expect(noCommand.exitCode).toBe(64);
+    expect(query<{ n: number }>('SELECT count(*) AS n FROM Actions')[0]?.n).toBe(before);
+  });
+});
