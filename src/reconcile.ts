@@ -6,6 +6,7 @@ import { computePlan, type Plan, type StoredResource } from './engine/plan.js';
 import { ImageView } from './engine/resource-view.js';
 import { RmmError } from './errors.js';
 import { databaseFile } from './paths.js';
+import type { TransportSchemas } from './resources/transport-options.js';
 import { type Db, openDatabase } from './state/connection.js';
 import { loadDeclaredSchema } from './state/declared-schema.js';
 import { dependentsOf } from './state/dependents.js';
@@ -32,7 +33,7 @@ export interface RevisionedPlan {
  */
 export async function loadValidResources(
   inputs: readonly string[],
-  options: { recursive: boolean; dataDir: string },
+  options: { recursive: boolean; dataDir: string; transportSchemas?: TransportSchemas },
   verb: string,
 ): Promise<DeclaredResource[]> {
   // The warm cache lives in the data directory `rmm init` made; without one, nothing is cached.
@@ -41,6 +42,7 @@ export async function loadValidResources(
     recursive: options.recursive,
     collect: true,
     ...(existsSync(cacheDir) ? { cacheDir } : {}),
+    ...(options.transportSchemas ? { transportSchemas: options.transportSchemas } : {}),
   });
   if (errorCount(validation.diagnostics) > 0) {
     throw new RmmError('invalid-input', `the declared resources are invalid; nothing was ${verb}`, {
@@ -58,7 +60,13 @@ export async function loadValidResources(
  */
 export async function planInputs(
   inputs: readonly string[],
-  options: { recursive: boolean; dataDir: string; prune: boolean; readonly: boolean },
+  options: {
+    recursive: boolean;
+    dataDir: string;
+    prune: boolean;
+    readonly: boolean;
+    transportSchemas?: TransportSchemas;
+  },
   verb: string,
 ): Promise<ResourceDatabase & { planned: PlannedAgainst }> {
   const resources = await loadValidResources(inputs, options, verb);

@@ -17,6 +17,7 @@ import { locate } from './load/precise-parse.js';
 import { listedFiles, listInputFiles, type ReadOptions, readInputs } from './load/read-sources.js';
 import { splitDocuments } from './load/split-documents.js';
 import { ReferenceIndex } from './resources/cross-references.js';
+import { setTransportSchemas, type TransportSchemas } from './resources/transport-options.js';
 import { phase } from './timing.js';
 
 export type { DocumentChunk };
@@ -39,6 +40,8 @@ export interface ValidateOptions extends ReadOptions {
   collect?: boolean;
   /** Reuse and keep the check results of unchanged files (with `collect`; see check/result-cache). */
   cacheDir?: string;
+  /** The installed transports' option schemas, to check transport blocks against (see transport-options). */
+  transportSchemas?: TransportSchemas;
 }
 
 /** Documents per batch sent to a worker: large enough to amortize messaging, small enough to balance. */
@@ -60,7 +63,11 @@ export async function validateInputs(
   options: ValidateOptions = {},
 ): Promise<ValidationResult> {
   const collect = options.collect ?? false;
-  const cache = collect && options.cacheDir ? resultCache(options.cacheDir) : undefined;
+  setTransportSchemas(options.transportSchemas);
+  const cache =
+    collect && options.cacheDir
+      ? resultCache(options.cacheDir, JSON.stringify(options.transportSchemas ?? null))
+      : undefined;
   const diagnostics: Diagnostic[] = [];
   const batches: Batch[] = [];
   const documentsPerFile = new Map<string, number>();
@@ -87,7 +94,7 @@ export async function validateInputs(
   const useChecker = (bytes: number) => {
     checker =
       workerCount() > 0 && bytes > PARALLEL_THRESHOLD_BYTES
-        ? poolChecker(workerCount(), collect)
+        ? poolChecker(workerCount(), collect, options.transportSchemas)
         : inlineChecker(collect);
     for (const w of waiting.splice(0)) w.start(checker);
   };
@@ -147,7 +154,7 @@ export async function validateInputs(
         documents++;
         documentsPerFile.set(chunk.file, (documentsPerFile.get(chunk.file) ?? 0) + 1);
         if (result.refs) index.add(result.refs, chunk);
-        if (result.declared && result.diagnostics.length === 0)
+        if (result.declared && !result.diagnostics.some((d) => d.severity === 'error'))
           resources.push({ ...result.declared, source: chunk });
       });
     }
@@ -177,10 +184,36 @@ export async function validateInputs(
       cache.flush();
     }
     diagnostics.sort(compareDiagnostics);
+    collapseRepeatedWarnings(diagnostics);
     return { diagnostics, files, documents, resources: collect ? resources : [] };
   } finally {
     await checker?.close();
   }
+}
+
+/**
+ * The same warning about many documents (a transport no installed plugin provides, on every Windows
+ * device) is shown once, at its first place, saying how many more there are.
+ */
+function collapseRepeatedWarnings(diagnostics: Diagnostic[]): void {
+  const first = new Map<string, { diagnostic: Diagnostic; more: number }>();
+  const kept: Diagnostic[] = [];
+  for (const d of diagnostics) {
+    if (d.severity !== 'warning') {
+      kept.push(d);
+      continue;
+    }
+    const seen = first.get(d.message);
+    if (seen) seen.more++;
+    else {
+      const copy = { ...d };
+      first.set(d.message, { diagnostic: copy, more: 0 });
+      kept.push(copy);
+    }
+  }
+  for (const { diagnostic, more } of first.values())
+    if (more > 0) diagnostic.message += ` (and ${more} more like it)`;
+  diagnostics.splice(0, diagnostics.length, ...kept);
 }
 
 /** 1-based file position of a node in a document. */

@@ -75,7 +75,7 @@ export function diagnosticAt(
 ): Diagnostic {
   const { line, column } = locate(chunk.text, problem.path, problem.at);
   const diagnostic: Diagnostic = {
-    severity: 'error',
+    severity: problem.severity ?? 'error',
     code: problem.code,
     file: chunk.file,
     line: chunk.firstLine + line + 1,

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { TransportSchemas } from '../resources/transport-options.js';
 import { checkDocument, type DocumentChunk, type DocumentResult } from './check-document.js';
 
 /**
@@ -30,7 +31,7 @@ export function inlineChecker(collect: boolean): Checker {
   };
 }
 
-export function poolChecker(size: number, collect: boolean): Checker {
+export function poolChecker(size: number, collect: boolean, transportSchemas?: TransportSchemas): Checker {
   const workers: Array<{ worker: Worker; pending: number }> = [];
   const waiting = new Map<
     number,
@@ -42,7 +43,9 @@ export function poolChecker(size: number, collect: boolean): Checker {
     waiting.clear();
   };
   for (let i = 0; i < size; i++) {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { collect } });
+    const worker = new Worker(new URL('./worker.js', import.meta.url), {
+      workerData: { collect, transportSchemas },
+    });
     worker.on('message', ({ id, results }: { id: number; results: string }) => {
       const entry = waiting.get(id);
       if (!entry) return;

@@ -32,9 +32,10 @@ const CACHE_FORMAT = 1;
 const TTL_MS = 24 * 60 * 60 * 1000;
 const ENTRY = /^[0-9a-f]{64}\.json$/;
 
-export function resultCache(cacheDir: string): ResultCache {
+export function resultCache(cacheDir: string, extraSalt = ''): ResultCache {
   const dir = path.join(cacheDir, 'check');
-  const salt = cacheSalt();
+  // extraSalt: what else results depend on, such as the installed transports' option schemas.
+  const salt = `${cacheSalt()}\0${extraSalt}`;
   const fresh = new Map<string, DocumentResult[]>();
   // Files seen valid in this run (hits and new entries), for the next run's guess.
   const seen = new Set<string>();

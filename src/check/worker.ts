@@ -1,8 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { setTransportSchemas, type TransportSchemas } from '../resources/transport-options.js';
 import { checkDocument, type DocumentChunk } from './check-document.js';
 
 /** A worker thread of the check pool: checks batches of documents and posts the results back. */
-const { collect } = workerData as { collect: boolean };
+const { collect, transportSchemas } = workerData as { collect: boolean; transportSchemas?: TransportSchemas };
+setTransportSchemas(transportSchemas);
 
 parentPort?.on('message', (batch: { id: number; chunks: DocumentChunk[] }) => {
   // As one JSON string: measured faster to post and receive than the structured clone of the objects.

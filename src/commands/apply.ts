@@ -13,6 +13,7 @@ import {
 } from '../reconcile.js';
 import { displayPath } from '../state/declared-schema.js';
 import { phase } from '../timing.js';
+import { transportSchemas } from '../transports/registry.js';
 import { colorEnabled } from '../views/color.js';
 import { writeLines } from '../views/output.js';
 import { planLines } from '../views/plan.js';
@@ -98,7 +99,13 @@ export default class Apply extends RmmCommand {
       ? undefined
       : await planInputs(
           flags.filename ?? [],
-          { recursive: flags.recursive, dataDir: this.dataDir(flags), prune: flags.prune, readonly: false },
+          {
+            recursive: flags.recursive,
+            dataDir: this.dataDir(flags),
+            prune: flags.prune,
+            readonly: false,
+            transportSchemas: await transportSchemas(this.config),
+          },
           'applied',
         );
     phase('planned');

@@ -6,6 +6,7 @@ import { toSavedPlan, writeSavedPlan } from '../engine/saved-plan.js';
 import { ExitCode } from '../errors.js';
 import { checkDestroyLimit, planInputs } from '../reconcile.js';
 import { phase } from '../timing.js';
+import { transportSchemas } from '../transports/registry.js';
 import { colorEnabled } from '../views/color.js';
 import { writeLines } from '../views/output.js';
 import { planLines } from '../views/plan.js';
@@ -75,7 +76,13 @@ export default class PlanCommand extends RmmCommand {
     const { flags } = await this.parse(PlanCommand);
     const { db, planned } = await planInputs(
       flags.filename ?? [],
-      { recursive: flags.recursive, dataDir: this.dataDir(flags), prune: flags.prune, readonly: true },
+      {
+        recursive: flags.recursive,
+        dataDir: this.dataDir(flags),
+        prune: flags.prune,
+        readonly: true,
+        transportSchemas: await transportSchemas(this.config),
+      },
       'planned',
     );
     phase('planned');

@@ -3,6 +3,7 @@ import { RmmCommand } from '../base-command.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { errorCount } from '../diagnostics/diagnostic.js';
 import { ExitCode } from '../errors.js';
+import { transportSchemas } from '../transports/registry.js';
 import { validateInputs } from '../validate.js';
 import { colorEnabled } from '../views/color.js';
 import { renderValidation } from '../views/diagnostics.js';
@@ -47,7 +48,10 @@ export default class Validate extends RmmCommand {
 
   async run(): Promise<Diagnostic[]> {
     const { flags } = await this.parse(Validate);
-    const result = await validateInputs(flags.filename, { recursive: flags.recursive });
+    const result = await validateInputs(flags.filename, {
+      recursive: flags.recursive,
+      transportSchemas: await transportSchemas(this.config),
+    });
     if (errorCount(result.diagnostics) > 0) process.exitCode = ExitCode.error;
     if (!this.jsonEnabled()) this.log(renderValidation(result, colorEnabled()));
     return result.diagnostics;

@@ -9,6 +9,8 @@ export interface DocumentProblem {
   /** Point at the key (an unknown field) or the value. */
   at: 'key' | 'value';
   message: string;
+  /** Problems are errors unless they say otherwise. */
+  severity?: 'warning';
 }
 
 export function pathOf(instancePath: string): PathSegment[] {

@@ -2,6 +2,7 @@ import { suggest } from '../suggest.js';
 import { type DocumentProblem, problemsFromAjv } from './ajv-messages.js';
 import { API_VERSION, isKind, KINDS, type Kind, type Resource } from './kinds.js';
 import { kindValidators } from './schemas.js';
+import { transportProblems } from './transport-options.js';
 
 export interface ResourceCheck {
   /** Known as soon as the document names them, even when it is invalid. */
@@ -40,7 +41,7 @@ export function validateResource(value: unknown): ResourceCheck {
   // Schema-valid: the resource is returned even if a rule within it fails, so that the documents
   // referring to it are not also reported.
   const resource = doc as unknown as Resource;
-  return { kind, name, resource, problems: rulesWithin(resource) };
+  return { kind, name, resource, problems: [...rulesWithin(resource), ...transportProblems(resource)] };
 }
 
 /** Rules inside one document that JSON Schema cannot state. */

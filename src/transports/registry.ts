@@ -96,3 +96,9 @@ export function shapeProblem(candidate: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** The installed transports' option schemas by name: what `rmm validate` checks transport blocks against. */
+export async function transportSchemas(config: Config): Promise<Record<string, object>> {
+  const { transports } = await loadTransports(config);
+  return Object.fromEntries([...transports].map(([name, { transport }]) => [name, transport.optionsSchema]));
+}

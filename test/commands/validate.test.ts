@@ -18,7 +18,47 @@ describe('rmm validate', () => {
   it('accepts the shipped example repository, exit 0, with a one-line verdict', async () => {
     const result = await runCli(['validate', '-f', examples, '-R'], { cwd: dir });
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toBe('Valid: 164 resources in 9 files.');
+    // Windows devices name the WinRM transport, which no installed plugin provides yet: one warning.
+    expect(result.stdout.split('\n')).toEqual([
+      expect.stringMatching(
+        /^.*alpha\.yaml:244:21: Device\/alpha-dc-01: warning: no installed plugin provides the transport "winrm" \(installed: ssh\); its options are not checked \(and 74 more like it\)$/,
+      ),
+      'Valid: 164 resources in 9 files.',
+    ]);
+  });
+
+  it("checks a transport block against its plugin's options schema, with positions", async () => {
+    const file = path.join(dir, 'transport.yaml');
+    await writeFile(
+      file,
+      [
+        'apiVersion: rmm/v1',
+        'kind: Device',
+        'metadata: {name: web-01}',
+        'spec:',
+        '  site: main',
+        '  transport:',
+        '    type: ssh',
+        '    port: 22',
+        '    knownHost: /etc/ssh/known_hosts',
+        '    auth: certificate',
+        '---',
+        'apiVersion: rmm/v1',
+        'kind: Site',
+        'metadata: {name: alpha}',
+        'spec:',
+        '  defaults:',
+        '    transport: {type: ssh, hostKeyFingerprint: "MD5:00"}',
+        '',
+      ].join('\n'),
+    );
+    const result = await runCli(['validate', '-f', file], { cwd: dir });
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout.split('\n').slice(0, 3)).toEqual([
+      `${file}:9:5: Device/web-01: unknown field "knownHost"; did you mean "knownHosts"?`,
+      `${file}:10:11: Device/web-01: must be one of: key, password, agent (got "certificate")`,
+      expect.stringMatching(new RegExp(`^${file}:17:48: Site/alpha: `)),
+    ]);
   });
 
   it('without -R reads only the files directly in a directory, and says so when there are none', async () => {

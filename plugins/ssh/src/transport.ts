@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import ssh2, { type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
+import type { ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
 import type {
   ConnectOptions,
   DeviceTarget,
@@ -16,9 +16,19 @@ import type {
 import { hostKeyCheck } from './host-keys.js';
 import { knownHostsName } from './known-hosts.js';
 
-// ssh2 is CommonJS: its named exports are only reliable through the default import.
-const { Client, utils } = ssh2;
-type SshClient = InstanceType<typeof Client>;
+type Ssh2 = typeof import('ssh2');
+type SshClient = InstanceType<Ssh2['Client']>;
+
+/**
+ * ssh2 is loaded on the first connection, not with the plugin: every rmm command runs the plugins'
+ * hooks (to know their transports and option schemas), and importing ssh2 costs about 0.15 s.
+ * It is CommonJS: its named exports are only reliable through the default import.
+ */
+let ssh2: Promise<Ssh2> | undefined;
+function loadSsh2(): Promise<Ssh2> {
+  ssh2 ??= import('ssh2').then((m) => ((m as { default?: Ssh2 }).default ?? m) as Ssh2);
+  return ssh2;
+}
 
 /** A device's spec.transport for `type: ssh`, after validation against optionsSchema. */
 export interface SshOptions {
@@ -124,7 +134,8 @@ async function connect(target: DeviceTarget, options: ConnectOptions, fail: Fail
   const user = options.user ?? opts.user ?? os.userInfo().username;
   const where = `${target.name} (${user}@${knownHostsName(target.host, port)})`;
   options.signal?.throwIfAborted();
-  const auth = authConfig(opts.auth ?? 'key', options.secret, where, fail);
+  const { Client, utils } = await loadSsh2();
+  const auth = authConfig(opts.auth ?? 'key', options.secret, where, fail, utils);
   const hostKeys = await hostKeyCheck(target.host, port, opts).catch((error: unknown) => {
     throw fail('protocol', `${where}: cannot read known hosts: ${(error as Error).message}`, {
       cause: error,
@@ -212,6 +223,7 @@ function authConfig(
   secret: Secret | undefined,
   where: string,
   fail: Fail,
+  utils: Ssh2['utils'],
 ): Partial<ConnectConfig> {
   if (method === 'agent') {
     const agent = process.env.SSH_AUTH_SOCK;
