@@ -35,6 +35,18 @@ export abstract class RmmCommand extends Command {
     if (error instanceof Errors.CLIError && !(error instanceof Errors.ExitError) && error.oclif?.exit === 2) {
       (error as { oclif: { exit: number } }).oclif = { exit: ExitCode.usage };
     }
+    if (!(error instanceof Errors.CLIError) && !('oclif' in error)) {
+      // Not a failure rmm foresaw: say so, so that it gets reported rather than worked around.
+      this.logToStderr(
+        [
+          `Error: ${error.message}`,
+          '  This is a bug in rmm, not in your input. Please report it with the command you ran;',
+          `  run it again with DEBUG=rmm to see where it happened.`,
+        ].join('\n'),
+      );
+      if (process.env.DEBUG) this.logToStderr(error.stack ?? '');
+      this.exit(ExitCode.error);
+    }
     return super.catch(error);
   }
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { errorCount } from './diagnostics/diagnostic.js';
+import { formatDiagnostic } from './diagnostics/render.js';
 import { computePlan, type Plan, type StoredResource } from './engine/plan.js';
 import { ImageView } from './engine/resource-view.js';
 import { RmmError } from './errors.js';
@@ -49,6 +50,8 @@ export async function loadValidResources(
       details: renderValidation(validation, false).split('\n'),
     });
   }
+  // Warnings do not stop plan or apply, but are shown (on stderr: stdout holds the plan).
+  for (const warning of validation.diagnostics) process.stderr.write(`${formatDiagnostic(warning)}\n`);
   return validation.resources;
 }
 

@@ -4,6 +4,7 @@ import { Flags } from '@oclif/core';
 import { stringify } from 'yaml';
 import { dataDirFlags, RmmCommand } from '../base-command.js';
 import { toResource } from '../engine/to-resource.js';
+import { RmmError } from '../errors.js';
 import { openResourceDatabase } from '../reconcile.js';
 import { KINDS, type Kind } from '../resources/kinds.js';
 import { readStoredResources } from '../state/resource-store.js';
@@ -58,10 +59,18 @@ export default class Export extends RmmCommand {
       );
       return;
     }
-    await mkdir(flags.output, { recursive: true });
+    const output = flags.output;
+    const failed = (error: unknown): never => {
+      throw new RmmError(
+        'invalid-input',
+        `cannot write the export to ${output}: ${(error as Error).message}`,
+      );
+    };
+    await mkdir(output, { recursive: true }).catch(failed);
     for (const kind of KINDS) {
       const docs = byKind.get(kind) ?? [];
-      if (docs.length > 0) await writeFile(path.join(flags.output, FILE_OF[kind]), docs.join('---\n'));
+      if (docs.length > 0)
+        await writeFile(path.join(output, FILE_OF[kind]), docs.join('---\n')).catch(failed);
     }
     this.logToStderr(`Exported ${stored.length} resources to ${flags.output}.`);
   }

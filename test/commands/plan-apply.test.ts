@@ -415,6 +415,18 @@ describe('rmm plan and rmm apply', () => {
     expect((await rmm('plan', '-f', repo, '-R', '--detailed-exitcode')).exitCode).toBe(0);
   });
 
+  it('export to a path that cannot be a directory fails clearly, exit 1', async () => {
+    await rmm('apply', '-f', path.join(repo, 'sites'), '--auto-approve');
+    const blocker = path.join(cwd, 'a-file');
+    await writeFile(blocker, 'not a directory');
+    const result = await rmm('export', '-o', path.join(blocker, 'out'));
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(
+      `Error: cannot write the export to ${path.join(blocker, 'out')}: ENOTDIR`,
+    );
+    expect(result.stderr).not.toContain('bug');
+  });
+
   it('export writes the managed state as YAML that plans to no changes; get shows observed state', async () => {
     await rmm('apply', '-f', repo, '-R', '--auto-approve');
     exec(
