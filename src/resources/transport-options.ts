@@ -1,6 +1,6 @@
 import type { ValidateFunction } from 'ajv';
 import type { PathSegment } from '../diagnostics/diagnostic.js';
-import { createAjv } from './ajv.js';
+import { pluginSchemaAjv } from './ajv.js';
 import { type DocumentProblem, problemsFromAjv } from './ajv-messages.js';
 import type { Resource } from './kinds.js';
 
@@ -22,7 +22,7 @@ let enabled = false;
 
 export function setTransportSchemas(schemas: TransportSchemas | undefined): void {
   enabled = schemas !== undefined;
-  const ajv = createAjv();
+  const ajv = pluginSchemaAjv();
   validators = new Map(Object.entries(schemas ?? {}).map(([name, schema]) => [name, ajv.compile(schema)]));
   installed = [...validators.keys()].sort();
 }

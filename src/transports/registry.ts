@@ -6,7 +6,7 @@ import {
   type Transport,
   TransportError,
 } from '../plugin/api.js';
-import { createAjv } from '../resources/ajv.js';
+import { pluginSchemaAjv } from '../resources/ajv.js';
 
 /**
  * The transports the installed plugins provide, found through oclif's own plugin machinery: every
@@ -90,7 +90,7 @@ export function shapeProblem(candidate: unknown): string | undefined {
   if (typeof t.optionsSchema !== 'object' || t.optionsSchema === null)
     return 'optionsSchema must be a JSON Schema';
   try {
-    createAjv().compile(t.optionsSchema as object);
+    pluginSchemaAjv().compile(t.optionsSchema as object);
   } catch (error) {
     return `optionsSchema does not compile: ${(error as Error).message}`;
   }

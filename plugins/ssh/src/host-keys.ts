@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fingerprint, keyType, knownHostsLine, knownHostsName, knownKeysFor } from './known-hosts.js';
@@ -51,11 +51,7 @@ export async function hostKeyCheck(
   }
 
   const file = expandHome(options.knownHosts ?? '~/.ssh/known_hosts');
-  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return '';
-    throw error;
-  });
-  const known = knownKeysFor(text, name);
+  const { text, known } = await knownFor(file, name);
   const trusted = known.filter((key) => !key.revoked);
   const knownTypes = new Set(trusted.map((key) => key.type));
   const first = DEFAULT_HOST_KEY_ALGORITHMS.filter((a) =>
@@ -81,11 +77,44 @@ export async function hostKeyCheck(
         await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
         const separator = text === '' || text.endsWith('\n') ? '' : '\n';
         await appendFile(file, separator + knownHostsLine(name, blob), { mode: 0o600 });
+        parsed.delete(file);
         return undefined;
       }
       return `${offered(blob)}, expected a key listed for ${name} in ${file}, which has none (add it, pin hostKeyFingerprint, or set hostKeyPolicy accept-new)`;
     },
   };
+}
+
+/**
+ * known_hosts as read for this process, by file: a fan-out to 1,000 devices connects 1,000 times and
+ * would otherwise read and parse the file (hashing every hashed entry) each time. Re-read when the
+ * file's size or time changes, so an edit during a long run is seen.
+ */
+const parsed = new Map<
+  string,
+  { stamp: string; text: string; byName: Map<string, ReturnType<typeof knownKeysFor>> }
+>();
+
+async function knownFor(file: string, name: string) {
+  const stamp = await stat(file).then(
+    (s) => `${s.size}:${s.mtimeMs}`,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return 'missing';
+      throw error;
+    },
+  );
+  let entry = parsed.get(file);
+  if (entry?.stamp !== stamp) {
+    const text = stamp === 'missing' ? '' : await readFile(file, 'utf8');
+    entry = { stamp, text, byName: new Map() };
+    parsed.set(file, entry);
+  }
+  let known = entry.byName.get(name);
+  if (!known) {
+    known = knownKeysFor(entry.text, name);
+    entry.byName.set(name, known);
+  }
+  return { text: entry.text, known };
 }
 
 function expandHome(file: string): string {
