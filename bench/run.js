@@ -2,8 +2,10 @@
 // on the same input. Every measurement runs in a fresh process, so one's heap never inflates
 // another's peak RSS. Figures are printed, never asserted.
 //
-//   node bench/run.js [--quick] [--only=validate|reconcile]
-//     --quick skips the slow `yaml` floor (about 30 s and 1.2 GB); --only runs one part, to iterate
+//   node bench/run.js [--quick] [--only=validate|reconcile|fanout]
+//     --quick skips the slow `yaml` floor (about 30 s and 1.2 GB); --only runs one part, to iterate.
+//     fanout (bench/fanout.js) needs /usr/sbin/sshd, ssh, parallel-ssh and GNU time: apt-get install
+//     openssh-server openssh-client pssh time
 import { spawnSync } from 'node:child_process';
 import {
   closeSync,
@@ -20,12 +22,15 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fanout } from './fanout.js';
 import { generate } from './generate.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const work = path.join(root, 'bench', '.work');
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+if (only !== undefined && !['validate', 'reconcile', 'fanout'].includes(only))
+  throw new Error(`--only=${only}: expected validate, reconcile or fanout`);
 const reportFile = path.join(work, 'usage.json');
 // The child's stdout goes to a file: rmm apply prints about 60 MB for 100,000 devices, more than a
 // pipe buffer should hold, and only its last lines are read.
@@ -123,10 +128,13 @@ function reconcileTable(title, rows) {
 console.log(
   `rmm benchmarks on ${os.cpus().length} cores, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}`,
 );
-const { one, many, devices } = generate(work);
-console.log(
-  `input: ${fmt(devices)} Device documents (+103 sites, groups and a policy), as 1 file and as 1,000 files of 100`,
-);
+// The 100,000-device input is for validate and reconcile only: fanout declares its own devices.
+if (only === 'fanout') mkdirSync(work, { recursive: true });
+const { one, many, devices } = only === 'fanout' ? {} : generate(work);
+if (devices)
+  console.log(
+    `input: ${fmt(devices)} Device documents (+103 sites, groups and a policy), as 1 file and as 1,000 files of 100`,
+  );
 
 const cli = path.join(root, 'bin', 'run.js');
 const floors = path.join(root, 'bench', 'floors.js');
@@ -253,3 +261,5 @@ if (!only || only === 'reconcile') {
     ].join('\n'),
   );
 }
+
+if (!only || only === 'fanout') await fanout({ root, work, cli, fmt });
