@@ -26,6 +26,9 @@ const RULES: Record<string, RegExp> = {
   markerLookalike: /^(?:---|\.\.\.)\S/,
   // A comment glued to a closing bracket or quote: an error in YAML that js-yaml lets pass.
   gluedComment: /[\]}"']#/,
+  // A comment line followed by a more indented line ("_:", "# c", "  +"): js-yaml takes the deeper
+  // line as the value above the comment, yaml as a multi-line implicit key (an error).
+  commentBeforeDeeperLine: /^(?<indent>[ \t]*)#[^\n]*\n\k<indent>[ \t]+[^\s#]/,
 };
 
 /** All the rules as one expression: the reference that the quick check below must never miss. */
@@ -37,7 +40,7 @@ export const ANY_RULE = new RegExp(
 );
 
 // Characters (and words) without which most rules cannot match. Typical resources contain none of
-// them, and a one-class scan is far cheaper than ANY_RULE's ten alternatives at every position.
+// them, and a one-class scan is far cheaper than ANY_RULE's alternatives at every position.
 const RARE = /[&*!|>?~\t#]|null|Null|NULL/;
 // What remains possible without them: an empty key inside a flow collection.
 const FLOW_EMPTY_KEY = /[[{,][ \t]*:(?:[ \t,\]}]|$)/m;

@@ -21,6 +21,7 @@ describe('needsPreciseParse', () => {
     ['a multi-line quoted scalar', 'a: "b\n  c"\n'],
     ['an alias', 'a: &x 1\nb: *x\n'],
     ['a null key', 'null: 1\n'],
+    ['a comment before a deeper line (found by the parity test)', '_: \n#: |\n  +\n1_000: \n'],
   ])('routes %s to the precise parser', (_name, text) => {
     expect(needsPreciseParse(text)).toBe(true);
   });
@@ -28,6 +29,7 @@ describe('needsPreciseParse', () => {
   it.each([
     ['a dash inside a word', 'a: b-c\n- d\n'],
     ['a flow list value', 'a: [b, c]\n'],
+    ['a comment at the indentation of the line after it', 'spec:\n  # the site\n  site: main\n'],
     ['a flow map value', 'a: {b: 1, c: 2}\n'],
     ['a quoted value with a colon', 'mac: "00:1A:2B:3C:4D:5E"\n'],
     ['a --- inside a value', 'a: b --- c\n'],
