@@ -18,6 +18,8 @@ export const ExitCode = {
   locked: 5,
   /** Bad flags or arguments. */
   usage: 64,
+  /** Interrupted (Ctrl-C, SIGINT): what was running was stopped. 128 + SIGINT, as shells report it. */
+  cancelled: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

@@ -3,30 +3,33 @@ import type { ValidateFunction } from 'ajv';
 import { type DeviceTarget, type ExecResult, type Transport, TransportError } from '../plugin/api.js';
 import { createAjv } from '../resources/ajv.js';
 import type { TransportRegistry } from '../transports/registry.js';
+import { CONNECT_ATTEMPTS, type Job } from './jobs.js';
 import { resolveSecret } from './secret.js';
-import { type ActionResult, type ActionStatus, type ActionStore, capOutput } from './store.js';
+import {
+  type ActionResult,
+  type ActionStatus,
+  type ActionStore,
+  capOutput,
+  FINAL_STATUSES,
+} from './store.js';
 import type { DeviceRecord } from './targets.js';
 
 /**
  * Runs queued actions through their devices' transports: per transport a sliding window (as one
  * action ends the next starts, never lockstep batches), at most the transport's batch size and
- * --concurrency wide. A connection that fails before anything was sent is retried with backoff and
- * jitter; nothing else is. The abort signal (Ctrl-C) cancels what has not started and stops what
- * runs; every action ends in a final status, none is left Running.
+ * --concurrency wide. Each row is claimed (Pending -> Running, with this runner's lease) just before
+ * it starts, so a row cancelled meanwhile or taken by another runner is not run. A connection that
+ * fails before anything was sent is retried with backoff and jitter; nothing else is. The abort
+ * signal (Ctrl-C) stops what runs (Cancelled) and, per `unstarted`, cancels what has not started or
+ * leaves it Pending for a later run; no row this runner claimed is left Running.
  */
-export interface Job {
-  id: string;
-  device: DeviceRecord;
-  command: string;
-}
-
 export interface RunOptions {
   registry: TransportRegistry;
   store: ActionStore;
   concurrency: number;
-  timeoutMs: number;
-  connectTimeoutMs: number;
   signal: AbortSignal;
+  /** On abort: 'cancel' ends rows not started as Cancelled (exec); 'leave' keeps them Pending. */
+  unstarted: 'cancel' | 'leave';
   onEvent: (event: ActionEvent) => void;
 }
 
@@ -44,63 +47,72 @@ export interface ActionEvent {
 
 export type Summary = Record<ActionStatus, number>;
 
-const RETRIES = 2;
 const DEFAULT_TRANSPORT = 'ssh';
 
+export function emptySummary(): Summary {
+  return { Pending: 0, Running: 0, Succeeded: 0, Failed: 0, TimedOut: 0, Unreachable: 0, Cancelled: 0 };
+}
+
 export async function runActions(jobs: readonly Job[], options: RunOptions): Promise<Summary> {
-  const summary: Summary = {
-    Pending: 0,
-    Running: 0,
-    Succeeded: 0,
-    Failed: 0,
-    TimedOut: 0,
-    Unreachable: 0,
-    Cancelled: 0,
-  };
+  const summary = emptySummary();
   const byTransport = new Map<string, Job[]>();
   for (const job of jobs) {
-    const type = String(job.device.transport.type ?? DEFAULT_TRANSPORT);
-    byTransport.set(type, [...(byTransport.get(type) ?? []), job]);
+    // Jobs that cannot run (no device) share the '' lane: they only need ending.
+    const type = job.device ? String(job.device.transport.type ?? DEFAULT_TRANSPORT) : '';
+    const queue = byTransport.get(type);
+    if (queue) queue.push(job);
+    else byTransport.set(type, [job]);
   }
-  const end = (job: Job, status: ActionStatus, result: ActionResult) => {
-    options.store.finish(job.id, job.device.name, 'exec', status, result);
+  const report = (job: Job, status: ActionStatus, result: ActionResult) => {
     summary[status]++;
-    const event: ActionEvent = {
-      type: 'action',
-      id: job.id,
-      device: job.device.name,
-      status,
-      durationMs: result.durationMs,
-    };
+    const event: ActionEvent = { type: 'action', id: job.id, device: job.deviceName, status };
+    event.durationMs = result.durationMs;
     if (result.exitCode !== undefined) event.exitCode = result.exitCode;
     if (result.error !== undefined) event.error = result.error;
     if (result.stdout !== undefined) event.stdout = result.stdout;
     if (result.stderr !== undefined) event.stderr = result.stderr;
     options.onEvent(event);
   };
+  const end = (job: Job, status: ActionStatus, result: ActionResult) => {
+    if (options.store.finish(job.id, job.deviceName, job.type, status, result)) report(job, status, result);
+    else endedElsewhere(job, 'while this runner ran it');
+  };
+  // The row is no longer ours (cancelled with rmm actions cancel, ended by another runner's
+  // recovery, or another runner has it): say how it ended if it has; a row another runner is
+  // running is that runner's to report.
+  const endedElsewhere = (job: Job, when: string) => {
+    const now = options.store.statusOf(job.id);
+    if (now && FINAL_STATUSES.includes(now))
+      report(job, now, { error: `ended as ${now} elsewhere ${when}`, durationMs: 0 });
+  };
   await Promise.all(
     [...byTransport].map(async ([type, queue]) => {
-      const registered = options.registry.transports.get(type);
-      if (!registered) {
-        for (const job of queue)
-          end(job, 'Failed', {
-            error: `no transport "${type}" is installed (see rmm transports)`,
-            durationMs: 0,
-          });
-        return;
-      }
-      const { transport } = registered;
-      const validate = createAjv({ useDefaults: true }).compile(transport.optionsSchema);
-      const width = Math.max(1, Math.min(transport.batchSize, options.concurrency, queue.length));
+      const registered = type ? options.registry.transports.get(type) : undefined;
+      const missing = `no transport "${type}" is installed (see rmm transports)`;
+      const validate = registered
+        ? createAjv({ useDefaults: true }).compile(registered.transport.optionsSchema)
+        : undefined;
+      const batch = registered?.transport.batchSize ?? 1;
+      const width = Math.max(1, Math.min(batch, options.concurrency, queue.length));
       let next = 0;
       const lane = async () => {
         while (next < queue.length) {
           const job = queue[next++] as Job;
           if (options.signal.aborted) {
-            end(job, 'Cancelled', { error: 'cancelled before it started', durationMs: 0 });
+            if (options.unstarted === 'leave') summary.Pending++;
+            else end(job, 'Cancelled', { error: 'cancelled before it started', durationMs: 0 });
             continue;
           }
-          const { status, result } = await runOne(transport, validate, job, options);
+          if (!options.store.claim(job.id)) {
+            endedElsewhere(job, 'before this runner started it');
+            continue;
+          }
+          options.onEvent({ type: 'action', id: job.id, device: job.deviceName, status: 'Running' });
+          if (job.problem || !job.device || !registered || !validate) {
+            end(job, 'Failed', { error: job.problem ?? missing, durationMs: 0 });
+            continue;
+          }
+          const { status, result } = await runOne(registered.transport, validate, job, job.device, options);
           end(job, status, result);
         }
       };
@@ -114,13 +126,12 @@ async function runOne(
   transport: Transport,
   validate: ValidateFunction,
   job: Job,
+  device: DeviceRecord,
   options: RunOptions,
 ): Promise<{ status: ActionStatus; result: ActionResult }> {
   const started = performance.now();
   const took = () => Math.round(performance.now() - started);
-  options.store.running(job.id);
-  options.onEvent({ type: 'action', id: job.id, device: job.device.name, status: 'Running' });
-  const { type: _type, credentialRef, user, ...rest } = job.device.transport;
+  const { type: _type, credentialRef, user, ...rest } = device.transport;
   const transportOptions = structuredClone(rest);
   if (!validate(transportOptions)) {
     const why = (validate.errors ?? [])
@@ -135,9 +146,9 @@ async function runOne(
     };
   }
   const target: DeviceTarget = {
-    name: job.device.name,
-    host: job.device.host,
-    os: job.device.os,
+    name: device.name,
+    host: device.host,
+    os: device.os,
     options: transportOptions,
   };
   let execResult: ExecResult;
@@ -146,11 +157,11 @@ async function runOne(
     const session = await connectWithRetry(transport, target, {
       ...(typeof user === 'string' ? { user } : {}),
       ...(secret ? { secret } : {}),
-      connectTimeoutMs: options.connectTimeoutMs,
+      connectTimeoutMs: job.connectTimeoutMs,
       signal: options.signal,
     });
     try {
-      execResult = await session.exec(job.command, { timeoutMs: options.timeoutMs, signal: options.signal });
+      execResult = await session.exec(job.command, { timeoutMs: job.timeoutMs, signal: options.signal });
     } finally {
       await session.close().catch(() => {});
     }
@@ -189,7 +200,12 @@ async function connectWithRetry(
       return await transport.connect(target, connect);
     } catch (error) {
       // Only a connection that failed before anything was sent is safe to try again.
-      if (!isTransportError(error) || !error.retryable || attempt >= RETRIES || connect.signal?.aborted)
+      if (
+        !isTransportError(error) ||
+        !error.retryable ||
+        attempt >= CONNECT_ATTEMPTS - 1 ||
+        connect.signal?.aborted
+      )
         throw error;
       const backoff = 250 * 2 ** attempt * (0.5 + Math.random());
       await sleep(backoff, undefined, connect.signal ? { signal: connect.signal } : {}).catch(() => {});

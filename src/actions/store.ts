@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import type { Db } from '../state/connection.js';
 
 /**
  * Actions rows: one per device and action, through Pending -> Running -> Succeeded / Failed /
- * TimedOut / Unreachable / Cancelled. Every row that ends writes its AuditLog row in the same
- * transaction, so the queue and the audit trail never disagree.
+ * TimedOut / Unreachable / Cancelled. A row becomes Running only through claim(), which also writes
+ * the runner's lease (ActionLeases) in the same transaction; every row that ends drops its lease and
+ * writes its AuditLog row in the same transaction, so the queue, the leases and the audit trail
+ * never disagree.
  */
 export type ActionStatus =
   | 'Pending'
@@ -14,6 +17,16 @@ export type ActionStatus =
   | 'TimedOut'
   | 'Unreachable'
   | 'Cancelled';
+
+export const ACTION_STATUSES: readonly ActionStatus[] = [
+  'Pending',
+  'Running',
+  'Succeeded',
+  'Failed',
+  'TimedOut',
+  'Unreachable',
+  'Cancelled',
+];
 
 export const FINAL_STATUSES: readonly ActionStatus[] = [
   'Succeeded',
@@ -37,20 +50,84 @@ export interface ActionResult {
   durationMs: number;
 }
 
-export function actionStore(db: Db, actor: string) {
+/** An Actions row as stored. */
+export interface ActionRow {
+  ActionId: string;
+  DeviceId: string | null;
+  ActionType: string;
+  Status: ActionStatus;
+  Priority: number | null;
+  Payload: string | null;
+  Result: string | null;
+  ScheduledAt: string | null;
+  StartedAt: string | null;
+  CompletedAt: string | null;
+  CreatedBy: string | null;
+  CreatedAt: string | null;
+}
+
+/** The action types a runner knows how to run; rows of other types are left alone. */
+export const RUNNABLE_TYPES = ['exec'] as const;
+
+/** Who holds a lease: this process on this host. */
+export interface Runner {
+  pid: number;
+  host: string;
+}
+
+export const THIS_RUNNER: Runner = { pid: process.pid, host: os.hostname() };
+
+export function actionStore(db: Db, actor: string, runner: Runner = THIS_RUNNER) {
   const insert = db.prepare(
     `INSERT INTO Actions (ActionId, DeviceId, ActionType, Status, Priority, Payload, ScheduledAt, CreatedBy)
      VALUES (?, ?, ?, 'Pending', ?, ?, ?, ?)`,
   );
-  const running = db.prepare(
+  const toRunning = db.prepare(
     "UPDATE Actions SET Status = 'Running', StartedAt = CURRENT_TIMESTAMP WHERE ActionId = ? AND Status = 'Pending'",
   );
-  const finish = db.prepare(
-    'UPDATE Actions SET Status = ?, Result = ?, CompletedAt = CURRENT_TIMESTAMP WHERE ActionId = ?',
+  const lease = db.prepare(
+    'INSERT OR REPLACE INTO ActionLeases (ActionId, RunnerPid, RunnerHost) VALUES (?, ?, ?)',
   );
+  // Only a row that has not ended yet: the first to end a row wins (a runner, a cancel, a recovery).
+  const toFinal = db.prepare(
+    `UPDATE Actions SET Status = ?, Result = ?, CompletedAt = CURRENT_TIMESTAMP
+     WHERE ActionId = ? AND Status IN ('Pending', 'Running')`,
+  );
+  const toCancelled = db.prepare(
+    `UPDATE Actions SET Status = 'Cancelled', Result = ?, CompletedAt = CURRENT_TIMESTAMP
+     WHERE ActionId = ? AND Status = 'Pending'`,
+  );
+  const unlease = db.prepare('DELETE FROM ActionLeases WHERE ActionId = ?');
   const audit = db.prepare(
     'INSERT INTO AuditLog (User, Action, Target, Details, Success) VALUES (?, ?, ?, ?, ?)',
   );
+  const statusOf = db.prepare('SELECT Status FROM Actions WHERE ActionId = ?').pluck();
+  const byId = db.prepare('SELECT * FROM Actions WHERE ActionId = ?');
+  const due = db.prepare(
+    `SELECT * FROM Actions
+     WHERE Status = 'Pending' AND ActionType IN (${RUNNABLE_TYPES.map(() => '?').join(', ')})
+       AND (ScheduledAt IS NULL OR datetime(ScheduledAt) <= datetime('now'))
+     ORDER BY coalesce(Priority, 5), CreatedAt, rowid
+     LIMIT ?`,
+  );
+
+  const writeAudit = (
+    id: string,
+    device: string,
+    type: string,
+    status: ActionStatus,
+    result: ActionResult,
+  ) => {
+    const details = { actionId: id, status, exitCode: result.exitCode, error: result.error };
+    audit.run(
+      actor,
+      `action.${type} Device/${device}`,
+      `Device/${device}`,
+      JSON.stringify(details),
+      status === 'Succeeded' ? 1 : 0,
+    );
+  };
+
   return {
     /** Queues one action per device in one transaction; returns their ids in the same order. */
     create(
@@ -68,21 +145,54 @@ export function actionStore(db: Db, actor: string) {
         }),
       )();
     },
-    running(id: string): void {
-      running.run(id);
+
+    /** The rows with these ids, in the same order (missing ids are skipped). */
+    load(ids: readonly string[]): ActionRow[] {
+      return ids.map((id) => byId.get(id) as ActionRow | undefined).filter((r) => r !== undefined);
     },
-    finish(id: string, device: string, type: string, status: ActionStatus, result: ActionResult): void {
-      db.transaction(() => {
-        finish.run(status, JSON.stringify(result), id);
-        const details = { actionId: id, status, exitCode: result.exitCode, error: result.error };
-        audit.run(
-          actor,
-          `action.${type} Device/${device}`,
-          `Device/${device}`,
-          JSON.stringify(details),
-          status === 'Succeeded' ? 1 : 0,
-        );
+
+    /** Pending rows that are due (ScheduledAt unset or past), by Priority (1 first), then age. */
+    due(limit: number): ActionRow[] {
+      return due.all(...RUNNABLE_TYPES, limit) as ActionRow[];
+    },
+
+    /**
+     * Pending -> Running, with this runner's lease, if the row is still Pending. False when another
+     * runner took it first or it was cancelled: then the caller must not run it.
+     */
+    claim(id: string): boolean {
+      return db.transaction(() => {
+        if (toRunning.run(id).changes === 0) return false;
+        lease.run(id, runner.pid, runner.host);
+        return true;
       })();
+    },
+
+    /**
+     * Ends a Pending or Running row with its result, drops its lease and audits it. False (and
+     * nothing written) when the row had already ended.
+     */
+    finish(id: string, device: string, type: string, status: ActionStatus, result: ActionResult): boolean {
+      return db.transaction(() => {
+        if (toFinal.run(status, JSON.stringify(result), id).changes === 0) return false;
+        unlease.run(id);
+        writeAudit(id, device, type, status, result);
+        return true;
+      })();
+    },
+
+    /** Pending -> Cancelled (audited); false when the row is not Pending (any more). */
+    cancelPending(id: string, device: string, type: string, reason: string): boolean {
+      return db.transaction(() => {
+        const result: ActionResult = { error: reason, durationMs: 0 };
+        if (toCancelled.run(JSON.stringify(result), id).changes === 0) return false;
+        writeAudit(id, device, type, 'Cancelled', result);
+        return true;
+      })();
+    },
+
+    statusOf(id: string): ActionStatus | undefined {
+      return statusOf.get(id) as ActionStatus | undefined;
     },
   };
 }

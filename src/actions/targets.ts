@@ -52,30 +52,7 @@ export function parseSelector(selector: string): Term[] {
 /** The devices the selectors match, by name; an empty result is an error naming the selectors. */
 export function selectDevices(db: Db, selectors: readonly string[]): DeviceRecord[] {
   const parsed = selectors.map(parseSelector);
-  const stored = readStoredResources(db);
-  const sites = new Map<string, Record<string, unknown>>();
-  const parents = new Map<string, string | null>();
-  const devices: Array<DeviceRecord & { tags?: unknown }> = [];
-  for (const r of stored) {
-    if (r.kind === 'Site') sites.set(r.name, r.fields);
-    else if (r.kind === 'DeviceGroup') parents.set(r.name, (r.fields.parent as string | null) ?? null);
-  }
-  for (const r of stored) {
-    if (r.kind !== 'Device') continue;
-    const f = r.fields;
-    const site = String(f.site ?? 'main');
-    const defaults =
-      ((sites.get(site)?.defaults ?? {}) as { transport?: Record<string, unknown> }).transport ?? {};
-    devices.push({
-      name: r.name,
-      host: String(f.address ?? f.fqdn ?? f.hostname ?? r.name),
-      os: (f.os as DeviceRecord['os']) ?? null,
-      site,
-      groups: (f.groups as string[] | null) ?? [],
-      labels: (f.labels as Record<string, string> | null) ?? {},
-      transport: { ...defaults, ...((f.transport as Record<string, unknown> | null) ?? {}) },
-    });
-  }
+  const { devices, parents } = readDevices(db);
   const inGroup = (device: DeviceRecord, group: string) =>
     device.groups.some((g) => {
       // The device's group or any group above it, bounded against a hand-made cycle.
@@ -107,6 +84,42 @@ export function selectDevices(db: Db, selectors: readonly string[]): DeviceRecor
       `no device matches ${selectors.map((s) => `--target ${s}`).join(' or ')}`,
     );
   return chosen;
+}
+
+/**
+ * Every device by name, as selectDevices builds them: `rmm actions run` resolves each queued
+ * action's device here at run time, so a device changed since it was queued is reached as it is now.
+ */
+export function devicesByName(db: Db): Map<string, DeviceRecord> {
+  return new Map(readDevices(db).devices.map((d) => [d.name, d]));
+}
+
+function readDevices(db: Db): { devices: DeviceRecord[]; parents: Map<string, string | null> } {
+  const stored = readStoredResources(db);
+  const sites = new Map<string, Record<string, unknown>>();
+  const parents = new Map<string, string | null>();
+  const devices: DeviceRecord[] = [];
+  for (const r of stored) {
+    if (r.kind === 'Site') sites.set(r.name, r.fields);
+    else if (r.kind === 'DeviceGroup') parents.set(r.name, (r.fields.parent as string | null) ?? null);
+  }
+  for (const r of stored) {
+    if (r.kind !== 'Device') continue;
+    const f = r.fields;
+    const site = String(f.site ?? 'main');
+    const defaults =
+      ((sites.get(site)?.defaults ?? {}) as { transport?: Record<string, unknown> }).transport ?? {};
+    devices.push({
+      name: r.name,
+      host: String(f.address ?? f.fqdn ?? f.hostname ?? r.name),
+      os: (f.os as DeviceRecord['os']) ?? null,
+      site,
+      groups: (f.groups as string[] | null) ?? [],
+      labels: (f.labels as Record<string, string> | null) ?? {},
+      transport: { ...defaults, ...((f.transport as Record<string, unknown> | null) ?? {}) },
+    });
+  }
+  return { devices, parents };
 }
 
 function globToRegExp(glob: string): RegExp {

@@ -1,9 +1,11 @@
 import { Args, Flags } from '@oclif/core';
-import { type ActionEvent, type Job, runActions, type Summary } from '../actions/runner.js';
+import { dispatch, recoverStale } from '../actions/dispatch.js';
+import { type ExecPayload, toJobs } from '../actions/jobs.js';
+import { parseAt } from '../actions/schedule.js';
 import { actionStore } from '../actions/store.js';
 import { selectDevices } from '../actions/targets.js';
 import { dataDirFlags, RmmCommand } from '../base-command.js';
-import { ExitCode, RmmError } from '../errors.js';
+import { RmmError } from '../errors.js';
 import { openResourceDatabase, resolveActor } from '../reconcile.js';
 import { loadTransports } from '../transports/registry.js';
 import { writeLines } from '../views/output.js';
@@ -14,14 +16,21 @@ export default class Exec extends RmmCommand {
   static override description = [
     'Queues one Actions row per selected device (ActionType exec), then runs them through the transports: per transport a sliding window as wide as its batch size (SSH 200) or --concurrency, whichever is smaller. Each row goes Pending -> Running -> Succeeded, Failed, TimedOut, Unreachable or Cancelled, with its exit code and output (the first 64 KiB of stdout and of stderr) in Actions.Result, and an AuditLog row.',
     'Selectors: name=NAME (* matches any run of characters), site=SITE, group=GROUP (members of its subgroups too), label.KEY=VALUE. Terms joined by commas must all hold; repeat --target to add devices.',
-    "Output: each device's result as it ends, then a summary. --json writes NDJSON: one event per state change, then a summary. Ctrl-C cancels: actions not started become Cancelled, running ones are stopped.",
-    'Exit codes: 0 every action succeeded, 1 some did not (or an error), 64 bad flags, 130 cancelled.',
+    'With --at TIME the rows are only queued, due at TIME (ISO 8601; without an offset, local time): rmm actions run runs due actions.',
+    "Output: each device's result as it ends, then a summary; on a terminal, a live line of counts per state on stderr. --json writes NDJSON: one event per state change, then a summary. Ctrl-C cancels: actions not started become Cancelled, running ones are stopped.",
+    'Before it starts, actions a killed runner left Running are ended as Failed (their command may or may not have run; they are never rerun).',
+    'Exit codes: 0 every action succeeded (or, with --at, all queued), 1 some did not (or an error), 64 bad flags, 130 cancelled.',
   ].join('\n\n');
 
   static override examples = [
     {
       description: 'Uptime of every device of site alpha.',
       command: '<%= config.bin %> <%= command.id %> --target site=alpha -- uptime',
+    },
+    {
+      description: 'Queue a restart for 3:00 UTC; rmm actions run (from cron, say) runs it once due.',
+      command:
+        '<%= config.bin %> <%= command.id %> --target group=web --at 2026-11-27T03:00:00Z -- systemctl restart nginx',
     },
     {
       description: 'Web servers of two sites, 50 at a time, 30 s each.',
@@ -69,6 +78,11 @@ export default class Exec extends RmmCommand {
       min: 1,
       max: 10,
     }),
+    at: Flags.string({
+      summary: 'Only queue the actions, due at this time (ISO 8601 date-time).',
+      description:
+        'Stored in UTC. Examples: 2026-11-27T03:00:00Z, 2026-11-27T04:00+01:00, 2026-11-27 03:00 (local time).',
+    }),
     actor: Flags.string({
       summary: 'Who runs it, for Actions.CreatedBy and AuditLog (default: $RMM_ACTOR, else the OS user).',
     }),
@@ -80,63 +94,49 @@ export default class Exec extends RmmCommand {
     const command = (argv as string[]).join(' ');
     if (!command.trim())
       throw new RmmError('usage', 'give the command after --, for example: rmm exec -t site=alpha -- uptime');
-    const registry = await loadTransports(this.config);
-    for (const line of registry.refused) this.logToStderr(`Refused: ${line}`);
+    const at = flags.at === undefined ? undefined : parseAt(flags.at);
     const { db } = openResourceDatabase(this.dataDir(flags));
-    const controller = new AbortController();
-    const cancel = () => controller.abort(new Error('cancelled (Ctrl-C)'));
-    process.once('SIGINT', cancel);
     try {
-      const devices = selectDevices(db, flags.target);
       db.pragma('synchronous = NORMAL'); // WAL: one fsync per checkpoint, not per status change
       const store = actionStore(db, resolveActor(flags.actor));
-      const ids = store.create(
-        'exec',
-        devices.map((d) => d.name),
-        { command, timeoutMs: flags.timeout * 1000 },
-        { priority: flags.priority },
-      );
-      const jobs: Job[] = devices.map((device, i) => ({ id: ids[i] as string, device, command }));
-      if (!flags.json)
-        this.logToStderr(`Running on ${devices.length} device${devices.length === 1 ? '' : 's'}...`);
-      const summary = await runActions(jobs, {
+      recoverStale(db, store);
+      const devices = selectDevices(db, flags.target);
+      const payload: ExecPayload = {
+        command,
+        timeoutMs: flags.timeout * 1000,
+        connectTimeoutMs: flags['connect-timeout'] * 1000,
+      };
+      const names = devices.map((d) => d.name);
+      const ids = store.create('exec', names, payload, {
+        priority: flags.priority,
+        scheduledAt: at?.utc ?? null,
+      });
+      // Queued for later: rmm actions run picks them up once due.
+      if (at) return this.showQueued(ids, names, at.utc, flags.json);
+      const registry = await loadTransports(this.config);
+      for (const line of registry.refused) this.logToStderr(`Refused: ${line}`);
+      const jobs = toJobs(store.load(ids), new Map(devices.map((d) => [d.name, d])));
+      process.exitCode = await dispatch(jobs, {
         registry,
         store,
         concurrency: flags.concurrency,
-        timeoutMs: flags.timeout * 1000,
-        connectTimeoutMs: flags['connect-timeout'] * 1000,
-        signal: controller.signal,
-        onEvent: (event) => (flags.json ? writeLines([JSON.stringify(event)]) : this.showEvent(event)),
+        json: flags.json,
+        label: 'Exec complete',
+        unstarted: 'cancel',
       });
-      if (flags.json) writeLines([JSON.stringify({ type: 'summary', ...counts(summary) })]);
-      else this.log(`\nExec complete: ${describe(summary)}.`);
-      if (controller.signal.aborted) process.exitCode = 130;
-      else if (summary.Succeeded < jobs.length) process.exitCode = ExitCode.error;
     } finally {
-      process.off('SIGINT', cancel);
       db.close();
     }
   }
 
-  private showEvent(event: ActionEvent): void {
-    if (event.status === 'Running') return;
-    const how = event.exitCode !== undefined ? `exit ${event.exitCode}` : (event.error ?? '');
-    const lines = [
-      `--- ${event.device}: ${event.status} (${how}, ${((event.durationMs ?? 0) / 1000).toFixed(2)} s)`,
-    ];
-    if (event.stdout) lines.push(event.stdout.replace(/\n$/, ''));
-    if (event.stderr) lines.push(event.stderr.replace(/\n$/, ''));
-    writeLines(lines);
+  private showQueued(ids: readonly string[], devices: readonly string[], utc: string, json: boolean): void {
+    if (json) {
+      writeLines([JSON.stringify({ type: 'queued', scheduledAt: utc, count: ids.length, ids })]);
+      return;
+    }
+    this.logToStderr(
+      `Queued ${ids.length} action${ids.length === 1 ? '' : 's'}, due ${utc} UTC (rmm actions run runs due actions):`,
+    );
+    writeLines(ids.map((id, i) => `${id}  ${devices[i]}`));
   }
-}
-
-function counts(summary: Summary) {
-  const { Pending: _p, Running: _r, ...final } = summary;
-  return final;
-}
-
-function describe(summary: Summary): string {
-  return Object.entries(counts(summary))
-    .map(([status, n]) => `${n} ${status.toLowerCase()}`)
-    .join(', ');
 }

@@ -3,8 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
 import { freePort, type Sshd, startSshd } from '../helpers/sshd.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * rmm exec against a real OpenSSH server on a loopback port: devices declared in YAML and applied,
@@ -175,4 +176,39 @@ describe('rmm exec', () => {
     expect(noCommand.exitCode).toBe(64);
     expect(query<{ n: number }>('SELECT count(*) AS n FROM Actions')[0]?.n).toBe(before);
   });
+
+  it('Ctrl-C (SIGINT) stops the running action and cancels the rest: exit 130, nothing Pending or Running', async () => {
+    const before = query<{ n: number }>('SELECT max(rowid) AS n FROM Actions')[0]?.n ?? 0;
+    const child = spawnCli(['exec', '-t', 'label.role=web', '-t', 'name=db-a', '-c', '1', '--', 'sleep 30'], {
+      cwd,
+      env,
+    });
+    try {
+      const running = await waitFor('an action to be Running', () => {
+        const rows = query<{ ActionId: string }>(
+          "SELECT ActionId FROM Actions WHERE rowid > ? AND Status = 'Running'",
+          before,
+        );
+        return rows.length > 0 ? rows.map((r) => r.ActionId) : undefined;
+      });
+      child.kill('SIGINT');
+      const result = await child;
+      expect(result.exitCode, String(result.stderr)).toBe(130);
+      const rows = query<{ ActionId: string; Status: string; Result: string }>(
+        'SELECT ActionId, Status, Result FROM Actions WHERE rowid > ?',
+        before,
+      );
+      expect(rows).toHaveLength(3);
+      expect(rows.filter((r) => r.Status === 'Pending' || r.Status === 'Running')).toEqual([]);
+      expect(rows.map((r) => r.Status)).toEqual(['Cancelled', 'Cancelled', 'Cancelled']);
+      for (const id of running)
+        expect(JSON.parse(rows.find((r) => r.ActionId === id)?.Result ?? '{}').error).toContain('cancelled');
+      expect(query('SELECT * FROM ActionLeases')).toEqual([]);
+      expect(result.stdout).toContain(
+        'Exec complete: 0 succeeded, 0 failed, 0 timedout, 0 unreachable, 3 cancelled.',
+      );
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 60_000);
 });

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 
 /** The repository root, which holds bin/run.js and the compiled commands under dist/. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -24,6 +24,18 @@ export interface CliOptions {
  * the exit code is part of what tests assert. Needs a build (`npx tsc -p tsconfig.build.json`).
  */
 export async function runCli(args: readonly string[], options: CliOptions): Promise<CliResult> {
+  const result = await spawnCli(args, options);
+  return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * The same, as a running process: for tests that signal it (SIGINT, SIGKILL) while it works. Output
+ * is collected as text; the promise never rejects.
+ */
+export function spawnCli(
+  args: readonly string[],
+  options: CliOptions,
+): ResultPromise<{ reject: false; stdin: 'ignore' }> {
   if (!existsSync(path.join(repoRoot, 'dist', 'commands'))) {
     throw new Error('dist/commands is missing: build first with `npx tsc -p tsconfig.build.json`');
   }
@@ -37,12 +49,11 @@ export async function runCli(args: readonly string[], options: CliOptions): Prom
   };
   for (const [key, value] of Object.entries(options.env ?? {})) env[key] = value;
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
-  const result = await execa('node', [bin, ...args], {
+  return execa('node', [bin, ...args], {
     cwd: options.cwd,
     env,
     extendEnv: false,
     reject: false,
     stdin: 'ignore',
   });
-  return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 }

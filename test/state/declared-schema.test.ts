@@ -36,7 +36,7 @@ const META = `  RmmMeta:
 describe('loadDeclaredSchema: the packaged schemas/database.yaml', () => {
   const schema = loadDeclaredSchema();
 
-  it('has the eight tables of the seed, then rmm own three, in file order', () => {
+  it('has the eight tables of the seed, then rmm own four, in file order', () => {
     expect(schema.tables.map((t) => t.name)).toEqual([
       'Devices',
       'Sites',
@@ -48,6 +48,7 @@ describe('loadDeclaredSchema: the packaged schemas/database.yaml', () => {
       'AuditLog',
       'Policies',
       'ManagedResources',
+      'ActionLeases',
       'RmmMeta',
     ]);
     expect(schema.tables.flatMap((t) => t.indexes)).toHaveLength(11);

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import type { ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
 import type {
   ConnectOptions,
   DeviceTarget,
@@ -13,6 +12,7 @@ import type {
   Transport,
   TransportErrorCode,
 } from 'rmm/plugin';
+import type { ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { hostKeyCheck } from './host-keys.js';
 import { knownHostsName } from './known-hosts.js';
 

@@ -1,0 +1,61 @@
+import { ExitCode } from '../errors.js';
+import type { Db } from '../state/connection.js';
+import type { TransportRegistry } from '../transports/registry.js';
+import { actionOutput } from '../views/action-events.js';
+import type { Job } from './jobs.js';
+import { recoverStaleActions } from './recover.js';
+import { runActions } from './runner.js';
+import type { ActionStore } from './store.js';
+
+/**
+ * The one path from queued rows to results that `rmm exec` and `rmm actions run` share: end what a
+ * stopped runner left Running, then run the jobs with Ctrl-C wired to cancel, and show them.
+ */
+export interface DispatchOptions {
+  registry: TransportRegistry;
+  store: ActionStore;
+  concurrency: number;
+  json: boolean;
+  /** The summary's first words: `Exec complete`. */
+  label: string;
+  /** Rows not started when Ctrl-C comes: exec cancels its own, actions run leaves the queue's. */
+  unstarted: 'cancel' | 'leave';
+}
+
+/** Before a runner claims anything: ends stale Running rows (see recover.ts) and says so on stderr. */
+export function recoverStale(db: Db, store: ActionStore): void {
+  const recovered = recoverStaleActions(db, store);
+  if (recovered.length === 0) return;
+  const lines = recovered.slice(0, 10).map((r) => `  ${r.id} (${r.device}): ${r.error}`);
+  if (recovered.length > 10) lines.push(`  ... and ${recovered.length - 10} more`);
+  process.stderr.write(
+    `Recovered ${recovered.length} action${recovered.length === 1 ? '' : 's'} a stopped runner left Running, now Failed:\n${lines.join('\n')}\n`,
+  );
+}
+
+/** Runs the jobs; returns the exit code: 0 all succeeded, 1 some did not, 130 Ctrl-C. */
+export async function dispatch(jobs: readonly Job[], options: DispatchOptions): Promise<ExitCode> {
+  const controller = new AbortController();
+  const cancel = () => controller.abort(new Error('cancelled (Ctrl-C)'));
+  process.once('SIGINT', cancel);
+  try {
+    const output = actionOutput(jobs.length, {
+      json: options.json,
+      live: !options.json && process.stderr.isTTY === true,
+      label: options.label,
+    });
+    const summary = await runActions(jobs, {
+      registry: options.registry,
+      store: options.store,
+      concurrency: options.concurrency,
+      unstarted: options.unstarted,
+      signal: controller.signal,
+      onEvent: (event) => output.event(event),
+    });
+    output.done(summary);
+    if (controller.signal.aborted) return ExitCode.cancelled;
+    return summary.Succeeded === jobs.length ? ExitCode.ok : ExitCode.error;
+  } finally {
+    process.off('SIGINT', cancel);
+  }
+}

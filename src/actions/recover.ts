@@ -1,0 +1,84 @@
+import type { Db } from '../state/connection.js';
+import { leaseLimitMs, readPayload } from './jobs.js';
+import { type ActionStore, type Runner, THIS_RUNNER } from './store.js';
+
+/**
+ * Running rows whose runner is gone (killed, crashed, the machine rebooted) are ended before a
+ * runner starts, so nothing stays Running forever. A runner is gone when its lease names this host
+ * and a pid that is not alive, or when the lease (or, for a row without one, StartedAt) is older than
+ * the action could take (leaseLimitMs): that covers runners on other hosts and reused pids.
+ *
+ * Such a row is never run again, nor set back to Pending: its command may have started on the device
+ * (or even finished) before the runner died, and there is no telling. It ends Failed, saying so,
+ * with an AuditLog row; whoever queued it decides whether to run it again.
+ */
+export interface Recovered {
+  id: string;
+  device: string;
+  error: string;
+}
+
+interface RunningRow {
+  ActionId: string;
+  DeviceId: string | null;
+  ActionType: string;
+  Payload: string | null;
+  RunnerPid: number | null;
+  RunnerHost: string | null;
+  /** Milliseconds since the lease was taken (or the row started, or was created). */
+  AgeMs: number | null;
+}
+
+/**
+ * Call before this process claims anything: a lease naming this very pid can only be a dead
+ * runner's whose pid the OS gave to us.
+ */
+export function recoverStaleActions(db: Db, store: ActionStore, me: Runner = THIS_RUNNER): Recovered[] {
+  const running = db.prepare(
+    `SELECT a.ActionId, a.DeviceId, a.ActionType, a.Payload, l.RunnerPid, l.RunnerHost,
+            (julianday('now') - julianday(coalesce(l.LeasedAt, a.StartedAt, a.CreatedAt))) * 86400000 AS AgeMs
+     FROM Actions a LEFT JOIN ActionLeases l ON l.ActionId = a.ActionId
+     WHERE a.Status = 'Running'`,
+  );
+  // IMMEDIATE: two runners starting at once must not both end (and audit) the same row.
+  return db
+    .transaction(() => {
+      const recovered: Recovered[] = [];
+      for (const row of running.all() as RunningRow[]) {
+        const error = whyStale(row, me);
+        if (!error) continue;
+        const device = row.DeviceId ?? '';
+        const durationMs = Math.max(0, Math.round(row.AgeMs ?? 0));
+        if (store.finish(row.ActionId, device, row.ActionType, 'Failed', { error, durationMs }))
+          recovered.push({ id: row.ActionId, device, error });
+      }
+      return recovered;
+    })
+    .immediate();
+}
+
+/** The error a stale row ends with, or undefined while its runner may still be at work. */
+function whyStale(row: RunningRow, me: Runner): string | undefined {
+  const maybe = 'it may or may not have completed';
+  const pid = row.RunnerPid;
+  if (pid !== null && row.RunnerHost === me.host && (pid === me.pid || !isAlive(pid)))
+    return `the runner stopped (pid ${pid}) while this ran; ${maybe}`;
+  const limit = leaseLimitMs(readPayload(row.Payload));
+  if ((row.AgeMs ?? 0) <= limit) return undefined;
+  const seconds = Math.round(limit / 1000);
+  if (pid === null)
+    return `no runner holds this action and it has been Running longer than it may take (${seconds} s); ${maybe}`;
+  return `the runner (pid ${pid} on ${row.RunnerHost}) has held this longer than it may take (${seconds} s); ${maybe}`;
+}
+
+/** Signal 0 checks a pid without signalling it; EPERM means it exists under another user. */
+function isAlive(pid: number): boolean {
+  // kill(0) and negative pids address process groups: never a runner's own pid.
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,98 @@
+import type { ActionEvent, Summary } from '../actions/runner.js';
+import { ACTION_STATUSES, type ActionStatus, FINAL_STATUSES } from '../actions/store.js';
+import { writeLines } from './output.js';
+import { ProgressLine } from './progress-line.js';
+
+/**
+ * What `rmm exec` and `rmm actions run` show while actions run, in one of three forms:
+ *
+ * - --json: NDJSON on stdout, one event per state change, then a summary.
+ * - a terminal on stderr: one live line of counts per state on stderr, redrawn at most 10 times a
+ *   second, and each device's result on stdout as it ends.
+ * - otherwise (logs, pipes, CI): a start line on stderr, then each device's result as it ends.
+ */
+export interface ActionOutput {
+  event(event: ActionEvent): void;
+  done(summary: Summary): void;
+}
+
+export interface OutputMode {
+  json: boolean;
+  /** Draw the live line: stderr is a terminal. */
+  live: boolean;
+  /** The summary's first words: `Exec complete`. */
+  label: string;
+}
+
+export function actionOutput(total: number, mode: OutputMode): ActionOutput {
+  if (mode.json) {
+    return {
+      event: (event) => writeLines([JSON.stringify(event)]),
+      done: (summary) => writeLines([JSON.stringify({ type: 'summary', ...finalCounts(summary) })]),
+    };
+  }
+  const tally = liveTally(total);
+  const line = mode.live ? new ProgressLine(process.stderr, tally.render) : undefined;
+  if (line) line.changed();
+  else process.stderr.write(`Running on ${total} device${total === 1 ? '' : 's'}...\n`);
+  return {
+    event(event) {
+      tally.add(event);
+      if (event.status !== 'Running') {
+        line?.clear();
+        writeLines(resultLines(event));
+      }
+      line?.changed();
+    },
+    done(summary) {
+      line?.end();
+      const left = summary.Pending ? `; ${summary.Pending} left Pending for a later run` : '';
+      writeLines([`\n${mode.label}: ${describeSummary(summary)}${left}.`]);
+    },
+  };
+}
+
+/** Counts per state from the events, for the live line. */
+function liveTally(total: number) {
+  const counts = Object.fromEntries(ACTION_STATUSES.map((s) => [s, 0])) as Record<ActionStatus, number>;
+  const running = new Set<string>();
+  return {
+    add(event: ActionEvent) {
+      if (event.status === 'Running') running.add(event.id);
+      else {
+        running.delete(event.id);
+        counts[event.status]++;
+      }
+    },
+    render: () => {
+      const ended = ACTION_STATUSES.reduce((n, s) => n + counts[s], 0);
+      const parts = [`${Math.max(0, total - ended - running.size)} pending`, `${running.size} running`];
+      for (const status of FINAL_STATUSES)
+        if (counts[status]) parts.push(`${counts[status]} ${status.toLowerCase()}`);
+      return `[${ended}/${total}] ${parts.join(', ')}`;
+    },
+  };
+}
+
+function resultLines(event: ActionEvent): string[] {
+  const how = event.exitCode !== undefined ? `exit ${event.exitCode}` : (event.error ?? '');
+  const lines = [
+    `--- ${event.device}: ${event.status} (${how}, ${((event.durationMs ?? 0) / 1000).toFixed(2)} s)`,
+  ];
+  if (event.stdout) lines.push(event.stdout.replace(/\n$/, ''));
+  if (event.stderr) lines.push(event.stderr.replace(/\n$/, ''));
+  return lines;
+}
+
+/** The final statuses' counts (what the JSON summary holds). */
+export function finalCounts(summary: Summary) {
+  const { Pending: _p, Running: _r, ...final } = summary;
+  return final;
+}
+
+/** `2 succeeded, 0 failed, 0 timedout, 0 unreachable, 0 cancelled`. */
+export function describeSummary(summary: Summary): string {
+  return Object.entries(finalCounts(summary))
+    .map(([status, n]) => `${n} ${status.toLowerCase()}`)
+    .join(', ');
+}

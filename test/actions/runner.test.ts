@@ -1,0 +1,132 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Job, toJobs } from '../../src/actions/jobs.js';
+import { type ActionEvent, runActions } from '../../src/actions/runner.js';
+import { type ActionStore, actionStore } from '../../src/actions/store.js';
+import type { DeviceRecord } from '../../src/actions/targets.js';
+import type { Session, Transport } from '../../src/plugin/api.js';
+import { type Db, openDatabase } from '../../src/state/connection.js';
+import { loadDeclaredSchema } from '../../src/state/declared-schema.js';
+import { applyMigration } from '../../src/state/migrate.js';
+import { pendingMigration } from '../../src/state/pending-migration.js';
+import type { TransportRegistry } from '../../src/transports/registry.js';
+
+/** The runner with a fake transport: claims, problems, and what Ctrl-C does to what has not started. */
+const dir = mkdtempSync(path.join(os.tmpdir(), 'rmm-runner-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let db: Db;
+let store: ActionStore;
+let counter = 0;
+beforeEach(() => {
+  db = openDatabase(path.join(dir, `devices-${++counter}.db`));
+  applyMigration(db, pendingMigration(db, loadDeclaredSchema()).plan, { allowDestructive: false });
+  store = actionStore(db, 'tester');
+  return () => db.close();
+});
+
+/** Commands `hang` until aborted; anything else prints its own text and exits 0. */
+const fake: Transport = {
+  apiVersion: 1,
+  name: 'fake',
+  description: 'test double',
+  optionsSchema: { type: 'object' },
+  defaultPort: 1,
+  batchSize: 2,
+  capabilities: { powershell: false, fileTransfer: false, queued: false },
+  connect: async () =>
+    ({
+      exec: (command, options) =>
+        new Promise((resolve, reject) => {
+          if (command !== 'hang')
+            return resolve({ exitCode: 0, stdout: Buffer.from(command), stderr: Buffer.alloc(0) });
+          options?.signal?.addEventListener('abort', () => reject(new Error('stopped')), { once: true });
+        }),
+      close: async () => {},
+    }) as Session,
+};
+const registry: TransportRegistry = {
+  transports: new Map([['fake', { transport: fake, plugin: 'test' }]]),
+  refused: [],
+};
+const record = (name: string, type = 'fake'): DeviceRecord => ({
+  name,
+  host: '127.0.0.1',
+  os: 'linux',
+  site: 'main',
+  groups: [],
+  labels: {},
+  transport: { type },
+});
+const jobsFor = (command: string, devices: DeviceRecord[], queued = devices.map((d) => d.name)): Job[] => {
+  const ids = store.create(
+    'exec',
+    queued,
+    { command, timeoutMs: 1000, connectTimeoutMs: 1000 },
+    { priority: 5 },
+  );
+  return toJobs(store.load(ids), new Map(devices.map((d) => [d.name, d])));
+};
+const statuses = () =>
+  Object.fromEntries(
+    (
+      db.prepare('SELECT DeviceId, Status FROM Actions').all() as Array<{ DeviceId: string; Status: string }>
+    ).map((r) => [r.DeviceId, r.Status]),
+  );
+
+describe('runActions', () => {
+  it('runs what it can, fails a gone device and an unknown transport, skips a row cancelled meanwhile', async () => {
+    const devices = [record('a'), record('b', 'carrier-pigeon')];
+    const jobs = jobsFor('hello', devices, ['a', 'b', 'gone', 'c']);
+    store.cancelPending(jobs[3]?.id ?? '', 'c', 'exec', 'changed my mind');
+    const events: ActionEvent[] = [];
+    const summary = await runActions(jobs, {
+      registry,
+      store,
+      concurrency: 10,
+      signal: new AbortController().signal,
+      unstarted: 'cancel',
+      onEvent: (e) => events.push(e),
+    });
+    expect(statuses()).toEqual({ a: 'Succeeded', b: 'Failed', gone: 'Failed', c: 'Cancelled' });
+    expect(summary).toMatchObject({ Succeeded: 1, Failed: 2, Cancelled: 1, Running: 0, Pending: 0 });
+    const final = (device: string) => events.find((e) => e.device === device && e.status !== 'Running');
+    expect(final('a')?.stdout).toBe('hello');
+    expect(final('b')?.error).toBe('no transport "carrier-pigeon" is installed (see rmm transports)');
+    expect(final('gone')?.error).toBe('device "gone" is no longer in the database');
+    expect(final('c')?.error).toBe('ended as Cancelled elsewhere before this runner started it');
+    expect(events.filter((e) => e.device === 'c' && e.status === 'Running')).toEqual([]);
+    expect(db.prepare('SELECT count(*) AS n FROM ActionLeases').get()).toEqual({ n: 0 });
+  });
+
+  it.each([
+    ['cancel', 'Cancelled', { Cancelled: 4, Pending: 0 }],
+    ['leave', 'Pending', { Cancelled: 2, Pending: 2 }],
+  ] as const)(
+    'on abort stops the running ones and, with %s, makes the others %s',
+    async (unstarted, rest, counts) => {
+      const jobs = jobsFor(
+        'hang',
+        ['a', 'b', 'c', 'd'].map((n) => record(n)),
+      );
+      const controller = new AbortController();
+      const running = new Set<string>();
+      const summary = await runActions(jobs, {
+        registry,
+        store,
+        concurrency: 10,
+        signal: controller.signal,
+        unstarted,
+        onEvent: (e) => {
+          if (e.status === 'Running') running.add(e.device);
+          // batchSize 2: abort once both lanes have started.
+          if (running.size === 2) setImmediate(() => controller.abort(new Error('cancelled (Ctrl-C)')));
+        },
+      });
+      expect(statuses()).toEqual({ a: 'Cancelled', b: 'Cancelled', c: rest, d: rest });
+      expect(summary).toMatchObject(counts);
+      expect(db.prepare('SELECT count(*) AS n FROM ActionLeases').get()).toEqual({ n: 0 });
+    },
+  );
+});
