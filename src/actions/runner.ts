@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ValidateFunction } from 'ajv';
 import { type DeviceTarget, type ExecResult, type Transport, TransportError } from '../plugin/api.js';
-import { createAjv } from '../resources/ajv.js';
+import { pluginSchemaAjv } from '../resources/ajv.js';
 import type { TransportRegistry } from '../transports/registry.js';
 import { CONNECT_ATTEMPTS, type Job } from './jobs.js';
 import { resolveSecret } from './secret.js';
@@ -89,9 +89,7 @@ export async function runActions(jobs: readonly Job[], options: RunOptions): Pro
     [...byTransport].map(async ([type, queue]) => {
       const registered = type ? options.registry.transports.get(type) : undefined;
       const missing = `no transport "${type}" is installed (see rmm transports)`;
-      const validate = registered
-        ? createAjv({ useDefaults: true }).compile(registered.transport.optionsSchema)
-        : undefined;
+      const validate = registered ? pluginSchemaAjv().compile(registered.transport.optionsSchema) : undefined;
       const batch = registered?.transport.batchSize ?? 1;
       const width = Math.max(1, Math.min(batch, options.concurrency, queue.length));
       let next = 0;

@@ -1,0 +1,100 @@
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { freePort, type Sshd, startSshd } from '../helpers/sshd.js';
+
+/** rmm inventory collect against a real OpenSSH on loopback: this machine is the device. */
+let sshd: Sshd;
+let cwd: string;
+let env: Record<string, string>;
+const rmm = (...args: string[]) => runCli(args, { cwd, env });
+const query = <T>(sql: string): T[] => {
+  const db = new Database(path.join(cwd, 'data', 'devices.db'), { readonly: true });
+  try {
+    return db.prepare(sql).all() as T[];
+  } finally {
+    db.close();
+  }
+};
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  cwd = await mkdtemp(path.join(os.tmpdir(), 'rmm-inventory-'));
+  await mkdir(path.join(cwd, 'home', '.ssh'), { recursive: true });
+  await copyFile(sshd.knownHostsPath, path.join(cwd, 'home', '.ssh', 'known_hosts'));
+  env = { HOME: path.join(cwd, 'home') };
+  const device = (name: string, port: number) =>
+    `apiVersion: rmm/v1\nkind: Device\nmetadata: {name: ${name}}\nspec:\n  site: main\n  address: 127.0.0.1\n  os: linux\n  transport: {type: ssh, port: ${port}, user: ${sshd.user}, credentialRef: "file:${sshd.clientKeyPath}"}\n`;
+  await writeFile(
+    path.join(cwd, 'devices.yaml'),
+    `${device('here', sshd.port)}---\n${device('gone', await freePort())}`,
+  );
+  expect((await rmm('init')).exitCode).toBe(0);
+  expect((await rmm('apply', '-f', 'devices.yaml', '--auto-approve')).exitCode).toBe(0);
+}, 60_000);
+afterAll(async () => {
+  await sshd?.stop();
+  await rm(cwd, { recursive: true, force: true });
+});
+
+describe('rmm inventory collect', () => {
+  it('stores one Inventory row per category and the observed fields; an unreachable device goes Offline', async () => {
+    const result = await rmm('inventory', 'collect', '-t', 'name=*', '--connect-timeout', '2');
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain(`here: `);
+    expect(result.stdout).toContain(`kernel ${os.release()}`);
+    expect(result.stdout).toContain('gone: Unreachable');
+    expect(result.stdout).toContain('Inventory complete: 1 collected, 1 not.');
+
+    const categories = query<{ Category: string }>(
+      "SELECT Category FROM Inventory WHERE DeviceId = 'here' ORDER BY Category",
+    );
+    expect(categories.map((c) => c.Category)).toEqual([
+      'cpu',
+      'disks',
+      'hostname',
+      'kernel',
+      'memory',
+      'network',
+      'os',
+    ]);
+    const [memory] = query<{ Data: string }>(
+      "SELECT Data FROM Inventory WHERE DeviceId = 'here' AND Category = 'memory'",
+    );
+    expect(JSON.parse(memory?.Data ?? '{}').totalKb).toBe(Math.round(os.totalmem() / 1024));
+
+    const versionId = /VERSION_ID="?([^"\n]*)/.exec(await readFile('/etc/os-release', 'utf8'))?.[1];
+    const rows = query<Record<string, string | null>>(
+      'SELECT DeviceId, Status, OSVersion, OSBuild, LastSeen IS NOT NULL AS seen, LastInventory IS NOT NULL AS inventoried FROM Devices ORDER BY DeviceId',
+    );
+    expect(rows).toEqual([
+      { DeviceId: 'gone', Status: 'Offline', OSVersion: null, OSBuild: null, seen: 0, inventoried: 0 },
+      {
+        DeviceId: 'here',
+        Status: 'Online',
+        OSVersion: versionId ?? null,
+        OSBuild: os.release(),
+        seen: 1,
+        inventoried: 1,
+      },
+    ]);
+    expect(
+      query(
+        "SELECT count(*) AS n FROM Actions WHERE ActionType = 'inventory' AND Status IN ('Pending', 'Running')",
+      ),
+    ).toEqual([{ n: 0 }]);
+
+    // Observed fields are shown by get and left alone by apply.
+    const got = await rmm('get', 'devices', 'here');
+    expect(got.stdout).toContain('Online');
+    const plan = await rmm('plan', '-f', 'devices.yaml', '--detailed-exitcode');
+    expect(plan.exitCode).toBe(0);
+    expect((await rmm('apply', '-f', 'devices.yaml', '--auto-approve')).exitCode).toBe(0);
+    expect(query<{ Status: string }>("SELECT Status FROM Devices WHERE DeviceId = 'here'")).toEqual([
+      { Status: 'Online' },
+    ]);
+  }, 60_000);
+});
