@@ -16,8 +16,13 @@ import { compareDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js
 import { locate } from './load/precise-parse.js';
 import { listedFiles, listInputFiles, type ReadOptions, readInputs } from './load/read-sources.js';
 import { splitDocuments } from './load/split-documents.js';
+import type { ResourceRefs } from './resources/cross-references.js';
 import { ReferenceIndex } from './resources/cross-references.js';
-import { setTransportSchemas, type TransportSchemas } from './resources/transport-options.js';
+import {
+  installedTransports,
+  setTransportSchemas,
+  type TransportSchemas,
+} from './resources/transport-options.js';
 import { phase } from './timing.js';
 
 export type { DocumentChunk };
@@ -142,6 +147,8 @@ export async function validateInputs(
       return `${chunk.file}:${line}:${column}`;
     });
     const resources: DeclaredResource[] = [];
+    const installed = installedTransports();
+    const unknownTransports = new Map<string, { refs: ResourceRefs; chunk: DocumentChunk; count: number }>();
     const resultsByChunk = cache ? new Map<DocumentChunk, DocumentResult>() : undefined;
     let documents = 0;
     for (const batch of batches) {
@@ -153,12 +160,34 @@ export async function validateInputs(
         if (result.empty) return;
         documents++;
         documentsPerFile.set(chunk.file, (documentsPerFile.get(chunk.file) ?? 0) + 1);
-        if (result.refs) index.add(result.refs, chunk);
+        if (result.refs) {
+          const type = result.refs.transport;
+          if (type !== undefined && installed && !installed.includes(type)) {
+            const seen = unknownTransports.get(type);
+            if (seen) seen.count++;
+            else unknownTransports.set(type, { refs: { ...result.refs }, chunk, count: 1 });
+          }
+          index.add(result.refs, chunk);
+        }
         if (result.declared && !result.diagnostics.some((d) => d.severity === 'error'))
           resources.push({ ...result.declared, source: chunk });
       });
     }
     phase('checked documents');
+    for (const [type, { refs, chunk, count }] of unknownTransports) {
+      const path =
+        refs.kind === 'Site' ? ['spec', 'defaults', 'transport', 'type'] : ['spec', 'transport', 'type'];
+      const more = count > 1 ? ` (and ${count - 1} more like it)` : '';
+      diagnostics.push(
+        diagnosticAt(chunk, refs.kind, refs.name, {
+          code: 'schema',
+          severity: 'warning',
+          path,
+          at: 'value',
+          message: `no installed plugin provides the transport "${type}" (installed: ${installed?.join(', ') || 'none'}); its options are not checked${more}`,
+        }),
+      );
+    }
     for (const [file, count] of documentsPerFile) {
       if (count === 0) {
         diagnostics.push({
@@ -184,36 +213,10 @@ export async function validateInputs(
       cache.flush();
     }
     diagnostics.sort(compareDiagnostics);
-    collapseRepeatedWarnings(diagnostics);
     return { diagnostics, files, documents, resources: collect ? resources : [] };
   } finally {
     await checker?.close();
   }
-}
-
-/**
- * The same warning about many documents (a transport no installed plugin provides, on every Windows
- * device) is shown once, at its first place, saying how many more there are.
- */
-function collapseRepeatedWarnings(diagnostics: Diagnostic[]): void {
-  const first = new Map<string, { diagnostic: Diagnostic; more: number }>();
-  const kept: Diagnostic[] = [];
-  for (const d of diagnostics) {
-    if (d.severity !== 'warning') {
-      kept.push(d);
-      continue;
-    }
-    const seen = first.get(d.message);
-    if (seen) seen.more++;
-    else {
-      const copy = { ...d };
-      first.set(d.message, { diagnostic: copy, more: 0 });
-      kept.push(copy);
-    }
-  }
-  for (const { diagnostic, more } of first.values())
-    if (more > 0) diagnostic.message += ` (and ${more} more like it)`;
-  diagnostics.splice(0, diagnostics.length, ...kept);
 }
 
 /** 1-based file position of a node in a document. */

@@ -28,7 +28,7 @@ export interface ResultCache {
 }
 
 /** Bump when the shape of DocumentResult, the row image or a check changes within one version. */
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
 const TTL_MS = 24 * 60 * 60 * 1000;
 const ENTRY = /^[0-9a-f]{64}\.json$/;
 

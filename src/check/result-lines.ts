@@ -4,7 +4,7 @@ import type { DocumentResult } from './check-document.js';
 
 /**
  * A document's check result as one line of text, as the cache stores it. A valid resource is
- * tab-separated (kind, name, site, parent, policy, groups comma-separated, row image): names cannot
+ * tab-separated (kind, name, site, parent, policy, groups comma-separated, transport type, row image): names cannot
  * hold tabs, commas or newlines, and the image is JSON, which escapes them, so it is stored as is
  * (JSON around it would escape it again and double the size). An empty document is `-`; anything
  * else is its JSON, starting with `{`. (Tried as the worker transport too: no faster than JSON on
@@ -13,7 +13,7 @@ import type { DocumentResult } from './check-document.js';
 export function encodeResult(result: DocumentResult): string {
   if (result.empty) return '-';
   if (result.diagnostics.length > 0 || !result.refs) return JSON.stringify(result);
-  const { kind, name, site, parent, policy, groups } = result.refs;
+  const { kind, name, site, parent, policy, groups, transport } = result.refs;
   return [
     kind,
     name,
@@ -21,6 +21,7 @@ export function encodeResult(result: DocumentResult): string {
     parent ?? '',
     policy ?? '',
     groups?.join(',') ?? '',
+    transport ?? '',
     result.declared?.image ?? '',
   ].join('\t');
 }
@@ -29,12 +30,16 @@ export function encodeResult(result: DocumentResult): string {
 export function decodeResult(line: string): DocumentResult | undefined {
   if (line === '-') return { diagnostics: [], empty: true };
   if (line.startsWith('{')) return JSON.parse(line) as DocumentResult;
-  const [kind, name, site, parent, policy, groups, image] = line.split('\t') as [Kind, ...string[]];
+  const [kind, name, site, parent, policy, groups, transport, image] = line.split('\t') as [
+    Kind,
+    ...string[],
+  ];
   if (image === undefined || name === undefined) return undefined;
   const refs: ResourceRefs = { kind, name };
   if (site) refs.site = site;
   if (parent) refs.parent = parent;
   if (policy) refs.policy = policy;
   if (groups) refs.groups = groups.split(',');
+  if (transport) refs.transport = transport;
   return image ? { diagnostics: [], refs, declared: { kind, name, image } } : { diagnostics: [], refs };
 }

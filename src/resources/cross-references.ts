@@ -25,6 +25,8 @@ export interface ResourceRefs {
   parent?: string;
   policy?: string;
   groups?: string[];
+  /** The transport type a Device's transport block (or a Site's defaults) names, if any. */
+  transport?: string;
 }
 
 interface Entry<Ref> extends ResourceRefs {
@@ -36,6 +38,9 @@ export function refsOf(resource: Resource): ResourceRefs {
   if (resource.kind === 'Device') {
     refs.site = resource.spec.site;
     if (resource.spec.groups) refs.groups = resource.spec.groups;
+    if (resource.spec.transport?.type) refs.transport = resource.spec.transport.type;
+  } else if (resource.kind === 'Site') {
+    if (resource.spec.defaults?.transport?.type) refs.transport = resource.spec.defaults.transport.type;
   } else if (resource.kind === 'DeviceGroup') {
     const { site, parent, policy } = resource.spec;
     if (site) refs.site = site;

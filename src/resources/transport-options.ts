@@ -11,8 +11,9 @@ import type { Resource } from './kinds.js';
  * install them here, once per process and in each worker thread.
  *
  * A block without `type` takes it from its site's defaults: known only across documents, so it is
- * checked when the action runs. A type no installed plugin provides is a warning, not an error: the
- * YAML may be validated where that plugin is not installed.
+ * checked when the action runs. A type no installed plugin provides is one warning for the whole
+ * input (validate.ts), not an error: the YAML may be validated where that plugin is not installed.
+ * Per document it would cost a precise re-parse for its position, and keep the file out of the cache.
  */
 export type TransportSchemas = Record<string, object>;
 
@@ -25,6 +26,11 @@ export function setTransportSchemas(schemas: TransportSchemas | undefined): void
   const ajv = pluginSchemaAjv();
   validators = new Map(Object.entries(schemas ?? {}).map(([name, schema]) => [name, ajv.compile(schema)]));
   installed = [...validators.keys()].sort();
+}
+
+/** The installed transport types, or undefined when no schemas were given (nothing is checked). */
+export function installedTransports(): readonly string[] | undefined {
+  return enabled ? installed : undefined;
 }
 
 export function transportProblems(resource: Resource): DocumentProblem[] {
@@ -40,17 +46,8 @@ type Block = Record<string, unknown> | undefined;
 function check(block: Block, at: PathSegment[]): DocumentProblem[] {
   if (!block || typeof block.type !== 'string') return [];
   const validate = validators.get(block.type);
-  if (!validate) {
-    return [
-      {
-        code: 'schema',
-        severity: 'warning',
-        path: [...at, 'type'],
-        at: 'value',
-        message: `no installed plugin provides the transport "${block.type}" (installed: ${installed.join(', ') || 'none'}); its options are not checked`,
-      },
-    ];
-  }
+  // A type no plugin provides is reported once for the whole input (see unknownTransportWarnings).
+  if (!validate) return [];
   const { type: _type, credentialRef: _ref, ...options } = block;
   if (validate(options)) return [];
   return problemsFromAjv(validate.errors ?? []).map((p) => ({ ...p, path: [...at, ...p.path] }));
