@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Config } from '@oclif/core';
@@ -53,6 +53,36 @@ describe('transport plugins', () => {
     expect(human.exitCode).toBe(0);
     expect(human.stderr).toContain('Refused: plugin rmm-transport-bad');
     expect(human.stdout).toContain('ssh      port 22    batch 200');
+  });
+
+  it('an installed third-party transport runs an action through rmm exec', async () => {
+    expect((await rmm('init')).exitCode).toBe(0);
+    await writeFile(
+      path.join(dir, 'here.yaml'),
+      'apiVersion: rmm/v1\nkind: Device\nmetadata: {name: here}\nspec: {site: main, os: linux, transport: {type: local}}\n',
+    );
+    expect((await rmm('apply', '-f', 'here.yaml', '--auto-approve')).exitCode).toBe(0);
+    const result = await rmm('exec', '-t', 'name=here', '--json', '--', 'echo "through the plugin"; exit 0');
+    expect(result.exitCode, result.stderr).toBe(0);
+    const events = result.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(events.find((e) => e.status === 'Succeeded')).toMatchObject({
+      device: 'here',
+      exitCode: 0,
+      stdout: 'through the plugin\n',
+    });
+    // A typo in its options is caught by validate, against the plugin's own schema.
+    await writeFile(
+      path.join(dir, 'typo.yaml'),
+      'apiVersion: rmm/v1\nkind: Device\nmetadata: {name: typo}\nspec: {site: main, transport: {type: local, shel: /bin/sh}}\n',
+    );
+    const invalid = await rmm('validate', '-f', 'typo.yaml');
+    expect(invalid.exitCode).toBe(1);
+    expect(invalid.stdout).toContain(
+      'typo.yaml:4:45: Device/typo: unknown field "shel"; did you mean "shell"?',
+    );
   });
 
   it('an installed third-party transport runs a command', async () => {
