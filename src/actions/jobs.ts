@@ -1,3 +1,4 @@
+import { powershellInvocation } from './powershell.js';
 import type { ActionRow } from './store.js';
 import type { DeviceRecord } from './targets.js';
 
@@ -8,6 +9,8 @@ import type { DeviceRecord } from './targets.js';
  */
 export interface ExecPayload {
   command: string;
+  /** The command is a PowerShell script, for Windows devices (rmm exec --powershell). */
+  powershell?: boolean;
   /** Seconds a command may run, in ms (rmm exec --timeout). */
   timeoutMs: number;
   /** Seconds a connection may take, in ms (rmm exec --connect-timeout). */
@@ -22,6 +25,8 @@ export interface Job {
   /** Absent when the device is no longer in the database. */
   device?: DeviceRecord;
   command: string;
+  /** What the command reads on stdin (a long PowerShell script, see powershell.ts). */
+  stdin?: string;
   timeoutMs: number;
   connectTimeoutMs: number;
   /** Why the row cannot run (device gone, unreadable payload): it ends Failed with this. */
@@ -50,6 +55,9 @@ export function toJobs(rows: readonly ActionRow[], devices: ReadonlyMap<string, 
     if (device) job.device = device;
     if (payload.problem) job.problem = payload.problem;
     else if (!device) job.problem = `device ${JSON.stringify(deviceName)} is no longer in the database`;
+    else if (payload.powershell && device.os !== 'windows')
+      job.problem = `a PowerShell action needs a Windows device (spec.os: windows); ${deviceName} is ${device.os ?? 'of no declared OS'}`;
+    else if (payload.powershell) Object.assign(job, powershellInvocation(job.command));
     return job;
   });
 }
@@ -73,7 +81,7 @@ export function readPayload(
   };
   if (typeof p.command !== 'string' || !p.command.trim())
     return { ...limits, problem: 'the action has no command (Actions.Payload needs {"command": "..."})' };
-  return { ...limits, command: p.command };
+  return { ...limits, command: p.command, ...(p.powershell === true ? { powershell: true } : {}) };
 }
 
 /**

@@ -159,7 +159,11 @@ async function runOne(
       signal: options.signal,
     });
     try {
-      execResult = await session.exec(job.command, { timeoutMs: job.timeoutMs, signal: options.signal });
+      execResult = await session.exec(job.command, {
+        timeoutMs: job.timeoutMs,
+        signal: options.signal,
+        ...(job.stdin !== undefined ? { stdin: job.stdin } : {}),
+      });
     } finally {
       await session.close().catch(() => {});
     }

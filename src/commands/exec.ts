@@ -86,6 +86,11 @@ export default class Exec extends RmmCommand {
     actor: Flags.string({
       summary: 'Who runs it, for Actions.CreatedBy and AuditLog (default: $RMM_ACTOR, else the OS user).',
     }),
+    powershell: Flags.boolean({
+      summary: 'The command is a PowerShell script, for Windows devices.',
+      description:
+        'Sent as powershell -EncodedCommand (UTF-16LE, base64), which no cmd.exe or PowerShell quoting can alter; a script too long for a command line (8191 characters) goes on stdin to a small bootstrap.',
+    }),
     json: Flags.boolean({ summary: 'NDJSON events on stdout: one per state change, then a summary.' }),
   };
 
@@ -103,6 +108,7 @@ export default class Exec extends RmmCommand {
       const devices = selectDevices(db, flags.target);
       const payload: ExecPayload = {
         command,
+        ...(flags.powershell ? { powershell: true } : {}),
         timeoutMs: flags.timeout * 1000,
         connectTimeoutMs: flags['connect-timeout'] * 1000,
       };
