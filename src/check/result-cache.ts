@@ -40,16 +40,23 @@ export function resultCache(cacheDir: string, extraSalt = ''): ResultCache {
   // Files seen valid in this run (hits and new entries), for the next run's guess.
   const seen = new Set<string>();
   const indexFile = path.join(dir, 'seen.json');
+  // Read once: the guess before reading the inputs and the update after both use it.
+  let index: Record<string, string> | undefined;
+  const readIndex = () => {
+    if (!index) {
+      try {
+        index = JSON.parse(readFileSync(indexFile, 'utf8')) as Record<string, string>;
+      } catch {
+        index = {}; // none yet, or unreadable: no guess to go on, every file may miss
+      }
+    }
+    return index;
+  };
   const keyOf = (text: string) => createHash('sha256').update(salt).update(text).digest('hex');
   const fileOf = (key: string) => path.join(dir, `${key}.json`);
   return {
     likelyMissBytes(files) {
-      let index: Record<string, string> = {};
-      try {
-        index = JSON.parse(readFileSync(indexFile, 'utf8')) as Record<string, string>;
-      } catch {
-        // No guess to go on: every file may miss.
-      }
+      const index = readIndex();
       return files.reduce((sum, f) => (index[path.resolve(f.file)] === stamp(f) ? sum : sum + f.size), 0);
     },
     get(text, source) {
@@ -69,7 +76,7 @@ export function resultCache(cacheDir: string, extraSalt = ''): ResultCache {
       if (source) seen.add(path.resolve(source));
     },
     flush() {
-      if (seen.size > 0) writeIndex(indexFile, seen);
+      if (seen.size > 0) writeIndex(indexFile, readIndex(), seen);
       if (fresh.size === 0) return;
       try {
         mkdirSync(dir, { recursive: true });
@@ -114,14 +121,8 @@ function stamp(f: { size: number; mtimeMs: number }): string {
 }
 
 /** Records the size and time of the files seen valid, merged into what earlier runs recorded. */
-function writeIndex(indexFile: string, seen: Set<string>): void {
+function writeIndex(indexFile: string, index: Record<string, string>, seen: Set<string>): void {
   try {
-    let index: Record<string, string> = {};
-    try {
-      index = JSON.parse(readFileSync(indexFile, 'utf8')) as Record<string, string>;
-    } catch {
-      // Start afresh.
-    }
     for (const file of seen) {
       try {
         index[file] = stamp(statSync(file));

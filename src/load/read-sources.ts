@@ -97,11 +97,6 @@ export function listedFiles(
   return out;
 }
 
-/** The size of the listed files, known before reading them (stdin counts as nothing). */
-export function listedBytes(entries: ReadonlyArray<string | Source>): number {
-  return listedFiles(entries).reduce((sum, f) => sum + f.size, 0);
-}
-
 /** Reads one input as UTF-8 text, refusing what is too large, not UTF-8, or binary. */
 export async function readSource(file: string, stdin?: Readable): Promise<Source> {
   let bytes: Buffer;

@@ -1,10 +1,11 @@
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, spawnCli } from '../helpers/cli.js';
-import { freePort, type Sshd, startSshd } from '../helpers/sshd.js';
+import { applyDevices, sshWorkspace } from '../helpers/ssh-workspace.js';
+import { freePort, type Sshd } from '../helpers/sshd.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
@@ -35,15 +36,10 @@ spec:
 `;
 
 beforeAll(async () => {
-  sshd = await startSshd();
-  cwd = await mkdtemp(path.join(os.tmpdir(), 'rmm-exec-'));
-  // The SSH transport checks host keys against ~/.ssh/known_hosts by default: this HOME's.
-  await mkdir(path.join(cwd, 'home', '.ssh'), { recursive: true });
-  await copyFile(sshd.knownHostsPath, path.join(cwd, 'home', '.ssh', 'known_hosts'));
-  env = { HOME: path.join(cwd, 'home'), RMM_ACTOR: 'exec-test' };
-  const ssh = `type: ssh, port: ${sshd.port}, user: ${sshd.user}, credentialRef: "file:${sshd.clientKeyPath}"`;
-  await writeFile(
-    path.join(cwd, 'devices.yaml'),
+  let ssh: string;
+  ({ sshd, cwd, env, transport: ssh } = await sshWorkspace('rmm-exec-', 'exec-test'));
+  await applyDevices(
+    { cwd, env },
     [
       device('web-a', 'role: web', ssh),
       device('web-b', 'role: web', ssh),
@@ -60,9 +56,6 @@ beforeAll(async () => {
       ),
     ].join('---\n'),
   );
-  expect((await rmm('init')).exitCode).toBe(0);
-  const applied = await rmm('apply', '-f', 'devices.yaml', '--auto-approve');
-  expect(applied.exitCode, applied.stderr).toBe(0);
 }, 60_000);
 afterAll(async () => {
   await sshd?.stop();

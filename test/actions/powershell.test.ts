@@ -1,5 +1,4 @@
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +9,8 @@ import {
   powershellInvocation,
 } from '../../src/actions/powershell.js';
 import { runCli } from '../helpers/cli.js';
-import { type Sshd, startSshd } from '../helpers/sshd.js';
+import { applyDevices, sshWorkspace } from '../helpers/ssh-workspace.js';
+import type { Sshd } from '../helpers/sshd.js';
 
 describe('PowerShell delivery', () => {
   it('encodes a script as UTF-16LE base64 that decodes to the same text, quotes and unicode included', () => {
@@ -41,19 +41,11 @@ let env: Record<string, string>;
 const rmm = (...args: string[]) => runCli(args, { cwd, env });
 
 beforeAll(async () => {
-  sshd = await startSshd();
-  cwd = await mkdtemp(path.join(os.tmpdir(), 'rmm-powershell-'));
-  await mkdir(path.join(cwd, 'home', '.ssh'), { recursive: true });
-  await copyFile(sshd.knownHostsPath, path.join(cwd, 'home', '.ssh', 'known_hosts'));
-  env = { HOME: path.join(cwd, 'home') };
+  let transport: string;
+  ({ sshd, cwd, env, transport } = await sshWorkspace('rmm-powershell-'));
   const device = (name: string, osName: string) =>
-    `apiVersion: rmm/v1\nkind: Device\nmetadata: {name: ${name}}\nspec:\n  site: main\n  address: 127.0.0.1\n  os: ${osName}\n  transport: {type: ssh, port: ${sshd.port}, user: ${sshd.user}, credentialRef: "file:${sshd.clientKeyPath}"}\n`;
-  await writeFile(
-    path.join(cwd, 'devices.yaml'),
-    `${device('win-a', 'windows')}---\n${device('lin-a', 'linux')}`,
-  );
-  expect((await rmm('init')).exitCode).toBe(0);
-  expect((await rmm('apply', '-f', 'devices.yaml', '--auto-approve')).exitCode).toBe(0);
+    `apiVersion: rmm/v1\nkind: Device\nmetadata: {name: ${name}}\nspec:\n  site: main\n  address: 127.0.0.1\n  os: ${osName}\n  transport: {${transport}}\n`;
+  await applyDevices({ cwd, env }, `${device('win-a', 'windows')}---\n${device('lin-a', 'linux')}`);
 }, 60_000);
 afterAll(async () => {
   await sshd?.stop();

@@ -1,11 +1,12 @@
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { type Sshd, startSshd } from '../helpers/sshd.js';
+import { applyDevices, sshWorkspace } from '../helpers/ssh-workspace.js';
+import type { Sshd } from '../helpers/sshd.js';
 
 /**
  * The Actions queue around rmm exec: --at queues for later, rmm actions run runs what is due,
@@ -50,8 +51,8 @@ metadata: {name: ${name}}
 spec: {site: main, address: 127.0.0.1, os: linux, transport: {${transport}}}
 `;
 let ssh: string;
-const declare = (names: string[]) =>
-  writeFile(path.join(cwd, 'devices.yaml'), names.map((n) => device(n, ssh)).join('---\n'));
+const yamlOf = (names: string[]) => names.map((n) => device(n, ssh)).join('---\n');
+const declare = (names: string[]) => writeFile(path.join(cwd, 'devices.yaml'), yamlOf(names));
 
 /** The ids rmm exec --at printed, one per line before the device name. */
 const idsOf = (stdout: string) =>
@@ -61,16 +62,8 @@ const idsOf = (stdout: string) =>
     .map((line) => line.split(/\s+/)[0] as string);
 
 beforeAll(async () => {
-  sshd = await startSshd();
-  cwd = await mkdtemp(path.join(os.tmpdir(), 'rmm-queue-'));
-  await mkdir(path.join(cwd, 'home', '.ssh'), { recursive: true });
-  await copyFile(sshd.knownHostsPath, path.join(cwd, 'home', '.ssh', 'known_hosts'));
-  env = { HOME: path.join(cwd, 'home'), RMM_ACTOR: 'queue-test' };
-  ssh = `type: ssh, port: ${sshd.port}, user: ${sshd.user}, credentialRef: "file:${sshd.clientKeyPath}"`;
-  await declare(['q-a', 'q-b', 'q-c', 'q-gone']);
-  expect((await rmm('init')).exitCode).toBe(0);
-  const applied = await rmm('apply', '-f', 'devices.yaml', '--auto-approve');
-  expect(applied.exitCode, applied.stderr).toBe(0);
+  ({ sshd, cwd, env, transport: ssh } = await sshWorkspace('rmm-queue-', 'queue-test'));
+  await applyDevices({ cwd, env }, yamlOf(['q-a', 'q-b', 'q-c', 'q-gone']));
 }, 60_000);
 afterAll(async () => {
   await sshd?.stop();

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { repoRoot, runCli } from '../helpers/cli.js';
+import { execFile, queryFile } from '../helpers/sqlite.js';
 
 /**
  * Plan and apply over a database whose schema is behind (a newer rmm was installed), and prune of
@@ -14,22 +14,8 @@ let cwd: string;
 let repo: string;
 const db = () => path.join(cwd, 'data', 'devices.db');
 const rmm = (...args: string[]) => runCli(args, { cwd });
-const query = <T>(sql: string, ...params: unknown[]): T[] => {
-  const conn = new Database(db(), { readonly: true });
-  try {
-    return conn.prepare(sql).all(...params) as T[];
-  } finally {
-    conn.close();
-  }
-};
-const exec = (sql: string) => {
-  const conn = new Database(db());
-  try {
-    conn.exec(sql);
-  } finally {
-    conn.close();
-  }
-};
+const query = <T>(sql: string, ...params: unknown[]): T[] => queryFile<T>(db(), sql, ...params);
+const exec = (sql: string) => execFile(db(), sql);
 const fileHash = async () =>
   createHash('sha256')
     .update(await readFile(db()))

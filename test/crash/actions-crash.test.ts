@@ -1,10 +1,10 @@
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, spawnCli } from '../helpers/cli.js';
-import { type Sshd, startSshd } from '../helpers/sshd.js';
+import { applyDevices, sshWorkspace } from '../helpers/ssh-workspace.js';
+import type { Sshd } from '../helpers/sshd.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
@@ -37,24 +37,17 @@ const rows = () =>
   query<Row>('SELECT ActionId, DeviceId, Status, Result, CompletedAt FROM Actions ORDER BY DeviceId');
 
 beforeAll(async () => {
-  sshd = await startSshd();
-  cwd = await mkdtemp(path.join(os.tmpdir(), 'rmm-actions-crash-'));
-  await mkdir(path.join(cwd, 'home', '.ssh'), { recursive: true });
-  await copyFile(sshd.knownHostsPath, path.join(cwd, 'home', '.ssh', 'known_hosts'));
-  env = { HOME: path.join(cwd, 'home'), RMM_ACTOR: 'crash-test' };
-  const transport = `{type: ssh, port: ${sshd.port}, user: ${sshd.user}, credentialRef: "file:${sshd.clientKeyPath}"}`;
+  let transport: string;
+  ({ sshd, cwd, env, transport } = await sshWorkspace('rmm-actions-crash-', 'crash-test'));
   const documents = Array.from(
     { length: DEVICES },
     (_, i) => `apiVersion: rmm/v1
 kind: Device
 metadata: {name: dev-${String(i).padStart(3, '0')}}
-spec: {site: main, address: 127.0.0.1, os: linux, transport: ${transport}}
+spec: {site: main, address: 127.0.0.1, os: linux, transport: {${transport}}}
 `,
   );
-  await writeFile(path.join(cwd, 'devices.yaml'), documents.join('---\n'));
-  expect((await runCli(['init'], { cwd, env })).exitCode).toBe(0);
-  const applied = await runCli(['apply', '-f', 'devices.yaml', '--auto-approve'], { cwd, env });
-  expect(applied.exitCode, applied.stderr).toBe(0);
+  await applyDevices({ cwd, env }, documents.join('---\n'));
 }, 60_000);
 afterAll(async () => {
   await sshd?.stop();

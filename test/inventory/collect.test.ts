@@ -1,10 +1,11 @@
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { freePort, type Sshd, startSshd } from '../helpers/sshd.js';
+import { applyDevices, sshWorkspace } from '../helpers/ssh-workspace.js';
+import { freePort, type Sshd } from '../helpers/sshd.js';
 
 /** rmm inventory collect against a real OpenSSH on loopback: this machine is the device. */
 let sshd: Sshd;
@@ -21,19 +22,12 @@ const query = <T>(sql: string): T[] => {
 };
 
 beforeAll(async () => {
-  sshd = await startSshd();
-  cwd = await mkdtemp(path.join(os.tmpdir(), 'rmm-inventory-'));
-  await mkdir(path.join(cwd, 'home', '.ssh'), { recursive: true });
-  await copyFile(sshd.knownHostsPath, path.join(cwd, 'home', '.ssh', 'known_hosts'));
-  env = { HOME: path.join(cwd, 'home') };
-  const device = (name: string, port: number) =>
-    `apiVersion: rmm/v1\nkind: Device\nmetadata: {name: ${name}}\nspec:\n  site: main\n  address: 127.0.0.1\n  os: linux\n  transport: {type: ssh, port: ${port}, user: ${sshd.user}, credentialRef: "file:${sshd.clientKeyPath}"}\n`;
-  await writeFile(
-    path.join(cwd, 'devices.yaml'),
-    `${device('here', sshd.port)}---\n${device('gone', await freePort())}`,
-  );
-  expect((await rmm('init')).exitCode).toBe(0);
-  expect((await rmm('apply', '-f', 'devices.yaml', '--auto-approve')).exitCode).toBe(0);
+  let transport: string;
+  ({ sshd, cwd, env, transport } = await sshWorkspace('rmm-inventory-'));
+  const device = (name: string, login: string) =>
+    `apiVersion: rmm/v1\nkind: Device\nmetadata: {name: ${name}}\nspec:\n  site: main\n  address: 127.0.0.1\n  os: linux\n  transport: {${login}}\n`;
+  const closed = transport.replace(`port: ${sshd.port}`, `port: ${await freePort()}`);
+  await applyDevices({ cwd, env }, `${device('here', transport)}---\n${device('gone', closed)}`);
 }, 60_000);
 afterAll(async () => {
   await sshd?.stop();
