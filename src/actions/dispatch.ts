@@ -4,7 +4,7 @@ import type { TransportRegistry } from '../transports/registry.js';
 import { actionOutput } from '../views/action-events.js';
 import type { Job } from './jobs.js';
 import { recoverStaleActions } from './recover.js';
-import { runActions } from './runner.js';
+import { type ActionHooks, runActions } from './runner.js';
 import type { ActionStore } from './store.js';
 
 /**
@@ -20,6 +20,8 @@ export interface DispatchOptions {
   label: string;
   /** Rows not started when Ctrl-C comes: exec cancels its own, actions run leaves the queue's. */
   unstarted: 'cancel' | 'leave';
+  /** What action types make of their results (see hooks.ts). */
+  hooks: ActionHooks;
 }
 
 /** Before a runner claims anything: ends stale Running rows (see recover.ts) and says so on stderr. */
@@ -49,6 +51,7 @@ export async function dispatch(jobs: readonly Job[], options: DispatchOptions): 
       store: options.store,
       concurrency: options.concurrency,
       unstarted: options.unstarted,
+      hooks: options.hooks,
       signal: controller.signal,
       onEvent: (event) => output.event(event),
     });

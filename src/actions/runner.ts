@@ -31,7 +31,22 @@ export interface RunOptions {
   /** On abort: 'cancel' ends rows not started as Cancelled (exec); 'leave' keeps them Pending. */
   unstarted: 'cancel' | 'leave';
   onEvent: (event: ActionEvent) => void;
+  /** What some action types make of their results (inventory stores what it collected): by ActionType. */
+  hooks?: ActionHooks;
 }
+
+/**
+ * An action type's say in its own outcome. `succeeded` sees the full output of a command that exited
+ * 0 (before the 64 KiB cap of Actions.Result) and returns a one-line note shown in place of stdout;
+ * if it throws, the action ends Failed with that message. `unreachable` learns of a device that did
+ * not answer.
+ */
+export interface ActionHook {
+  succeeded?(job: Job, result: ExecResult): string;
+  unreachable?(job: Job): void;
+}
+
+export type ActionHooks = Readonly<Record<string, ActionHook | undefined>>;
 
 export interface ActionEvent {
   type: 'action';
@@ -43,6 +58,8 @@ export interface ActionEvent {
   error?: string;
   stdout?: string;
   stderr?: string;
+  /** The action type's one-line account of a success (inventory: what it found), shown in place of stdout. */
+  note?: string;
 }
 
 export type Summary = Record<ActionStatus, number>;
@@ -71,6 +88,10 @@ export async function runActions(jobs: readonly Job[], options: RunOptions): Pro
     if (result.error !== undefined) event.error = result.error;
     if (result.stdout !== undefined) event.stdout = result.stdout;
     if (result.stderr !== undefined) event.stderr = result.stderr;
+    if (result.note !== undefined) {
+      event.note = result.note;
+      delete event.stdout;
+    }
     options.onEvent(event);
   };
   const end = (job: Job, status: ActionStatus, result: ActionResult) => {
@@ -111,6 +132,7 @@ export async function runActions(jobs: readonly Job[], options: RunOptions): Pro
             continue;
           }
           const { status, result } = await runOne(registered.transport, validate, job, job.device, options);
+          if (status === 'Unreachable') options.hooks?.[job.type]?.unreachable?.(job);
           end(job, status, result);
         }
       };
@@ -189,7 +211,15 @@ async function runOne(
   };
   if (stdout.dropped) result.stdoutDropped = stdout.dropped;
   if (stderr.dropped) result.stderrDropped = stderr.dropped;
-  return { status: execResult.exitCode === 0 ? 'Succeeded' : 'Failed', result };
+  if (execResult.exitCode !== 0) return { status: 'Failed', result };
+  const hook = options.hooks?.[job.type]?.succeeded;
+  if (!hook) return { status: 'Succeeded', result };
+  try {
+    result.note = hook(job, execResult);
+    return { status: 'Succeeded', result };
+  } catch (error) {
+    return { status: 'Failed', result: { ...result, error: (error as Error).message } };
+  }
 }
 
 async function connectWithRetry(

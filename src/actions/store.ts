@@ -47,6 +47,8 @@ export interface ActionResult {
   stdoutDropped?: number;
   stderrDropped?: number;
   error?: string;
+  /** The action type's one-line account of a success (inventory: what it found). */
+  note?: string;
   durationMs: number;
 }
 
@@ -67,7 +69,7 @@ export interface ActionRow {
 }
 
 /** The action types a runner knows how to run; rows of other types are left alone. */
-export const RUNNABLE_TYPES = ['exec'] as const;
+export const RUNNABLE_TYPES = ['exec', 'inventory'] as const;
 
 /** Who holds a lease: this process on this host. */
 export interface Runner {

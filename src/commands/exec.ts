@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { dispatch, recoverStale } from '../actions/dispatch.js';
+import { actionHooks } from '../actions/hooks.js';
 import { type ExecPayload, toJobs } from '../actions/jobs.js';
 import { parseAt } from '../actions/schedule.js';
 import { actionStore } from '../actions/store.js';
@@ -8,7 +9,7 @@ import { dataDirFlags, RmmCommand } from '../base-command.js';
 import { RmmError } from '../errors.js';
 import { openResourceDatabase, resolveActor } from '../reconcile.js';
 import { loadTransports } from '../transports/registry.js';
-import { writeLines } from '../views/output.js';
+import { showQueued } from '../views/queued.js';
 
 export default class Exec extends RmmCommand {
   static override summary = 'Run a command on the selected devices, through their transports.';
@@ -118,7 +119,7 @@ export default class Exec extends RmmCommand {
         scheduledAt: at?.utc ?? null,
       });
       // Queued for later: rmm actions run picks them up once due.
-      if (at) return this.showQueued(ids, names, at.utc, flags.json);
+      if (at) return showQueued(ids, names, at.utc, flags.json);
       const registry = await loadTransports(this.config);
       for (const line of registry.refused) this.logToStderr(`Refused: ${line}`);
       const jobs = toJobs(store.load(ids), new Map(devices.map((d) => [d.name, d])));
@@ -129,20 +130,10 @@ export default class Exec extends RmmCommand {
         json: flags.json,
         label: 'Exec complete',
         unstarted: 'cancel',
+        hooks: actionHooks(db),
       });
     } finally {
       db.close();
     }
-  }
-
-  private showQueued(ids: readonly string[], devices: readonly string[], utc: string, json: boolean): void {
-    if (json) {
-      writeLines([JSON.stringify({ type: 'queued', scheduledAt: utc, count: ids.length, ids })]);
-      return;
-    }
-    this.logToStderr(
-      `Queued ${ids.length} action${ids.length === 1 ? '' : 's'}, due ${utc} UTC (rmm actions run runs due actions):`,
-    );
-    writeLines(ids.map((id, i) => `${id}  ${devices[i]}`));
   }
 }

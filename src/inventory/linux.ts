@@ -40,6 +40,12 @@ export interface ObservedOs {
 
 export function parseLinuxInventory(output: string): LinuxInventory {
   const sections = splitSections(output);
+  if (!sections.has('os') || !sections.has('kernel')) {
+    const excerpt = output.length > 80 ? `${output.slice(0, 80)}...` : output;
+    throw new Error(
+      `the output is not the Linux collector's (no "### os" section): ${JSON.stringify(excerpt)}`,
+    );
+  }
   const lines = (name: string) => sections.get(name) ?? [];
   const release = Object.fromEntries(
     lines('os').flatMap((line) => {

@@ -1,5 +1,5 @@
 import type { Db } from '../state/connection.js';
-import type { LinuxInventory, ObservedOs } from './linux.js';
+import type { ObservedOs } from './linux.js';
 
 /**
  * Where an inventory lands: one Inventory row per category with its JSON, and the device's observed
@@ -14,9 +14,9 @@ export function inventoryStore(db: Db) {
   );
   const offline = db.prepare("UPDATE Devices SET Status = 'Offline' WHERE DeviceId = ?");
   return {
-    save(device: string, inventory: LinuxInventory, os: ObservedOs): void {
+    save(device: string, categories: Record<string, unknown>, os: ObservedOs): void {
       db.transaction(() => {
-        for (const [category, data] of Object.entries(inventory))
+        for (const [category, data] of Object.entries(categories))
           insert.run(device, category, JSON.stringify(data));
         online.run(os.OSName, os.OSVersion, os.OSBuild, device);
       })();

@@ -79,6 +79,7 @@ function resultLines(event: ActionEvent): string[] {
   const lines = [
     `--- ${event.device}: ${event.status} (${how}, ${((event.durationMs ?? 0) / 1000).toFixed(2)} s)`,
   ];
+  if (event.note) lines.push(event.note);
   if (event.stdout) lines.push(event.stdout.replace(/\n$/, ''));
   if (event.stderr) lines.push(event.stderr.replace(/\n$/, ''));
   return lines;

@@ -38,10 +38,12 @@ describe('rmm inventory collect', () => {
   it('stores one Inventory row per category and the observed fields; an unreachable device goes Offline', async () => {
     const result = await rmm('inventory', 'collect', '-t', 'name=*', '--connect-timeout', '2');
     expect(result.exitCode).toBe(1);
-    expect(result.stdout).toContain(`here: `);
+    expect(result.stdout).toMatch(/--- here: Succeeded \(exit 0, [\d.]+ s\)\n.*, kernel /);
     expect(result.stdout).toContain(`kernel ${os.release()}`);
-    expect(result.stdout).toContain('gone: Unreachable');
-    expect(result.stdout).toContain('Inventory complete: 1 collected, 1 not.');
+    expect(result.stdout).toContain('--- gone: Unreachable');
+    expect(result.stdout).toContain('Inventory complete: 1 succeeded, 0 failed, 0 timedout, 1 unreachable');
+    // The collector's raw output is stored in Inventory, not printed.
+    expect(result.stdout).not.toContain('### os');
 
     const categories = query<{ Category: string }>(
       "SELECT Category FROM Inventory WHERE DeviceId = 'here' ORDER BY Category",
@@ -90,5 +92,57 @@ describe('rmm inventory collect', () => {
     expect(query<{ Status: string }>("SELECT Status FROM Devices WHERE DeviceId = 'here'")).toEqual([
       { Status: 'Online' },
     ]);
+  }, 60_000);
+
+  it('queues an inventory with --at; rmm actions run collects and stores it once due', async () => {
+    const before = query<{ n: number }>("SELECT count(*) AS n FROM Inventory WHERE DeviceId = 'here'")[0]?.n;
+    const queued = await rmm(
+      'inventory',
+      'collect',
+      '-t',
+      'name=here',
+      '--at',
+      '2020-01-01T00:00:00Z',
+      '--json',
+    );
+    expect(queued.exitCode).toBe(0);
+    const { ids } = JSON.parse(queued.stdout) as { ids: string[] };
+    expect(ids).toHaveLength(1);
+
+    const run = await rmm('actions', 'run', '--json');
+    expect(run.exitCode).toBe(0);
+    const events = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const done = events.find((e) => e.id === ids[0] && e.status === 'Succeeded');
+    expect(done.note).toContain(`kernel ${os.release()}`);
+    expect(done.stdout).toBeUndefined();
+    const after = query<{ n: number }>("SELECT count(*) AS n FROM Inventory WHERE DeviceId = 'here'")[0]?.n;
+    expect(after).toBe((before ?? 0) + 7);
+    const [row] = query<{ Result: string }>(`SELECT Result FROM Actions WHERE ActionId = '${ids[0]}'`);
+    expect(JSON.parse(row?.Result ?? '{}').note).toContain('kernel');
+  }, 60_000);
+
+  it("ends an inventory Failed, storing nothing, when the output is not the collector's", async () => {
+    const db = new Database(path.join(cwd, 'data', 'devices.db'));
+    try {
+      db.prepare(
+        `INSERT INTO Actions (ActionId, DeviceId, ActionType, Status, Priority, Payload, CreatedBy)
+         VALUES ('bogus-inventory', 'here', 'inventory', 'Pending', 1, ?, 'test')`,
+      ).run(JSON.stringify({ command: 'echo not an inventory' }));
+    } finally {
+      db.close();
+    }
+    const before = query<{ n: number }>('SELECT count(*) AS n FROM Inventory')[0]?.n;
+    const run = await rmm('actions', 'run');
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toMatch(/--- here: Failed \(exit 0/);
+    const [row] = query<{ Status: string; Result: string }>(
+      "SELECT Status, Result FROM Actions WHERE ActionId = 'bogus-inventory'",
+    );
+    expect(row?.Status).toBe('Failed');
+    expect(JSON.parse(row?.Result ?? '{}').error).toMatch(/collector/i);
+    expect(query<{ n: number }>('SELECT count(*) AS n FROM Inventory')[0]?.n).toBe(before);
   }, 60_000);
 });

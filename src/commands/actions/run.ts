@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { dispatch, recoverStale } from '../../actions/dispatch.js';
+import { actionHooks } from '../../actions/hooks.js';
 import { toJobs } from '../../actions/jobs.js';
 import { emptySummary } from '../../actions/runner.js';
 import { actionStore } from '../../actions/store.js';
@@ -66,6 +67,7 @@ export default class ActionsRun extends RmmCommand {
         json: flags.json,
         label: 'Run complete',
         unstarted: 'leave',
+        hooks: actionHooks(db),
       });
     } finally {
       db.close();

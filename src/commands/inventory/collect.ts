@@ -1,16 +1,15 @@
 import { Flags } from '@oclif/core';
-import { recoverStale } from '../../actions/dispatch.js';
+import { dispatch, recoverStale } from '../../actions/dispatch.js';
+import { actionHooks } from '../../actions/hooks.js';
 import { type ExecPayload, toJobs } from '../../actions/jobs.js';
-import { runActions } from '../../actions/runner.js';
+import { parseAt } from '../../actions/schedule.js';
 import { actionStore } from '../../actions/store.js';
 import { selectDevices } from '../../actions/targets.js';
 import { dataDirFlags, RmmCommand } from '../../base-command.js';
-import { ExitCode } from '../../errors.js';
-import { LINUX_COLLECTOR, observedOs, parseLinuxInventory } from '../../inventory/linux.js';
-import { inventoryStore } from '../../inventory/store.js';
+import { collectorPayload } from '../../inventory/collectors.js';
 import { openResourceDatabase, resolveActor } from '../../reconcile.js';
 import { loadTransports } from '../../transports/registry.js';
-import { writeLines } from '../../views/output.js';
+import { showQueued } from '../../views/queued.js';
 
 export default class InventoryCollect extends RmmCommand {
   static override summary = 'Collect OS, kernel, CPU, memory, disks and network from the selected devices.';
@@ -18,13 +17,19 @@ export default class InventoryCollect extends RmmCommand {
   static override description = [
     "Runs the collector for each device's OS through its transport, as an Actions row of type inventory, and stores one Inventory row per category (os, kernel, hostname, cpu, memory, disks, network) with its data as JSON. The device's observed fields follow: LastSeen, LastInventory, Status Online, OSName, OSVersion, OSBuild; a device that does not answer becomes Offline. `rmm get devices` shows them; `rmm apply` never changes them.",
     'Linux and macOS-like devices (os linux, or unset) get the POSIX collector. Windows collectors come with the WinRM transport; Windows devices end Failed until then.',
-    'Selectors as for rmm exec. Exit codes: 0 every device inventoried, 1 some were not, 64 bad flags.',
+    'Output as for rmm exec: each device as it ends (with what was found), a live line of counts on a terminal, NDJSON with --json. Ctrl-C cancels. Queued inventory actions are run by rmm actions run like any other.',
+    'Selectors as for rmm exec. Exit codes: 0 every device inventoried, 1 some were not, 64 bad flags, 130 cancelled.',
   ].join('\n\n');
 
   static override examples = [
     {
       description: 'Inventory of site alpha.',
       command: '<%= config.bin %> <%= command.id %> --target site=alpha',
+    },
+    {
+      description:
+        'Queue a nightly inventory of every device for 2:00 UTC (rmm actions run, from cron, runs it).',
+      command: '<%= config.bin %> <%= command.id %> --target name=* --at 2026-11-27T02:00:00Z',
     },
   ];
 
@@ -45,62 +50,56 @@ export default class InventoryCollect extends RmmCommand {
     timeout: Flags.integer({ summary: 'Seconds the collector may run on a device.', default: 60, min: 1 }),
     'connect-timeout': Flags.integer({ summary: 'Seconds to wait for a connection.', default: 15, min: 1 }),
     actor: Flags.string({ summary: 'Who runs it, for Actions.CreatedBy and AuditLog.' }),
+    at: Flags.string({
+      summary: 'Only queue the inventory, due at this time (ISO 8601 date-time); rmm actions run runs it.',
+    }),
+    json: Flags.boolean({ summary: 'NDJSON events on stdout: one per state change, then a summary.' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(InventoryCollect);
+    const at = flags.at === undefined ? undefined : parseAt(flags.at);
     const { db } = openResourceDatabase(this.dataDir(flags));
     try {
-      db.pragma('synchronous = NORMAL');
+      db.pragma('synchronous = NORMAL'); // WAL: one fsync per checkpoint, not per status change
       const store = actionStore(db, resolveActor(flags.actor));
       recoverStale(db, store);
       const devices = selectDevices(db, flags.target);
+      const limits = { timeoutMs: flags.timeout * 1000, connectTimeoutMs: flags['connect-timeout'] * 1000 };
+      // One Payload per collector: devices that share a collector share its text.
+      const byCommand = new Map<string, { payload: ExecPayload; names: string[] }>();
+      for (const device of devices) {
+        const payload = await collectorPayload(device, limits);
+        const key = JSON.stringify(payload);
+        const entry = byCommand.get(key) ?? { payload, names: [] };
+        entry.names.push(device.name);
+        byCommand.set(key, entry);
+      }
+      const queued = [...byCommand.values()].flatMap(({ payload, names }) =>
+        store
+          .create('inventory', names, payload, { priority: 5, scheduledAt: at?.utc ?? null })
+          .map((id, i) => ({ id, device: names[i] as string })),
+      );
+      const ids = queued.map((q) => q.id);
+      if (at)
+        return showQueued(
+          ids,
+          queued.map((q) => q.device),
+          at.utc,
+          flags.json,
+        );
       const registry = await loadTransports(this.config);
       for (const line of registry.refused) this.logToStderr(`Refused: ${line}`);
-      const payload: ExecPayload = {
-        command: LINUX_COLLECTOR,
-        timeoutMs: flags.timeout * 1000,
-        connectTimeoutMs: flags['connect-timeout'] * 1000,
-      };
-      const posix = devices.filter((d) => d.os !== 'windows');
-      const windows = devices.filter((d) => d.os === 'windows');
-      const ids = store.create(
-        'inventory',
-        posix.map((d) => d.name),
-        payload,
-        { priority: 5 },
-      );
-      const jobs = toJobs(store.load(ids), new Map(posix.map((d) => [d.name, d])));
-      const inventories = inventoryStore(db);
-      const lines: string[] = [];
-      const summary = await runActions(jobs, {
+      const jobs = toJobs(store.load(ids), new Map(devices.map((d) => [d.name, d])));
+      process.exitCode = await dispatch(jobs, {
         registry,
         store,
         concurrency: flags.concurrency,
+        json: flags.json,
+        label: 'Inventory complete',
         unstarted: 'cancel',
-        signal: new AbortController().signal,
-        onEvent: (event) => {
-          if (event.status === 'Succeeded') {
-            // The collector's output is a few KB, well under the 64 KiB kept per stream.
-            const inventory = parseLinuxInventory(event.stdout ?? '');
-            inventories.save(event.device, inventory, observedOs(inventory));
-            lines.push(
-              `${event.device}: ${inventory.os.prettyName ?? inventory.os.name ?? 'unknown OS'}, kernel ${inventory.kernel.release ?? '?'}`,
-            );
-          } else if (event.status === 'Unreachable') {
-            inventories.unreachable(event.device);
-            lines.push(`${event.device}: Unreachable (${event.error ?? ''}); now Offline`);
-          } else if (event.status !== 'Running') {
-            lines.push(`${event.device}: ${event.status} (${event.error ?? `exit ${event.exitCode}`})`);
-          }
-        },
+        hooks: actionHooks(db),
       });
-      for (const device of windows)
-        lines.push(`${device.name}: Failed (no Windows collector yet: it comes with the WinRM transport)`);
-      writeLines(lines.sort());
-      const failed = jobs.length - summary.Succeeded + windows.length;
-      this.log(`\nInventory complete: ${summary.Succeeded} collected, ${failed} not.`);
-      if (failed > 0) process.exitCode = ExitCode.error;
     } finally {
       db.close();
     }
