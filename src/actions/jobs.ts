@@ -27,6 +27,8 @@ export interface Job {
   command: string;
   /** What the command reads on stdin (a long PowerShell script, see powershell.ts). */
   stdin?: string;
+  /** A PowerShell script: its error output may come as CLIXML, which is made readable. */
+  powershell?: boolean;
   timeoutMs: number;
   connectTimeoutMs: number;
   /** Why the row cannot run (device gone, unreadable payload): it ends Failed with this. */
@@ -57,7 +59,7 @@ export function toJobs(rows: readonly ActionRow[], devices: ReadonlyMap<string, 
     else if (!device) job.problem = `device ${JSON.stringify(deviceName)} is no longer in the database`;
     else if (payload.powershell && device.os !== 'windows')
       job.problem = `a PowerShell action needs a Windows device (spec.os: windows); ${deviceName} is ${device.os ?? 'of no declared OS'}`;
-    else if (payload.powershell) Object.assign(job, powershellInvocation(job.command));
+    else if (payload.powershell) Object.assign(job, powershellInvocation(job.command), { powershell: true });
     return job;
   });
 }

@@ -3,6 +3,7 @@ import type { ValidateFunction } from 'ajv';
 import { type DeviceTarget, type ExecResult, type Transport, TransportError } from '../plugin/api.js';
 import { pluginSchemaAjv } from '../resources/ajv.js';
 import type { TransportRegistry } from '../transports/registry.js';
+import { decodeClixml } from './clixml.js';
 import { CONNECT_ATTEMPTS, type Job } from './jobs.js';
 import { resolveSecret } from './secret.js';
 import {
@@ -202,7 +203,10 @@ async function runOne(
     return { status, result: { error: (error as Error).message, durationMs: took() } };
   }
   const stdout = capOutput(execResult.stdout);
-  const stderr = capOutput(execResult.stderr);
+  // PowerShell reports errors as CLIXML when its output is redirected: keep what a console shows.
+  const stderr = capOutput(
+    job.powershell ? Buffer.from(decodeClixml(execResult.stderr.toString('utf8'))) : execResult.stderr,
+  );
   const result: ActionResult = {
     exitCode: execResult.exitCode,
     stdout: stdout.text,

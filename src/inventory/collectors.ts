@@ -1,7 +1,12 @@
 import type { ExecPayload } from '../actions/jobs.js';
 import type { DeviceRecord } from '../actions/targets.js';
-import type { ObservedOs } from './linux.js';
-import { LINUX_COLLECTOR, observedOs, parseLinuxInventory } from './linux.js';
+import { LINUX_COLLECTOR, type ObservedOs, observedOs, parseLinuxInventory } from './linux.js';
+import {
+  describeWindowsInventory,
+  loadWindowsCollector,
+  observedWindowsOs,
+  parseWindowsInventory,
+} from './windows.js';
 
 /**
  * Which collector a device gets, and what its output becomes. A collector is an ordinary command
@@ -18,13 +23,26 @@ export interface CollectedInventory {
 
 export type CollectorLimits = Pick<ExecPayload, 'timeoutMs' | 'connectTimeoutMs'>;
 
-/** The Payload of a device's inventory action. Linux and devices of no declared OS get the POSIX collector. */
+/**
+ * The Payload of a device's inventory action. Windows devices get the PowerShell collector
+ * (collectors/windows/inventory.ps1, sent as an encoded command); Linux, macOS and devices of no
+ * declared OS get the POSIX one.
+ */
 export async function collectorPayload(device: DeviceRecord, limits: CollectorLimits): Promise<ExecPayload> {
+  if (device.os === 'windows') return { command: await loadWindowsCollector(), powershell: true, ...limits };
   return { command: LINUX_COLLECTOR, ...limits };
 }
 
 /** Parses a collector's output by the device's OS; throws when it is not what the collector prints. */
 export function readInventory(os: DeviceRecord['os'], output: string): CollectedInventory {
+  if (os === 'windows') {
+    const windows = parseWindowsInventory(output);
+    return {
+      categories: { ...windows },
+      observed: observedWindowsOs(windows),
+      summary: describeWindowsInventory(windows),
+    };
+  }
   const inventory = parseLinuxInventory(output);
   return {
     categories: { ...inventory },
