@@ -23,6 +23,8 @@ export interface ConformanceSetup {
   unreachableTarget: DeviceTarget;
   /** Options the target refuses: connect must fail as `auth-failed`. */
   badCredentials: ConnectOptions;
+  /** The target keeps POSIX file modes (putFile's mode); false for Windows targets. Default true. */
+  posixFileModes?: boolean;
   teardown(): Promise<void>;
 }
 
@@ -141,7 +143,7 @@ export function describeTransportConformance(name: string, setup: () => Promise<
         await session.putFile(path.join(dir, 'sent'), remote, { mode: 0o600 });
         await session.fetchFile(remote, path.join(dir, 'fetched'));
         expect(sha256(await readFile(path.join(dir, 'fetched')))).toBe(sha256(data));
-        expect((await run(`stat -c %a ${remote}`)).out.trim()).toBe('600');
+        if (env.posixFileModes !== false) expect((await run(`stat -c %a ${remote}`)).out.trim()).toBe('600');
       } finally {
         await run(`rm -f ${remote}`).catch(() => {});
         await rm(dir, { recursive: true, force: true });

@@ -1,0 +1,39 @@
+import type {
+  ConnectOptions,
+  DeviceTarget,
+  PluginRuntime,
+  Session,
+  Transport,
+  TransportErrorCode,
+} from 'rmm/plugin';
+import { optionsSchema } from './options.js';
+
+export type Fail = (
+  code: TransportErrorCode,
+  message: string,
+  options?: { cause?: unknown; commandSent?: boolean },
+) => Error;
+
+export function createWinrmTransport(runtime: PluginRuntime): Transport {
+  const fail: Fail = (code, message, options) => new runtime.TransportError(code, message, options);
+  return {
+    apiVersion: 1,
+    name: 'winrm',
+    description:
+      'Windows Remote Management (WS-Management): cmd and PowerShell through one remote shell per device, over HTTP with NTLM message encryption or HTTPS.',
+    optionsSchema,
+    defaultPort: 5985,
+    batchSize: 500,
+    capabilities: { powershell: true, fileTransfer: true, queued: false },
+    connect: (target, options) => connect(target, options, fail),
+  };
+}
+
+/**
+ * The protocol code (NTLM, XML) loads on the first connection, not with the plugin: every rmm
+ * command runs the plugins' hooks to learn their option schemas.
+ */
+async function connect(target: DeviceTarget, options: ConnectOptions, fail: Fail): Promise<Session> {
+  const { openSession } = await import('./open-session.js');
+  return openSession(target, options, fail);
+}
