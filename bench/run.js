@@ -2,7 +2,7 @@
 // on the same input. Every measurement runs in a fresh process, so one's heap never inflates
 // another's peak RSS. Figures are printed, never asserted.
 //
-//   node bench/run.js [--quick] [--only=validate|reconcile|fanout]
+//   node bench/run.js [--quick] [--only=validate|reconcile|fanout|winrm]
 //     --quick skips the slow `yaml` floor (about 30 s and 1.2 GB); --only runs one part, to iterate.
 //     fanout (bench/fanout.js) needs /usr/sbin/sshd, ssh, parallel-ssh and GNU time: apt-get install
 //     openssh-server openssh-client pssh time
@@ -24,13 +24,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fanout } from './fanout.js';
 import { generate } from './generate.js';
+import { winrm } from './winrm.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const work = path.join(root, 'bench', '.work');
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-if (only !== undefined && !['validate', 'reconcile', 'fanout'].includes(only))
-  throw new Error(`--only=${only}: expected validate, reconcile or fanout`);
+if (only !== undefined && !['validate', 'reconcile', 'fanout', 'winrm'].includes(only))
+  throw new Error(`--only=${only}: expected validate, reconcile, fanout or winrm`);
 const reportFile = path.join(work, 'usage.json');
 // The child's stdout goes to a file: rmm apply prints about 60 MB for 100,000 devices, more than a
 // pipe buffer should hold, and only its last lines are read.
@@ -129,8 +130,9 @@ console.log(
   `rmm benchmarks on ${os.cpus().length} cores, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}`,
 );
 // The 100,000-device input is for validate and reconcile only: fanout declares its own devices.
-if (only === 'fanout') mkdirSync(work, { recursive: true });
-const { one, many, devices } = only === 'fanout' ? {} : generate(work);
+const ownInput = only === 'fanout' || only === 'winrm';
+if (ownInput) mkdirSync(work, { recursive: true });
+const { one, many, devices } = ownInput ? {} : generate(work);
 if (devices)
   console.log(
     `input: ${fmt(devices)} Device documents (+103 sites, groups and a policy), as 1 file and as 1,000 files of 100`,
@@ -263,3 +265,4 @@ if (!only || only === 'reconcile') {
 }
 
 if (!only || only === 'fanout') await fanout({ root, work, cli, fmt });
+if (!only || only === 'winrm') await winrm({ root, work, cli, fmt });
