@@ -14,6 +14,7 @@ import {
   type WindowsInventory,
 } from '../../src/inventory/windows.js';
 import { packageRoot } from '../../src/paths.js';
+import { SERVER_2022, WINDOWS_11 } from '../fixtures/inventory/windows.js';
 import {
   findPowershell7Syntax,
   formatProblem,
@@ -21,22 +22,6 @@ import {
   type SyntaxProblem,
   walk,
 } from '../helpers/powershell-grammar.js';
-
-/** What the collector prints on a Windows Server 2022 VM (Windows PowerShell 5.1 escapes ' and &). */
-const SERVER_2022 =
-  '{"formatVersion":1,"os":{"caption":"Microsoft Windows Server 2022 Standard","version":"10.0.20348","buildNumber":"20348","displayVersion":"21H2","updateBuildRevision":2227,"architecture":"64-bit","computerName":"SRV-FILE01","installDate":"2023-03-14T09:12:45.0000000Z","lastBootUpTime":"2024-02-10T03:05:11.4960000Z","powershellVersion":"5.1.20348.2227"},' +
-  '"hardware":{"manufacturer":"VMware, Inc.","model":"VMware7,1","domain":"corp.example.com","totalMemoryBytes":17179332608,"processors":[{"name":"Intel(R) Xeon(R) Gold 6248R CPU @ 3.00GHz","cores":2,"logicalProcessors":2},{"name":"Intel(R) Xeon(R) Gold 6248R CPU @ 3.00GHz","cores":2,"logicalProcessors":2}]},' +
-  '"disks":[{"drive":"C:","label":"","fileSystem":"NTFS","sizeBytes":106847793152,"freeBytes":61234520064},{"drive":"D:","label":"Shares","fileSystem":"ReFS","sizeBytes":536805376000,"freeBytes":402653184000}],' +
-  '"network":[{"description":"vmxnet3 Ethernet Adapter","macAddress":"00:50:56:A1:2B:3C","ipv4":["10.20.30.40"],"ipv6":["fe80::1c2d:3e4f:5a6b:7c8d"],"dhcpEnabled":false,"gateways":["10.20.30.1"],"dnsServers":["10.20.30.10","10.20.30.11"]}],' +
-  '"software":[{"name":"Microsoft Visual C++ 2015-2022 Redistributable (x64) - 14.38.33130","version":"14.38.33130.0","publisher":"Microsoft Corporation","installDate":null,"registryView":"Registry64"},{"name":"VMware Tools","version":"12.3.5.22544099","publisher":"VMware, Inc.","installDate":"20240110","registryView":"Registry64"},{"name":"Veeam Agent for Microsoft Windows","version":"6.1.0.349","publisher":"Veeam Software Group GmbH","installDate":"20231102","registryView":"Registry64"},{"name":"Notepad++ (32-bit x86)","version":"8.6.2","publisher":"Notepad++ Team","installDate":null,"registryView":"Registry32"},{"name":"Crystal Reports Runtime \\u0026 Viewer","version":"13.0.35.4888","publisher":"SAP","installDate":"20230601","registryView":"Registry32"}]}\r\n';
-
-/** A Windows 11 laptop on Wi-Fi; non-ASCII arrives as \u escapes (the collector makes its JSON ASCII). */
-const WINDOWS_11 =
-  '{"formatVersion":1,"os":{"caption":"Microsoft Windows 11 Pro","version":"10.0.22631","buildNumber":"22631","displayVersion":"23H2","updateBuildRevision":3085,"architecture":"64-bit","computerName":"LT-JMUELLER","installDate":"2023-11-20T14:02:09.0000000Z","lastBootUpTime":"2024-02-12T07:41:55.5000000Z","powershellVersion":"5.1.22621.2506"},' +
-  '"hardware":{"manufacturer":"LENOVO","model":"21HDCTO1WW","domain":"WORKGROUP","totalMemoryBytes":34007068672,"processors":[{"name":"13th Gen Intel(R) Core(TM) i7-1365U   ","cores":10,"logicalProcessors":12}]},' +
-  '"disks":[{"drive":"C:","label":"Windows","fileSystem":"NTFS","sizeBytes":510770802688,"freeBytes":201326592000}],' +
-  '"network":[{"description":"Intel(R) Wi-Fi 6E AX211 160MHz","macAddress":"A0:B3:39:4C:5D:6E","ipv4":["192.168.1.57"],"ipv6":["2a02:8071:5e0:4f00:8d1c:2b3a:4c5d:6e7f","fe80::9a4b:1c2d:3e4f:5a6b"],"dhcpEnabled":true,"gateways":["192.168.1.1","fe80::1"],"dnsServers":["192.168.1.1"]},{"description":"Cisco AnyConnect Secure Mobility Client Virtual Miniport Adapter for Windows x64","macAddress":"00:05:9A:3C:7A:00","ipv4":["10.250.4.19"],"ipv6":[],"dhcpEnabled":false,"gateways":[],"dnsServers":["10.250.0.53","10.250.0.54"]}],' +
-  '"software":[{"name":"Microsoft 365 Apps for enterprise - de-de","version":"16.0.17231.20236","publisher":"Microsoft Corporation","installDate":null,"registryView":"Registry64"},{"name":"Gr\\u00fcne Ampel Zeiterfassung","version":"4.2","publisher":"M\\u00fcller \\u0026 S\\u00f6hne GmbH","installDate":"20240115","registryView":"Registry32"},{"name":"Zoom Workplace (64-bit)","version":"5.17.11 (34827)","publisher":"Zoom Video Communications, Inc.","installDate":"15.01.2024","registryView":"Registry64"}]}\r\n';
 
 const script = await readFile(path.join(packageRoot, 'collectors', 'windows', 'inventory.ps1'), 'utf8');
 const parsed = parsePowershell(script);
