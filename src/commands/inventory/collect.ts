@@ -12,7 +12,8 @@ import { loadTransports } from '../../transports/registry.js';
 import { showQueued } from '../../views/queued.js';
 
 export default class InventoryCollect extends RmmCommand {
-  static override summary = 'Collect OS, hardware, disks, network (and on Windows, installed software) from the selected devices.';
+  static override summary =
+    'Collect OS, hardware, disks, network (and on Windows, installed software) from the selected devices.';
 
   static override description = [
     "Runs the collector for each device's OS through its transport, as an Actions row of type inventory, and stores one Inventory row per category with its data as JSON. The device's observed fields follow: LastSeen, LastInventory, Status Online, OSName, OSVersion, OSBuild; a device that does not answer becomes Offline. `rmm get devices` shows them; `rmm apply` never changes them.",
