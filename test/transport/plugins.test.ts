@@ -45,6 +45,7 @@ describe('transport plugins', () => {
     expect(json.transports.map((t: { name: string; plugin: string }) => [t.name, t.plugin])).toEqual([
       ['local', 'rmm-transport-local'],
       ['ssh', '@rmm/transport-ssh'],
+      ['winrm', '@rmm/transport-winrm'],
     ]);
     expect(json.refused).toEqual([
       'plugin rmm-transport-bad: transport "Bad Name": name must be lowercase letters, digits and dashes, starting with a letter',

@@ -8,12 +8,12 @@ import { createSshTransport } from '../../plugins/ssh/src/transport.js';
 import {
   type ConnectOptions,
   type DeviceTarget,
-  type Secret,
   TRANSPORT_API_VERSION,
   TransportError,
 } from '../../src/plugin/api.js';
 import { describeTransportConformance } from '../../src/plugin/conformance.js';
 import { freePort, type Sshd, startSshd } from '../helpers/sshd.js';
+import { connectError, testSecret } from '../helpers/transport.js';
 
 const transport = createSshTransport({ apiVersion: TRANSPORT_API_VERSION, TransportError });
 
@@ -25,10 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sshd?.stop();
 });
-
-function secret(ref: string, value: string | Buffer): Secret {
-  return { ref, reveal: () => Buffer.from(value), toString: () => ref, toJSON: () => ref } as Secret;
-}
 
 function target(options: Record<string, unknown> = {}): DeviceTarget {
   return {
@@ -42,19 +38,9 @@ function target(options: Record<string, unknown> = {}): DeviceTarget {
 function keyLogin(): ConnectOptions {
   return {
     user: sshd.user,
-    secret: secret(`file:${sshd.clientKeyPath}`, readFileSync(sshd.clientKeyPath)),
+    secret: testSecret(`file:${sshd.clientKeyPath}`, readFileSync(sshd.clientKeyPath)),
     connectTimeoutMs: 5000,
   };
-}
-
-async function connectError(device: DeviceTarget, options: ConnectOptions): Promise<TransportError> {
-  const session = await transport.connect(device, options).catch((error: unknown) => error);
-  if (!(session instanceof TransportError)) {
-    if (session && typeof session === 'object' && 'close' in session)
-      await (session as { close(): Promise<void> }).close();
-    throw new Error(`expected a TransportError, got ${inspect(session)}`);
-  }
-  return session;
 }
 
 async function newKey(name: string): Promise<{ path: string; publicKey: string }> {
@@ -70,7 +56,7 @@ describeTransportConformance('ssh', async () => {
     target: target(),
     connect: keyLogin(),
     unreachableTarget: target({ port: await freePort() }),
-    badCredentials: { ...keyLogin(), secret: secret('file:stranger', await readFile(stranger.path)) },
+    badCredentials: { ...keyLogin(), secret: testSecret('file:stranger', await readFile(stranger.path)) },
     teardown: async () => {},
   };
 });
@@ -83,7 +69,7 @@ describe('ssh transport', () => {
     const otherFingerprint = (await execa('ssh-keygen', ['-l', '-f', `${other.path}.pub`])).stdout.split(
       ' ',
     )[1];
-    const error = await connectError(target({ knownHosts }), keyLogin());
+    const error = await connectError(transport, target({ knownHosts }), keyLogin());
     expect(error.code).toBe('host-key-mismatch');
     expect(error.message).toContain(sshd.hostKeyFingerprint);
     expect(error.message).toContain(otherFingerprint);
@@ -92,7 +78,7 @@ describe('ssh transport', () => {
   it('refuses a host known_hosts does not list, under the strict policy', async () => {
     const knownHosts = path.join(sshd.dir, 'known_hosts_other_port');
     await writeFile(knownHosts, `[127.0.0.1]:1 ${sshd.hostPublicKey}\n`);
-    const error = await connectError(target({ knownHosts }), keyLogin());
+    const error = await connectError(transport, target({ knownHosts }), keyLogin());
     expect(error.code).toBe('host-key-mismatch');
     expect(error.message).toContain(sshd.hostKeyFingerprint);
   });
@@ -105,7 +91,7 @@ describe('ssh transport', () => {
     expect((await session.exec('echo pinned')).stdout.toString()).toBe('pinned\n');
     await session.close();
     const wrong = `SHA256:${'A'.repeat(43)}`;
-    const error = await connectError(target({ hostKeyFingerprint: wrong }), keyLogin());
+    const error = await connectError(transport, target({ hostKeyFingerprint: wrong }), keyLogin());
     expect(error.code).toBe('host-key-mismatch');
     expect(error.message).toContain(sshd.hostKeyFingerprint);
     expect(error.message).toContain(wrong);
@@ -134,6 +120,7 @@ describe('ssh transport', () => {
     const changed = path.join(sshd.dir, 'known_hosts_changed');
     await writeFile(changed, `[127.0.0.1]:${sshd.port} ${other.publicKey}\n`);
     const error = await connectError(
+      transport,
       target({ knownHosts: changed, hostKeyPolicy: 'accept-new' }),
       keyLogin(),
     );
@@ -143,7 +130,7 @@ describe('ssh transport', () => {
 
   it('reports a closed port as unreachable, retryable, nothing sent', async () => {
     const started = Date.now();
-    const error = await connectError(target({ port: await freePort() }), keyLogin());
+    const error = await connectError(transport, target({ port: await freePort() }), keyLogin());
     expect(error.code).toBe('unreachable');
     expect(error.commandSent).toBe(false);
     expect(error.retryable).toBe(true);
@@ -172,8 +159,8 @@ describe('ssh transport', () => {
 
   it('never puts the secret in an error', async () => {
     const password = 'Tr0ub4dor-rmm-7f3a9c-do-not-print';
-    const login = { ...keyLogin(), secret: secret('env:RMM_TEST_PASSWORD', `${password}\n`) };
-    const error = await connectError(target({ auth: 'password' }), login);
+    const login = { ...keyLogin(), secret: testSecret('env:RMM_TEST_PASSWORD', `${password}\n`) };
+    const error = await connectError(transport, target({ auth: 'password' }), login);
     expect(error.code).toBe('auth-failed');
     expect(error.message).toContain('env:RMM_TEST_PASSWORD');
     for (const text of [error.message, error.stack ?? '', inspect(error, { depth: 5 })]) {
@@ -181,8 +168,8 @@ describe('ssh transport', () => {
       expect(text).not.toContain('Tr0ub4dor');
     }
     // A key that is not a key: the message names the reference, not the content.
-    const garbage = { ...keyLogin(), secret: secret('env:RMM_TEST_KEY', password) };
-    const keyError = await connectError(target(), garbage);
+    const garbage = { ...keyLogin(), secret: testSecret('env:RMM_TEST_KEY', password) };
+    const keyError = await connectError(transport, target(), garbage);
     expect(keyError.code).toBe('auth-failed');
     expect(inspect(keyError, { depth: 5 })).not.toContain('Tr0ub4dor');
   });

@@ -10,12 +10,12 @@ import { powershellInvocation } from '../../src/actions/powershell.js';
 import {
   type ConnectOptions,
   type DeviceTarget,
-  type Secret,
   TRANSPORT_API_VERSION,
   TransportError,
 } from '../../src/plugin/api.js';
 import { describeTransportConformance } from '../../src/plugin/conformance.js';
 import { freePort } from '../helpers/sshd.js';
+import { connectError, testSecret } from '../helpers/transport.js';
 import { startWinrmPeer, type WinrmPeer } from '../helpers/winrm-peer/index.js';
 import { transferEmulator } from './transfer-emulator.js';
 
@@ -29,10 +29,7 @@ const transport = createWinrmTransport({ apiVersion: TRANSPORT_API_VERSION, Tran
 const USER = 'rmm-admin';
 const PASSWORD = 'S3cret-pässword!';
 
-function secret(value: string): Secret {
-  const ref = 'env:RMM_WINRM_PASSWORD';
-  return { ref, reveal: () => Buffer.from(value), toString: () => ref, toJSON: () => ref } as Secret;
-}
+const secret = (value: string) => testSecret('env:RMM_WINRM_PASSWORD', value);
 
 function target(peer: WinrmPeer, options: Record<string, unknown> = {}): DeviceTarget {
   return { name: 'winrm-test', host: '127.0.0.1', os: 'windows', options: { port: peer.port, ...options } };
@@ -40,16 +37,6 @@ function target(peer: WinrmPeer, options: Record<string, unknown> = {}): DeviceT
 
 function login(password = PASSWORD): ConnectOptions {
   return { user: USER, secret: secret(password), connectTimeoutMs: 5000 };
-}
-
-async function connectError(device: DeviceTarget, options: ConnectOptions): Promise<TransportError> {
-  const session = await transport.connect(device, options).catch((error: unknown) => error);
-  if (!(session instanceof TransportError)) {
-    if (session && typeof session === 'object' && 'close' in session)
-      await (session as { close(): Promise<void> }).close();
-    throw new Error(`expected a TransportError, got ${inspect(session)}`);
-  }
-  return session;
 }
 
 let http: WinrmPeer;
@@ -109,11 +96,16 @@ describe('winrm transport', () => {
 
   it('refuses an untrusted or wrongly pinned certificate before sending credentials', async () => {
     const before = https.stats.authentications;
-    const untrusted = await connectError(target(https, { scheme: 'https', auth: 'basic' }), login());
+    const untrusted = await connectError(
+      transport,
+      target(https, { scheme: 'https', auth: 'basic' }),
+      login(),
+    );
     expect(untrusted.code).toBe('host-key-mismatch');
     expect(untrusted.message).toMatch(/not trusted.*tls\.caFile/);
     const pin = `${'AB:'.repeat(31)}AB`;
     const pinned = await connectError(
+      transport,
       target(https, { scheme: 'https', auth: 'basic', tls: { fingerprint: pin } }),
       login(),
     );
@@ -124,14 +116,14 @@ describe('winrm transport', () => {
 
   it('refuses Basic over plain http without connecting', async () => {
     const connections = http.stats.connections;
-    const error = await connectError(target(http, { auth: 'basic' }), login());
+    const error = await connectError(transport, target(http, { auth: 'basic' }), login());
     expect(error.code).toBe('auth-failed');
     expect(error.message).toMatch(/Basic authentication over plain HTTP/);
     expect(http.stats.connections).toBe(connections);
   });
 
   it('never shows the password in errors', async () => {
-    const error = await connectError(target(http), login('wrong-Pa55'));
+    const error = await connectError(transport, target(http), login('wrong-Pa55'));
     expect(error.code).toBe('auth-failed');
     expect(inspect(error)).not.toContain('wrong-Pa55');
   });
@@ -252,7 +244,7 @@ describe('winrm transport', () => {
   it('times out against a slow server as unreachable at connect, and as timed-out during a command', async () => {
     http.faults.delayMs = 1500;
     try {
-      const error = await connectError(target(http), { ...login(), connectTimeoutMs: 500 });
+      const error = await connectError(transport, target(http), { ...login(), connectTimeoutMs: 500 });
       expect(error.code).toBe('unreachable');
       expect(error.retryable).toBe(true);
     } finally {
