@@ -114,7 +114,7 @@ export function openResourceDatabase(
   requireDatabaseFile(file);
   let db = openDatabase(file, { readonly: options.readonly ?? false });
   try {
-    const { plan: migration } = pendingMigration(db, loadDeclaredSchema());
+    const { plan: migration } = pendingMigration(db, loadDeclaredSchema(undefined, schemaCache(dataDir)));
     if (migration.steps.length === 0) return { db, file, migration };
     if (!options.pendingMigration) {
       throw new RmmError('database', 'the database schema is behind schemas/database.yaml', {
@@ -229,7 +229,7 @@ export function commitPlan(
   lockTimeoutMs: number,
   databaseLabel: string,
 ): void {
-  const declared = loadDeclaredSchema();
+  const declared = loadDeclaredSchema(undefined, schemaCache(path.dirname(db.name)));
   // The steps run are recomputed from schemas/database.yaml, never read from a (saved) plan.
   const migration = pendingMigration(db, declared).plan;
   const begin = () => {
@@ -279,4 +279,10 @@ function beginImmediate(db: Db, lockTimeoutMs: number, databaseLabel: string): v
 
 function sameSteps(a: readonly MigrationStep[], b: readonly MigrationStep[]): boolean {
   return a.length === b.length && a.every((step, i) => step.sql.join('\n') === b[i]?.sql.join('\n'));
+}
+
+/** The warm cache of the data directory `rmm init` made, for loadDeclaredSchema; none without one. */
+function schemaCache(dataDir: string): { cacheDir?: string } {
+  const cacheDir = path.join(dataDir, 'cache');
+  return existsSync(cacheDir) ? { cacheDir } : {};
 }

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { packageRoot, schemasDir } from '../paths.js';
+import { cacheSalt } from '../cache-salt.js';
 import type { DocumentResult } from './check-document.js';
 import { decodeResult, encodeResult } from './result-lines.js';
 
@@ -35,7 +34,7 @@ const ENTRY = /^[0-9a-f]{64}\.json$/;
 export function resultCache(cacheDir: string, extraSalt = ''): ResultCache {
   const dir = path.join(cacheDir, 'check');
   // extraSalt: what else results depend on, such as the installed transports' option schemas.
-  const salt = `${cacheSalt()}\0${extraSalt}`;
+  const salt = `rmm-check-cache ${CACHE_FORMAT}\0${cacheSalt()}\0${extraSalt}`;
   const fresh = new Map<string, DocumentResult[]>();
   // Files seen valid in this run (hits and new entries), for the next run's guess.
   const seen = new Set<string>();
@@ -157,16 +156,3 @@ function removeExpired(dir: string): void {
  * own code (a few hundred KB, hashed in milliseconds), so even a rebuild without a version bump
  * never reads results an older check produced.
  */
-function cacheSalt(): string {
-  const hash = createHash('sha256').update(`rmm-check-cache ${CACHE_FORMAT}\0`);
-  const pkg = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
-  hash.update(`${pkg.version}\0`);
-  for (const name of readdirSync(schemasDir).sort()) {
-    if (name.endsWith('.schema.json')) hash.update(name).update(readFileSync(path.join(schemasDir, name)));
-  }
-  const code = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-  for (const name of (readdirSync(code, { recursive: true }) as string[]).sort()) {
-    if (/\.(js|ts)$/.test(name)) hash.update(name).update(readFileSync(path.join(code, name)));
-  }
-  return hash.digest('hex');
-}

@@ -10,6 +10,7 @@ import { createAjv, type ErrorObject, type ValidateFunction } from '../resources
 import { pathOf, problemsFromAjv } from '../resources/ajv-messages.js';
 import { readSchemaFile } from '../resources/schemas.js';
 import { suggest } from '../suggest.js';
+import { cachedSchemaModel } from './schema-cache.js';
 import type { ColumnSchema, ForeignKeyAction, SeedRow, SeedValue, TableSchema } from './table-schema.js';
 import { META_TABLE, sameName, sqlLiteral } from './table-schema.js';
 
@@ -64,7 +65,14 @@ interface Problem {
   message: string;
 }
 
-export function loadDeclaredSchema(file: string = databaseSchemaFile): DeclaredSchema {
+/**
+ * With a cacheDir (the data directory's cache/), a file checked valid before is not checked again
+ * (see schema-cache.ts); `rmm init` and `rmm db` always check in full.
+ */
+export function loadDeclaredSchema(
+  file: string = databaseSchemaFile,
+  options: { cacheDir?: string } = {},
+): DeclaredSchema {
   const label = labelOf(file);
   let text: string;
   try {
@@ -73,6 +81,14 @@ export function loadDeclaredSchema(file: string = databaseSchemaFile): DeclaredS
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
     throw new RmmError('invalid-schema', `cannot read ${label}: ${reason}`, { cause: error });
   }
+  if (options.cacheDir) {
+    const model = cachedSchemaModel(options.cacheDir, text, () => checkDeclaredSchema(file, label, text));
+    return { file, label, ...model };
+  }
+  return checkDeclaredSchema(file, label, text);
+}
+
+function checkDeclaredSchema(file: string, label: string, text: string): DeclaredSchema {
   const where = displayPath(file);
   const invalid = (lines: string[]) =>
     new RmmError('invalid-schema', `${label} is invalid`, { details: lines });
