@@ -66,6 +66,8 @@ export interface ActionEvent {
 export type Summary = Record<ActionStatus, number>;
 
 const DEFAULT_TRANSPORT = 'ssh';
+const END_BATCH_MS = 25;
+const END_BATCH_ROWS = 100;
 
 export function emptySummary(): Summary {
   return { Pending: 0, Running: 0, Succeeded: 0, Failed: 0, TimedOut: 0, Unreachable: 0, Cancelled: 0 };
@@ -95,9 +97,34 @@ export async function runActions(jobs: readonly Job[], options: RunOptions): Pro
     }
     options.onEvent(event);
   };
+  // Ends are written in batches, one transaction at most END_BATCH_MS apart, and reported once
+  // committed. A runner killed in between leaves those rows Running: recovery ends them Failed as
+  // "may or may not have completed", which is what they are to anyone reading the queue then.
+  const ending: Array<{ job: Job; status: ActionStatus; result: ActionResult }> = [];
+  let endTimer: NodeJS.Timeout | undefined;
+  const flushEnds = () => {
+    clearTimeout(endTimer);
+    endTimer = undefined;
+    const batch = ending.splice(0);
+    if (batch.length === 0) return;
+    const ended = options.store.finishMany(
+      batch.map(({ job, status, result }) => ({
+        id: job.id,
+        device: job.deviceName,
+        type: job.type,
+        status,
+        result,
+      })),
+    );
+    batch.forEach(({ job, status, result }, i) => {
+      if (ended[i]) report(job, status, result);
+      else endedElsewhere(job, 'while this runner ran it');
+    });
+  };
   const end = (job: Job, status: ActionStatus, result: ActionResult) => {
-    if (options.store.finish(job.id, job.deviceName, job.type, status, result)) report(job, status, result);
-    else endedElsewhere(job, 'while this runner ran it');
+    ending.push({ job, status, result });
+    if (ending.length >= END_BATCH_ROWS) flushEnds();
+    else endTimer ??= setTimeout(flushEnds, END_BATCH_MS);
   };
   // The row is no longer ours (cancelled with rmm actions cancel, ended by another runner's
   // recovery, or another runner has it): say how it ended if it has; a row another runner is
@@ -110,8 +137,13 @@ export async function runActions(jobs: readonly Job[], options: RunOptions): Pro
   await Promise.all(
     [...byTransport].map(async ([type, queue]) => {
       const registered = type ? options.registry.transports.get(type) : undefined;
-      const missing = `no transport "${type}" is installed (see rmm transports)`;
-      const validate = registered ? pluginSchemaAjv().compile(registered.transport.optionsSchema) : undefined;
+      let unusable = `no transport "${type}" is installed (see rmm transports)`;
+      let validate: ValidateFunction | undefined;
+      try {
+        validate = registered ? pluginSchemaAjv().compile(registered.transport.optionsSchema) : undefined;
+      } catch (error) {
+        unusable = `plugin ${registered?.plugin}: transport "${type}": optionsSchema does not compile: ${(error as Error).message}`;
+      }
       const batch = registered?.transport.batchSize ?? 1;
       const width = Math.max(1, Math.min(batch, options.concurrency, queue.length));
       let next = 0;
@@ -129,7 +161,7 @@ export async function runActions(jobs: readonly Job[], options: RunOptions): Pro
           }
           options.onEvent({ type: 'action', id: job.id, device: job.deviceName, status: 'Running' });
           if (job.problem || !job.device || !registered || !validate) {
-            end(job, 'Failed', { error: job.problem ?? missing, durationMs: 0 });
+            end(job, 'Failed', { error: job.problem ?? unusable, durationMs: 0 });
             continue;
           }
           const { status, result } = await runOne(registered.transport, validate, job, job.device, options);
@@ -139,7 +171,7 @@ export async function runActions(jobs: readonly Job[], options: RunOptions): Pro
       };
       await Promise.all(Array.from({ length: width }, lane));
     }),
-  );
+  ).finally(flushEnds);
   return summary;
 }
 

@@ -175,12 +175,30 @@ export function actionStore(db: Db, actor: string, runner: Runner = THIS_RUNNER)
      * nothing written) when the row had already ended.
      */
     finish(id: string, device: string, type: string, status: ActionStatus, result: ActionResult): boolean {
-      return db.transaction(() => {
-        if (toFinal.run(status, JSON.stringify(result), id).changes === 0) return false;
-        unlease.run(id);
-        writeAudit(id, device, type, status, result);
-        return true;
-      })();
+      return this.finishMany([{ id, device, type, status, result }])[0] === true;
+    },
+
+    /**
+     * finish() for many rows in one transaction (a commit per row was a third of what rmm adds to a
+     * fan-out of short commands); one answer per entry, in order.
+     */
+    finishMany(
+      entries: ReadonlyArray<{
+        id: string;
+        device: string;
+        type: string;
+        status: ActionStatus;
+        result: ActionResult;
+      }>,
+    ): boolean[] {
+      return db.transaction(() =>
+        entries.map(({ id, device, type, status, result }) => {
+          if (toFinal.run(status, JSON.stringify(result), id).changes === 0) return false;
+          unlease.run(id);
+          writeAudit(id, device, type, status, result);
+          return true;
+        }),
+      )();
     },
 
     /** Pending -> Cancelled (audited); false when the row is not Pending (any more). */

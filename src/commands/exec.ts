@@ -120,7 +120,7 @@ export default class Exec extends RmmCommand {
       });
       // Queued for later: rmm actions run picks them up once due.
       if (at) return showQueued(ids, names, at.utc, flags.json);
-      const registry = await loadTransports(this.config);
+      const registry = await loadTransports(this.config, { compileSchemas: false });
       for (const line of registry.refused) this.logToStderr(`Refused: ${line}`);
       const jobs = toJobs(store.load(ids), new Map(devices.map((d) => [d.name, d])));
       process.exitCode = await dispatch(jobs, {

@@ -52,7 +52,10 @@ export interface ExecOptions {
 }
 
 export interface ExecResult {
-  /** 0..255; a command ended by a signal reports 128 + the signal's number where known. */
+  /**
+   * POSIX targets: 0..255, a command ended by a signal reports 128 + the signal's number where known.
+   * Windows targets: Windows' own exit code, which can be larger (3221225786 after Ctrl-C).
+   */
   exitCode: number;
   stdout: Buffer;
   stderr: Buffer;

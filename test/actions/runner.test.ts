@@ -129,4 +129,57 @@ describe('runActions', () => {
       expect(db.prepare('SELECT count(*) AS n FROM ActionLeases').get()).toEqual({ n: 0 });
     },
   );
+
+  it('fails the actions of a transport whose options schema does not compile, naming the plugin', async () => {
+    const broken: Transport = { ...fake, name: 'broken', optionsSchema: { type: 'no-such-type' } };
+    const withBroken: TransportRegistry = {
+      transports: new Map([['broken', { transport: broken, plugin: 'rmm-transport-broken' }]]),
+      refused: [],
+    };
+    const events: ActionEvent[] = [];
+    await runActions(jobsFor('hello', [record('x', 'broken')]), {
+      registry: withBroken,
+      store,
+      concurrency: 10,
+      signal: new AbortController().signal,
+      unstarted: 'cancel',
+      onEvent: (e) => events.push(e),
+    });
+    expect(statuses()).toEqual({ x: 'Failed' });
+    expect(events.at(-1)?.error).toMatch(
+      /^plugin rmm-transport-broken: transport "broken": optionsSchema does not compile: /,
+    );
+  });
+
+  it('ends 250 actions in a few transactions, every one audited and reported', async () => {
+    const devices = Array.from({ length: 250 }, (_, i) => record(`d${i}`));
+    const many: Transport = { ...fake, batchSize: 250 };
+    const events: ActionEvent[] = [];
+    let transactions = 0;
+    const counting: ActionStore = {
+      ...store,
+      finishMany: (entries) => {
+        transactions++;
+        return store.finishMany(entries);
+      },
+    };
+    const summary = await runActions(jobsFor('ok', devices), {
+      registry: { transports: new Map([['fake', { transport: many, plugin: 'test' }]]), refused: [] },
+      store: counting,
+      concurrency: 250,
+      signal: new AbortController().signal,
+      unstarted: 'cancel',
+      onEvent: (e) => events.push(e),
+    });
+    expect(summary.Succeeded).toBe(250);
+    expect(transactions).toBeLessThanOrEqual(10);
+    expect(events.filter((e) => e.status === 'Succeeded')).toHaveLength(250);
+    expect(db.prepare("SELECT count(*) AS n FROM Actions WHERE Status = 'Succeeded'").get()).toEqual({
+      n: 250,
+    });
+    expect(db.prepare("SELECT count(*) AS n FROM AuditLog WHERE Action LIKE 'action.exec %'").get()).toEqual({
+      n: 250,
+    });
+    expect(db.prepare('SELECT count(*) AS n FROM ActionLeases').get()).toEqual({ n: 0 });
+  });
 });

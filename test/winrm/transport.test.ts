@@ -217,6 +217,26 @@ describe('winrm transport', () => {
     }
   });
 
+  it('on abort (Ctrl-C) stops the command on the device and keeps the session usable', async () => {
+    const session = await transport.connect(target(http), login());
+    try {
+      const marker = `rmm-abort-${randomBytes(6).toString('hex')}`;
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new Error('cancelled')), 300);
+      const started = Date.now();
+      const error = await session
+        .exec(`sh -c 'sleep 30' ${marker}`, { signal: controller.signal })
+        .catch((e: unknown) => e as Error);
+      expect(error).toBeInstanceOf(Error);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      const pattern = `[${marker.slice(0, 1)}]${marker.slice(1)}`;
+      expect((await session.exec(`pgrep -f '${pattern}'`)).exitCode).toBe(1);
+    } finally {
+      await session.close();
+    }
+    expect(http.stats.shellsOpen).toBe(0);
+  });
+
   it('answers an oversized envelope (HTTP 413) with a protocol error naming maxEnvelopeSize', async () => {
     const session = await transport.connect(target(http, { maxEnvelopeSize: 1_000_000 }), login());
     try {

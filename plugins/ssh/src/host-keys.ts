@@ -88,11 +88,12 @@ export async function hostKeyCheck(
 /**
  * known_hosts as read for this process, by file: a fan-out to 1,000 devices connects 1,000 times and
  * would otherwise read and parse the file (hashing every hashed entry) each time. Re-read when the
- * file's size or time changes, so an edit during a long run is seen.
+ * file's size or time changes, so an edit during a long run is seen. A read in progress is shared:
+ * the first 200 connections of a fan-out all ask before the first read has finished.
  */
 const parsed = new Map<
   string,
-  { stamp: string; text: string; byName: Map<string, ReturnType<typeof knownKeysFor>> }
+  Promise<{ stamp: string; text: string; byName: Map<string, ReturnType<typeof knownKeysFor>> }>
 >();
 
 async function knownFor(file: string, name: string) {
@@ -103,12 +104,18 @@ async function knownFor(file: string, name: string) {
       throw error;
     },
   );
-  let entry = parsed.get(file);
-  if (entry?.stamp !== stamp) {
-    const text = stamp === 'missing' ? '' : await readFile(file, 'utf8');
-    entry = { stamp, text, byName: new Map() };
-    parsed.set(file, entry);
+  let pending = parsed.get(file);
+  // A failed read is not kept: the next connection tries again.
+  const current = await pending?.catch(() => undefined);
+  if (!pending || current?.stamp !== stamp) {
+    pending = (async () => ({
+      stamp,
+      text: stamp === 'missing' ? '' : await readFile(file, 'utf8'),
+      byName: new Map<string, ReturnType<typeof knownKeysFor>>(),
+    }))();
+    parsed.set(file, pending);
   }
+  const entry = await pending;
   let known = entry.byName.get(name);
   if (!known) {
     known = knownKeysFor(entry.text, name);

@@ -58,7 +58,7 @@ export default class ActionsRun extends RmmCommand {
         else this.logToStderr('No actions are due.');
         return;
       }
-      const registry = await loadTransports(this.config);
+      const registry = await loadTransports(this.config, { compileSchemas: false });
       for (const line of registry.refused) this.logToStderr(`Refused: ${line}`);
       process.exitCode = await dispatch(toJobs(due, devicesByName(db)), {
         registry,

@@ -89,7 +89,7 @@ export default class InventoryCollect extends RmmCommand {
           at.utc,
           flags.json,
         );
-      const registry = await loadTransports(this.config);
+      const registry = await loadTransports(this.config, { compileSchemas: false });
       for (const line of registry.refused) this.logToStderr(`Refused: ${line}`);
       const jobs = toJobs(store.load(ids), new Map(devices.map((d) => [d.name, d])));
       process.exitCode = await dispatch(jobs, {
