@@ -2,8 +2,9 @@ import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, spawnCli } from '../helpers/cli.js';
+import { repoRoot, runCli, spawnCli } from '../helpers/cli.js';
 import { applyDevices, sshWorkspace } from '../helpers/ssh-workspace.js';
 import { freePort, type Sshd } from '../helpers/sshd.js';
 import { waitFor } from '../helpers/wait.js';
@@ -123,6 +124,31 @@ describe('rmm exec', () => {
       { n: 0 },
     ]);
   }, 60_000);
+
+  it('on a terminal draws one live line of counts on stderr and erases it before the summary', async () => {
+    // util-linux script(1) gives the CLI a real pseudo-terminal, as an admin's shell would.
+    const bin = path.join(repoRoot, 'bin', 'run.js');
+    const command = `node ${bin} exec -t label.role=web -- 'sleep 0.3; echo done'`;
+    const result = await execa('script', ['-qec', command, '/dev/null'], {
+      cwd,
+      env: { ...process.env, ...env, NO_COLOR: '1', RMM_DATA_DIR: undefined, NODE_ENV: undefined },
+      extendEnv: false,
+      reject: false,
+      timeout: 60_000,
+    });
+    expect(result.exitCode).toBe(0);
+    const screen = result.stdout;
+    const erase = '\r\x1b[2K';
+    // Drawn in place (carriage return, erase line) with the counts as they change.
+    expect(screen).toContain(`${erase}[0/2] 0 pending, 2 running`);
+    // A result erases the line first, so it starts at the left margin.
+    expect(screen).toMatch(/\[2K--- web-[ab]: Succeeded/);
+    expect(screen).not.toContain('Running on 2 devices...'); // the plain-lines start line is for non-terminals
+    // The final counts stay on screen, on a line of their own, above the summary.
+    expect(screen).toContain(
+      `${erase}[2/2] 0 pending, 0 running, 2 succeeded\r\n\r\nExec complete: 2 succeeded, 0 failed`,
+    );
+  });
 
   it('--json writes one event per state change, then a summary', async () => {
     const result = await rmm('exec', '-t', 'name=web-*', '-t', 'name=db-a', '--json', '--', 'printf x');
