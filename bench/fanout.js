@@ -1,5 +1,5 @@
 // The fan-out benchmark (issue 4): `rmm exec -- true` on N devices that all point at one real OpenSSH
-// server on 127.0.0.1 (bench/sshd.js), beside two other clients doing the same N connect + exec +
+// server on 127.0.0.1 (test/helpers/sshd.ts, the tests' own), beside two other clients doing the same N connect + exec +
 // close against the same server, each in a fresh process:
 //   ssh2      bench/fanout-ssh2.js: bare ssh2, a sliding window of 200, the floor rmm is held to
 //   pssh      parallel-ssh -p 200 (Debian package pssh): one OpenSSH client process per target
@@ -19,7 +19,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startSshd } from './sshd.js';
+import { startSshd } from '../test/helpers/sshd.ts';
 
 const WIDTH = 200;
 const ROUNDS = 3;

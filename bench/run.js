@@ -2,7 +2,7 @@
 // on the same input. Every measurement runs in a fresh process, so one's heap never inflates
 // another's peak RSS. Figures are printed, never asserted.
 //
-//   node bench/run.js [--quick] [--only=validate|reconcile|fanout|winrm]
+//   node --import tsx bench/run.js [--quick] [--only=validate|reconcile|fanout|winrm]
 //     --quick skips the slow `yaml` floor (about 30 s and 1.2 GB); --only runs one part, to iterate.
 //     fanout (bench/fanout.js) needs /usr/sbin/sshd, ssh, parallel-ssh and GNU time: apt-get install
 //     openssh-server openssh-client pssh time

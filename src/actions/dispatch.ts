@@ -1,18 +1,24 @@
+import type { Config } from '@oclif/core';
 import { ExitCode } from '../errors.js';
+import { openResourceDatabase, resolveActor } from '../reconcile.js';
 import type { Db } from '../state/connection.js';
-import type { TransportRegistry } from '../transports/registry.js';
+import { loadTransports } from '../transports/registry.js';
 import { actionOutput } from '../views/action-events.js';
+import { actionHooks } from './hooks.js';
 import type { Job } from './jobs.js';
 import { recoverStaleActions } from './recover.js';
-import { type ActionHooks, runActions } from './runner.js';
-import type { ActionStore } from './store.js';
+import { runActions } from './runner.js';
+import { type ActionStore, actionStore } from './store.js';
 
 /**
- * The one path from queued rows to results that `rmm exec` and `rmm actions run` share: end what a
- * stopped runner left Running, then run the jobs with Ctrl-C wired to cancel, and show them.
+ * The one path from queued rows to results that `rmm exec`, `rmm actions run` and `rmm inventory
+ * collect` share: open the queue and end what a stopped runner left Running, then run the jobs
+ * through the installed transports with Ctrl-C wired to cancel, and show them.
  */
 export interface DispatchOptions {
-  registry: TransportRegistry;
+  /** oclif's: the plugins whose transports run the jobs. */
+  config: Config;
+  db: Db;
   store: ActionStore;
   concurrency: number;
   json: boolean;
@@ -20,12 +26,24 @@ export interface DispatchOptions {
   label: string;
   /** Rows not started when Ctrl-C comes: exec cancels its own, actions run leaves the queue's. */
   unstarted: 'cancel' | 'leave';
-  /** What action types make of their results (see hooks.ts). */
-  hooks: ActionHooks;
+}
+
+/** The console database for a runner, with stale Running rows already ended. Close db when done. */
+export function openQueue(dataDir: string, actorFlag: string | undefined): { db: Db; store: ActionStore } {
+  const { db } = openResourceDatabase(dataDir);
+  try {
+    db.pragma('synchronous = NORMAL'); // WAL: one fsync per checkpoint, not per status change
+    const store = actionStore(db, resolveActor(actorFlag));
+    recoverStale(db, store);
+    return { db, store };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
 }
 
 /** Before a runner claims anything: ends stale Running rows (see recover.ts) and says so on stderr. */
-export function recoverStale(db: Db, store: ActionStore): void {
+function recoverStale(db: Db, store: ActionStore): void {
   const recovered = recoverStaleActions(db, store);
   if (recovered.length === 0) return;
   const lines = recovered.slice(0, 10).map((r) => `  ${r.id} (${r.device}): ${r.error}`);
@@ -37,6 +55,9 @@ export function recoverStale(db: Db, store: ActionStore): void {
 
 /** Runs the jobs; returns the exit code: 0 all succeeded, 1 some did not, 130 Ctrl-C. */
 export async function dispatch(jobs: readonly Job[], options: DispatchOptions): Promise<ExitCode> {
+  // Schemas are compiled by the runner, only for the transports these jobs use.
+  const registry = await loadTransports(options.config, { compileSchemas: false });
+  for (const line of registry.refused) process.stderr.write(`Refused: ${line}\n`);
   const controller = new AbortController();
   const cancel = () => controller.abort(new Error('cancelled (Ctrl-C)'));
   process.once('SIGINT', cancel);
@@ -47,11 +68,11 @@ export async function dispatch(jobs: readonly Job[], options: DispatchOptions): 
       label: options.label,
     });
     const summary = await runActions(jobs, {
-      registry: options.registry,
+      registry,
       store: options.store,
       concurrency: options.concurrency,
       unstarted: options.unstarted,
-      hooks: options.hooks,
+      hooks: actionHooks(options.db),
       signal: controller.signal,
       onEvent: (event) => output.event(event),
     });

@@ -1,14 +1,11 @@
 import { Args, Flags } from '@oclif/core';
-import { dispatch, recoverStale } from '../actions/dispatch.js';
-import { actionHooks } from '../actions/hooks.js';
+import { dispatch, openQueue } from '../actions/dispatch.js';
+import { queueingFlags, runnerFlags } from '../actions/flags.js';
 import { type ExecPayload, toJobs } from '../actions/jobs.js';
 import { parseAt } from '../actions/schedule.js';
-import { actionStore } from '../actions/store.js';
 import { selectDevices } from '../actions/targets.js';
 import { dataDirFlags, RmmCommand } from '../base-command.js';
 import { RmmError } from '../errors.js';
-import { openResourceDatabase, resolveActor } from '../reconcile.js';
-import { loadTransports } from '../transports/registry.js';
 import { showQueued } from '../views/queued.js';
 
 export default class Exec extends RmmCommand {
@@ -51,26 +48,11 @@ export default class Exec extends RmmCommand {
 
   static override flags = {
     ...dataDirFlags,
-    target: Flags.string({
-      char: 't',
-      summary: 'Which devices (see the description). Repeat to add.',
-      multiple: true,
-      required: true,
-    }),
-    concurrency: Flags.integer({
-      char: 'c',
-      summary: 'At most this many at once per transport.',
-      default: 200,
-      min: 1,
-    }),
+    ...queueingFlags,
+    ...runnerFlags,
     timeout: Flags.integer({
       summary: 'Seconds a command may run before it is stopped (TimedOut).',
       default: 300,
-      min: 1,
-    }),
-    'connect-timeout': Flags.integer({
-      summary: 'Seconds to wait for a connection, counted from when its slot opens.',
-      default: 15,
       min: 1,
     }),
     priority: Flags.integer({
@@ -79,20 +61,11 @@ export default class Exec extends RmmCommand {
       min: 1,
       max: 10,
     }),
-    at: Flags.string({
-      summary: 'Only queue the actions, due at this time (ISO 8601 date-time).',
-      description:
-        'Stored in UTC. Examples: 2026-11-27T03:00:00Z, 2026-11-27T04:00+01:00, 2026-11-27 03:00 (local time).',
-    }),
-    actor: Flags.string({
-      summary: 'Who runs it, for Actions.CreatedBy and AuditLog (default: $RMM_ACTOR, else the OS user).',
-    }),
     powershell: Flags.boolean({
       summary: 'The command is a PowerShell script, for Windows devices.',
       description:
         'Sent as powershell -EncodedCommand (UTF-16LE, base64), which no cmd.exe or PowerShell quoting can alter; a script too long for a command line (8191 characters) goes on stdin to a small bootstrap.',
     }),
-    json: Flags.boolean({ summary: 'NDJSON events on stdout: one per state change, then a summary.' }),
   };
 
   async run(): Promise<void> {
@@ -101,11 +74,8 @@ export default class Exec extends RmmCommand {
     if (!command.trim())
       throw new RmmError('usage', 'give the command after --, for example: rmm exec -t site=alpha -- uptime');
     const at = flags.at === undefined ? undefined : parseAt(flags.at);
-    const { db } = openResourceDatabase(this.dataDir(flags));
+    const { db, store } = openQueue(this.dataDir(flags), flags.actor);
     try {
-      db.pragma('synchronous = NORMAL'); // WAL: one fsync per checkpoint, not per status change
-      const store = actionStore(db, resolveActor(flags.actor));
-      recoverStale(db, store);
       const devices = selectDevices(db, flags.target);
       const payload: ExecPayload = {
         command,
@@ -120,17 +90,15 @@ export default class Exec extends RmmCommand {
       });
       // Queued for later: rmm actions run picks them up once due.
       if (at) return showQueued(ids, names, at.utc, flags.json);
-      const registry = await loadTransports(this.config, { compileSchemas: false });
-      for (const line of registry.refused) this.logToStderr(`Refused: ${line}`);
       const jobs = toJobs(store.load(ids), new Map(devices.map((d) => [d.name, d])));
       process.exitCode = await dispatch(jobs, {
-        registry,
+        config: this.config,
+        db,
         store,
         concurrency: flags.concurrency,
         json: flags.json,
         label: 'Exec complete',
         unstarted: 'cancel',
-        hooks: actionHooks(db),
       });
     } finally {
       db.close();

@@ -15,9 +15,12 @@ export const WINDOWS_COLLECTOR_FILE = path.join(packageRoot, 'collectors', 'wind
 /** The `formatVersion` the collector prints and this parser reads. */
 export const WINDOWS_INVENTORY_FORMAT = 1;
 
-/** The collector script, to send with `powershell: true` in the action's payload. */
-export async function loadWindowsCollector(): Promise<string> {
-  return stripBom(await readFile(WINDOWS_COLLECTOR_FILE, 'utf8'));
+let collector: Promise<string> | undefined;
+
+/** The collector script, to send with `powershell: true` in the action's payload; read once per process. */
+export function loadWindowsCollector(): Promise<string> {
+  collector ??= readFile(WINDOWS_COLLECTOR_FILE, 'utf8').then(stripBom);
+  return collector;
 }
 
 /** What a category holds when the collector could not read it; the other categories are unaffected. */

@@ -94,6 +94,7 @@ export function actionText(detail: ReturnType<typeof actionDetail>): string {
     ...field('Duration', seconds(result?.durationMs)),
     ...field('Exit code', result?.exitCode),
     ...field('Error', result?.error),
+    ...field('Note', result?.note),
   ];
   for (const stream of ['stdout', 'stderr'] as const) {
     const text = result?.[stream];

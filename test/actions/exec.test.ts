@@ -1,10 +1,10 @@
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, runCli, spawnCli } from '../helpers/cli.js';
+import { queryFile } from '../helpers/sqlite.js';
 import { applyDevices, sshWorkspace } from '../helpers/ssh-workspace.js';
 import { freePort, type Sshd } from '../helpers/sshd.js';
 import { waitFor } from '../helpers/wait.js';
@@ -17,14 +17,8 @@ let sshd: Sshd;
 let cwd: string;
 let env: Record<string, string>;
 const rmm = (...args: string[]) => runCli(args, { cwd, env });
-const query = <T>(sql: string, ...params: unknown[]): T[] => {
-  const db = new Database(path.join(cwd, 'data', 'devices.db'), { readonly: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-};
+const query = <T>(sql: string, ...params: unknown[]): T[] =>
+  queryFile<T>(path.join(cwd, 'data', 'devices.db'), sql, ...params);
 
 const device = (name: string, labels: string, transport: string) => `apiVersion: rmm/v1
 kind: Device

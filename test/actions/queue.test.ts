@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { queryFile } from '../helpers/sqlite.js';
 import { applyDevices, sshWorkspace } from '../helpers/ssh-workspace.js';
 import type { Sshd } from '../helpers/sshd.js';
 
@@ -17,14 +18,7 @@ let cwd: string;
 let env: Record<string, string>;
 const rmm = (...args: string[]) => runCli(args, { cwd, env });
 const dbFile = () => path.join(cwd, 'data', 'devices.db');
-const query = <T>(sql: string, ...params: unknown[]): T[] => {
-  const db = new Database(dbFile(), { readonly: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-};
+const query = <T>(sql: string, ...params: unknown[]): T[] => queryFile<T>(dbFile(), sql, ...params);
 const write = (sql: string) => {
   const db = new Database(dbFile());
   try {

@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, spawnCli } from '../helpers/cli.js';
+import { queryFile } from '../helpers/sqlite.js';
 import { applyDevices, sshWorkspace } from '../helpers/ssh-workspace.js';
 import type { Sshd } from '../helpers/sshd.js';
 import { waitFor } from '../helpers/wait.js';
@@ -18,14 +18,8 @@ let sshd: Sshd;
 let cwd: string;
 let env: Record<string, string>;
 
-const query = <T>(sql: string, ...params: unknown[]): T[] => {
-  const db = new Database(path.join(cwd, 'data', 'devices.db'), { readonly: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-};
+const query = <T>(sql: string, ...params: unknown[]): T[] =>
+  queryFile<T>(path.join(cwd, 'data', 'devices.db'), sql, ...params);
 interface Row {
   ActionId: string;
   DeviceId: string;

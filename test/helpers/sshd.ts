@@ -11,6 +11,8 @@ const SSHD = '/usr/sbin/sshd';
 
 export interface Sshd {
   port: number;
+  /** The sshd listener's process id (the benchmark reads its CPU time from /proc). */
+  pid: number;
   host: '127.0.0.1';
   /** The current OS user: the tests log in as whoever runs them. */
   user: string;
@@ -89,6 +91,7 @@ export async function startSshd(): Promise<Sshd> {
       await writeFile(knownHostsPath, `[127.0.0.1]:${port} ${hostPublicKey}\n`);
       return {
         port,
+        pid: child.pid as number,
         host: '127.0.0.1',
         user,
         hostKeyPath,

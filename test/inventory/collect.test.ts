@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { queryFile } from '../helpers/sqlite.js';
 import { applyDevices, sshWorkspace } from '../helpers/ssh-workspace.js';
 import { freePort, type Sshd } from '../helpers/sshd.js';
 
@@ -12,14 +13,8 @@ let sshd: Sshd;
 let cwd: string;
 let env: Record<string, string>;
 const rmm = (...args: string[]) => runCli(args, { cwd, env });
-const query = <T>(sql: string): T[] => {
-  const db = new Database(path.join(cwd, 'data', 'devices.db'), { readonly: true });
-  try {
-    return db.prepare(sql).all() as T[];
-  } finally {
-    db.close();
-  }
-};
+const query = <T>(sql: string, ...params: unknown[]): T[] =>
+  queryFile<T>(path.join(cwd, 'data', 'devices.db'), sql, ...params);
 
 beforeAll(async () => {
   let transport: string;
@@ -122,6 +117,8 @@ describe('rmm inventory collect', () => {
     expect(after).toBe((before ?? 0) + 7);
     const [row] = query<{ Result: string }>(`SELECT Result FROM Actions WHERE ActionId = '${ids[0]}'`);
     expect(JSON.parse(row?.Result ?? '{}').note).toContain('kernel');
+    const shown = await rmm('actions', 'show', ids[0] as string);
+    expect(shown.stdout).toMatch(/^Note: +.*kernel /m);
   }, 60_000);
 
   it("ends an inventory Failed, storing nothing, when the output is not the collector's", async () => {

@@ -4,7 +4,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { decryptMessage, ENCRYPTED_CONTENT_TYPE, encryptMessage } from './encryption.js';
-import { NtlmClient, NtlmError, type NtlmSession, parseAuthHeader } from './ntlm/index.js';
+import { NtlmClient, type NtlmSession, parseAuthHeader } from './ntlm/index.js';
 
 /**
  * One kept-alive HTTP(S) connection to a WinRM listener, authenticated once and then reused for
@@ -79,16 +79,19 @@ export class WinrmConnection {
 
   /** Posts one SOAP message and returns the reply's SOAP (200, or 500 with a fault). */
   send(soap: string, timeoutMs: number, signal?: AbortSignal): Promise<Reply> {
-    const run = this.tail.then(() => this.sendNow(soap, timeoutMs, signal));
-    this.tail = run.catch(() => {});
-    return run;
+    return this.inTurn(() => this.sendNow(soap, timeoutMs, signal));
   }
 
   /** Sets up the security context now (connect-time errors surface at connect, not at first exec). */
-  async open(signal?: AbortSignal): Promise<void> {
-    const run = this.tail.then(() => this.authenticate(this.options.connectTimeoutMs, signal));
+  open(signal?: AbortSignal): Promise<void> {
+    return this.inTurn(() => this.authenticate(this.options.connectTimeoutMs, signal));
+  }
+
+  /** Runs after every request queued before it: one at a time, in order, whatever failed before. */
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(work);
     this.tail = run.catch(() => {});
-    await run;
+    return run;
   }
 
   close(): void {
@@ -284,10 +287,9 @@ export class WinrmConnection {
       });
       req.on('error', (error: NodeJS.ErrnoException) => {
         cleanup();
+        // openSocket's failures are ConnectionErrors already (connect or tls).
         if (error instanceof ConnectionError) return reject(error);
-        // Our connect failed before the request existed on the wire.
-        if (!socket || (error as { connectPhase?: boolean }).connectPhase)
-          return reject(asConnectError(error));
+        if (!socket) return reject(asConnectError(error));
         reject(
           new ConnectionError(
             'dropped',
@@ -344,11 +346,11 @@ export class WinrmConnection {
         : net.connect({ host, port });
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(tagConnect(new ConnectionError('connect', `no connection within ${connectTimeoutMs} ms`)));
+        reject(new ConnectionError('connect', `no connection within ${connectTimeoutMs} ms`));
       }, connectTimeoutMs);
       socket.once('error', (error) => {
         clearTimeout(timer);
-        reject(tagConnect(secure && isTlsError(error) ? tlsError(error) : asConnectError(error)));
+        reject(secure && isTlsError(error) ? tlsError(error) : asConnectError(error));
       });
       socket.once(secure ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
@@ -358,11 +360,9 @@ export class WinrmConnection {
           if (normalizeFingerprint(got) !== normalizeFingerprint(pinned)) {
             socket.destroy();
             return reject(
-              tagConnect(
-                new ConnectionError(
-                  'tls',
-                  `the server's certificate is not the pinned one: its SHA-256 fingerprint is ${got}`,
-                ),
+              new ConnectionError(
+                'tls',
+                `the server's certificate is not the pinned one: its SHA-256 fingerprint is ${got}`,
               ),
             );
           }
@@ -371,11 +371,6 @@ export class WinrmConnection {
       });
     });
   }
-}
-
-function tagConnect(error: ConnectionError): ConnectionError {
-  (error as { connectPhase?: boolean }).connectPhase = true;
-  return error;
 }
 
 function asConnectError(error: Error): ConnectionError {
@@ -410,5 +405,3 @@ function excerpt(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > 200 ? `${flat.slice(0, 200)}...` : flat;
 }
-
-export { NtlmError };

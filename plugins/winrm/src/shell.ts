@@ -51,12 +51,16 @@ class FaultReply extends Error {
 
 export class WinrmShell implements Session {
   private closed = false;
+  /** The largest stdin chunk one Send carries (fixed by the envelope settings). */
+  private readonly sendChunkBytes: number;
 
   private constructor(
     private readonly connection: WinrmConnection,
     private readonly settings: ShellSettings,
     private readonly shellId: string,
-  ) {}
+  ) {
+    this.sendChunkBytes = maxSendChunk(this.context());
+  }
 
   /** Creates the shell: a device that refuses us fails here, at connect, not at the first command. */
   static async open(
@@ -117,11 +121,6 @@ export class WinrmShell implements Session {
 
   fetchFile(remotePath: string, localPath: string, options: TransferOptions = {}): Promise<void> {
     return fetchFile(this, remotePath, localPath, options, this.settings);
-  }
-
-  /** The largest stdin chunk one Send carries. */
-  get sendChunkBytes(): number {
-    return maxSendChunk(this.context());
   }
 
   async close(): Promise<void> {

@@ -1,13 +1,10 @@
 import { Flags } from '@oclif/core';
-import { dispatch, recoverStale } from '../../actions/dispatch.js';
-import { actionHooks } from '../../actions/hooks.js';
+import { dispatch, openQueue } from '../../actions/dispatch.js';
+import { runnerFlags } from '../../actions/flags.js';
 import { toJobs } from '../../actions/jobs.js';
 import { emptySummary } from '../../actions/runner.js';
-import { actionStore } from '../../actions/store.js';
 import { devicesByName } from '../../actions/targets.js';
 import { dataDirFlags, RmmCommand } from '../../base-command.js';
-import { openResourceDatabase, resolveActor } from '../../reconcile.js';
-import { loadTransports } from '../../transports/registry.js';
 import { finalCounts } from '../../views/action-events.js';
 import { writeLines } from '../../views/output.js';
 
@@ -32,42 +29,28 @@ export default class ActionsRun extends RmmCommand {
 
   static override flags = {
     ...dataDirFlags,
-    concurrency: Flags.integer({
-      char: 'c',
-      summary: 'At most this many at once per transport.',
-      default: 200,
-      min: 1,
-    }),
+    ...runnerFlags,
     limit: Flags.integer({ summary: 'Run at most this many actions.', default: 10_000, min: 1 }),
-    actor: Flags.string({
-      summary: 'Who runs them, for AuditLog (default: $RMM_ACTOR, else the OS user).',
-    }),
-    json: Flags.boolean({ summary: 'NDJSON events on stdout: one per state change, then a summary.' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(ActionsRun);
-    const { db } = openResourceDatabase(this.dataDir(flags));
+    const { db, store } = openQueue(this.dataDir(flags), flags.actor);
     try {
-      db.pragma('synchronous = NORMAL'); // WAL: one fsync per checkpoint, not per status change
-      const store = actionStore(db, resolveActor(flags.actor));
-      recoverStale(db, store);
       const due = store.due(flags.limit);
       if (due.length === 0) {
         if (flags.json) writeLines([JSON.stringify({ type: 'summary', ...finalCounts(emptySummary()) })]);
         else this.logToStderr('No actions are due.');
         return;
       }
-      const registry = await loadTransports(this.config, { compileSchemas: false });
-      for (const line of registry.refused) this.logToStderr(`Refused: ${line}`);
       process.exitCode = await dispatch(toJobs(due, devicesByName(db)), {
-        registry,
+        config: this.config,
+        db,
         store,
         concurrency: flags.concurrency,
         json: flags.json,
         label: 'Run complete',
         unstarted: 'leave',
-        hooks: actionHooks(db),
       });
     } finally {
       db.close();

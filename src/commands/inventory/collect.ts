@@ -1,14 +1,11 @@
 import { Flags } from '@oclif/core';
-import { dispatch, recoverStale } from '../../actions/dispatch.js';
-import { actionHooks } from '../../actions/hooks.js';
+import { dispatch, openQueue } from '../../actions/dispatch.js';
+import { queueingFlags, runnerFlags } from '../../actions/flags.js';
 import { type ExecPayload, toJobs } from '../../actions/jobs.js';
 import { parseAt } from '../../actions/schedule.js';
-import { actionStore } from '../../actions/store.js';
 import { selectDevices } from '../../actions/targets.js';
 import { dataDirFlags, RmmCommand } from '../../base-command.js';
 import { collectorPayload } from '../../inventory/collectors.js';
-import { openResourceDatabase, resolveActor } from '../../reconcile.js';
-import { loadTransports } from '../../transports/registry.js';
 import { showQueued } from '../../views/queued.js';
 
 export default class InventoryCollect extends RmmCommand {
@@ -36,42 +33,23 @@ export default class InventoryCollect extends RmmCommand {
 
   static override flags = {
     ...dataDirFlags,
-    target: Flags.string({
-      char: 't',
-      summary: 'Which devices (as for rmm exec). Repeat to add.',
-      multiple: true,
-      required: true,
-    }),
-    concurrency: Flags.integer({
-      char: 'c',
-      summary: 'At most this many at once per transport.',
-      default: 200,
-      min: 1,
-    }),
+    ...queueingFlags,
+    ...runnerFlags,
     timeout: Flags.integer({ summary: 'Seconds the collector may run on a device.', default: 60, min: 1 }),
-    'connect-timeout': Flags.integer({ summary: 'Seconds to wait for a connection.', default: 15, min: 1 }),
-    actor: Flags.string({ summary: 'Who runs it, for Actions.CreatedBy and AuditLog.' }),
-    at: Flags.string({
-      summary: 'Only queue the inventory, due at this time (ISO 8601 date-time); rmm actions run runs it.',
-    }),
-    json: Flags.boolean({ summary: 'NDJSON events on stdout: one per state change, then a summary.' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(InventoryCollect);
     const at = flags.at === undefined ? undefined : parseAt(flags.at);
-    const { db } = openResourceDatabase(this.dataDir(flags));
+    const { db, store } = openQueue(this.dataDir(flags), flags.actor);
     try {
-      db.pragma('synchronous = NORMAL'); // WAL: one fsync per checkpoint, not per status change
-      const store = actionStore(db, resolveActor(flags.actor));
-      recoverStale(db, store);
       const devices = selectDevices(db, flags.target);
       const limits = { timeoutMs: flags.timeout * 1000, connectTimeoutMs: flags['connect-timeout'] * 1000 };
       // One Payload per collector: devices that share a collector share its text.
       const byCommand = new Map<string, { payload: ExecPayload; names: string[] }>();
       for (const device of devices) {
         const payload = await collectorPayload(device, limits);
-        const key = JSON.stringify(payload);
+        const key = payload.command; // one collector text per OS
         const entry = byCommand.get(key) ?? { payload, names: [] };
         entry.names.push(device.name);
         byCommand.set(key, entry);
@@ -89,17 +67,15 @@ export default class InventoryCollect extends RmmCommand {
           at.utc,
           flags.json,
         );
-      const registry = await loadTransports(this.config, { compileSchemas: false });
-      for (const line of registry.refused) this.logToStderr(`Refused: ${line}`);
       const jobs = toJobs(store.load(ids), new Map(devices.map((d) => [d.name, d])));
       process.exitCode = await dispatch(jobs, {
-        registry,
+        config: this.config,
+        db,
         store,
         concurrency: flags.concurrency,
         json: flags.json,
         label: 'Inventory complete',
         unstarted: 'cancel',
-        hooks: actionHooks(db),
       });
     } finally {
       db.close();
