@@ -5,9 +5,12 @@ import { parseDocumentText } from '../load/parse-document.js';
 import { locate } from '../load/precise-parse.js';
 import type { DocumentProblem } from '../resources/ajv-messages.js';
 import { type ResourceRefs, refsOf } from '../resources/cross-references.js';
-import type { Kind } from '../resources/kinds.js';
+import { isKind, type Kind } from '../resources/kinds.js';
 import { validateResource } from '../resources/validate-resource.js';
 import { imageOf } from '../state/resource-rows.js';
+
+/** A resource name the kind schemas accept (metadata.name). */
+const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** One YAML document of a file: its text and the line it starts on (0-based). */
 export interface DocumentChunk {
@@ -58,7 +61,13 @@ export function checkDocument(chunk: DocumentChunk, collect: boolean): DocumentR
   if (parsed.value === null || parsed.value === undefined) return { diagnostics: [], empty: true };
   const check = validateResource(parsed.value);
   const diagnostics = check.problems.map((p) => diagnosticAt(chunk, check.kind, check.name, p));
-  if (!check.resource) return { diagnostics };
+  if (!check.resource) {
+    // Still declared for the cross-reference checks, so that one bad field is one error, not one
+    // more "is not declared" for every resource that names it. Its own references are not checked.
+    if (isKind(check.kind) && check.name !== undefined && NAME.test(check.name))
+      return { diagnostics, refs: { kind: check.kind, name: check.name } };
+    return { diagnostics };
+  }
   const result: DocumentResult = { diagnostics, refs: refsOf(check.resource) };
   if (collect) {
     const view = viewOf(check.resource);
