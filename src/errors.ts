@@ -10,7 +10,7 @@ export const ExitCode = {
   error: 1,
   /** With --detailed-exitcode: the plan has changes. */
   changes: 2,
-  /** Refused for safety: destructive steps without --allow-destructive. */
+  /** Refused for safety: destructive steps without --allow-destructive; resources another apply set owns. */
   refused: 3,
   /** The plan destroys more than --max-destroy allows. */
   destroyLimit: 4,
@@ -30,6 +30,7 @@ export type RmmErrorCode =
   | 'migration-failed'
   | 'destructive-refused'
   | 'destroy-limit'
+  | 'ownership-conflict'
   | 'locked'
   | 'stale-plan'
   | 'not-found'
@@ -42,6 +43,7 @@ const exitCodeOf: Record<RmmErrorCode, ExitCode> = {
   'migration-failed': ExitCode.error,
   'destructive-refused': ExitCode.refused,
   'destroy-limit': ExitCode.destroyLimit,
+  'ownership-conflict': ExitCode.refused,
   locked: ExitCode.locked,
   'stale-plan': ExitCode.error,
   'not-found': ExitCode.error,

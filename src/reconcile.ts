@@ -3,10 +3,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { errorCount } from './diagnostics/diagnostic.js';
 import { formatDiagnostic } from './diagnostics/render.js';
-import { computePlan, type Plan, type StoredResource } from './engine/plan.js';
+import { type ApplyScope, resolveApplySet } from './engine/apply-set.js';
+import { danglingReferences } from './engine/kept-references.js';
+import {
+  computePlan,
+  type DesiredResource,
+  type Plan,
+  type PlanOptions,
+  type StoredResource,
+} from './engine/plan.js';
 import { ImageView } from './engine/resource-view.js';
 import { RmmError } from './errors.js';
+import { pruneScopeOf, sourceKeyer } from './load/source-keys.js';
 import { databaseFile } from './paths.js';
+import { type ResourceRefs, refsOfFields } from './resources/cross-references.js';
 import type { TransportSchemas } from './resources/transport-options.js';
 import { type Db, openDatabase } from './state/connection.js';
 import { loadDeclaredSchema } from './state/declared-schema.js';
@@ -16,6 +26,7 @@ import type { MigrationPlan, MigrationStep } from './state/migration-plan.js';
 import { pendingMigration, requireDatabaseFile } from './state/pending-migration.js';
 import { fieldsOfImage, KIND_TABLES } from './state/resource-rows.js';
 import { readStoredResources, stateRevision, writeChanges } from './state/resource-store.js';
+import { readStoredRefs } from './state/stored-refs.js';
 import { phase } from './timing.js';
 import { type DeclaredResource, validateInputs } from './validate.js';
 import { renderValidation } from './views/diagnostics.js';
@@ -34,7 +45,12 @@ export interface RevisionedPlan {
  */
 export async function loadValidResources(
   inputs: readonly string[],
-  options: { recursive: boolean; dataDir: string; transportSchemas?: TransportSchemas },
+  options: {
+    recursive: boolean;
+    dataDir: string;
+    transportSchemas?: TransportSchemas;
+    stored?: readonly ResourceRefs[];
+  },
   verb: string,
 ): Promise<DeclaredResource[]> {
   // The warm cache lives in the data directory `rmm init` made; without one, nothing is cached.
@@ -44,6 +60,7 @@ export async function loadValidResources(
     collect: true,
     ...(existsSync(cacheDir) ? { cacheDir } : {}),
     ...(options.transportSchemas ? { transportSchemas: options.transportSchemas } : {}),
+    ...(options.stored ? { stored: options.stored } : {}),
   });
   if (errorCount(validation.diagnostics) > 0) {
     throw new RmmError('invalid-input', `the declared resources are invalid; nothing was ${verb}`, {
@@ -68,25 +85,65 @@ export async function planInputs(
     dataDir: string;
     prune: boolean;
     readonly: boolean;
+    /** --apply-set, else $RMM_APPLY_SET, else the default set. */
+    applySet?: string;
+    takeOver?: boolean;
     transportSchemas?: TransportSchemas;
   },
   verb: string,
 ): Promise<ResourceDatabase & { planned: PlannedAgainst }> {
-  const resources = await loadValidResources(inputs, options, verb);
+  // References resolve against what the database holds as well as the input; the plan below must
+  // then be computed at the same revision, or those checks may not hold for it.
+  const known = readStoredState(options.dataDir);
+  const resources = await loadValidResources(inputs, { ...options, stored: known.refs }, verb);
+  const keyOf = sourceKeyer();
+  const scope: ApplyScope = {
+    set: resolveApplySet(options.applySet),
+    prune: pruneScopeOf(inputs, options.recursive, keyOf),
+  };
   const opened = openResourceDatabase(options.dataDir, {
     readonly: options.readonly,
     pendingMigration: true,
   });
   try {
-    return { ...opened, planned: planAgainst(opened.db, resources, options.prune, opened.migration) };
+    const planOptions = { prune: options.prune, scope, takeOver: options.takeOver ?? false };
+    const desired = resources.map((r) => declaredView(r, keyOf));
+    const planned = planAgainst(opened.db, desired, planOptions, opened.migration);
+    if (known.revision !== undefined && planned.revision !== known.revision) {
+      throw new RmmError(
+        'stale-plan',
+        'the database changed since this plan was computed (another apply committed while the input was checked); nothing was changed',
+        { details: ['compute a new plan and review it'] },
+      );
+    }
+    checkKeptReferences(planned.plan, known.refs, resources);
+    return { ...opened, planned };
   } catch (error) {
     opened.db.close();
     throw error;
   }
 }
 
-function declaredView({ kind, name, image }: DeclaredResource): ImageView {
-  return new ImageView(kind, name, image, fieldsOfImage);
+/**
+ * The references the database holds and the state revision they were read at, read before the
+ * input is checked. None when there is no database yet (opening it afterwards says what to do).
+ */
+function readStoredState(dataDir: string): { refs: ResourceRefs[]; revision?: number } {
+  const file = databaseFile(dataDir);
+  if (!existsSync(file)) return { refs: [] };
+  const db = openDatabase(file, { readonly: true });
+  try {
+    return db.transaction(() => ({ refs: readStoredRefs(db), revision: stateRevision(db) }))();
+  } finally {
+    db.close();
+  }
+}
+
+function declaredView(
+  { kind, name, image, source }: DeclaredResource,
+  keyOf: (file: string) => string,
+): DesiredResource {
+  return Object.assign(new ImageView(kind, name, image, fieldsOfImage), { source: keyOf(source.file) });
 }
 
 /** A plan computed now, with the stored rows it was computed from (the blast radius reads them). */
@@ -156,20 +213,51 @@ export function openResourceDatabase(
  */
 export function planAgainst(
   db: Db,
-  resources: readonly DeclaredResource[],
-  prune: boolean,
+  desired: readonly DesiredResource[],
+  options: PlanOptions,
   migration: MigrationPlan = NO_MIGRATION,
 ): PlannedAgainst {
-  const desired = resources.map(declaredView);
   const read = () => {
     const stored = readStoredResources(db);
     phase('read stored state');
-    const plan = computePlan(desired, stored, { prune });
+    const plan = computePlan(desired, stored, options);
     countDependents(db, plan);
     return { plan, revision: stateRevision(db), migration: migration.steps, stored };
   };
   if (migration.steps.length === 0) return db.transaction(read)();
   return withMigration(db, migration, { allowDestructive: false, commit: false }, read);
+}
+
+/**
+ * Refuses a prune that would leave a kept resource naming one it destroys (a device in a pruned
+ * site): the same check as a reference to an undeclared resource, applied to the plan's outcome.
+ */
+function checkKeptReferences(
+  plan: Plan,
+  stored: readonly ResourceRefs[],
+  resources: readonly DeclaredResource[],
+): void {
+  const dangling = danglingReferences(plan, stored, function* () {
+    for (const r of resources) yield refsOfFields(r.kind, r.name, fieldsOfImage(r.kind, r.image));
+  });
+  if (dangling.length === 0) return;
+  const targets = new Set(dangling.map((d) => `${d.target.kind}/${d.target.name}`)).size;
+  throw new RmmError(
+    'invalid-input',
+    `--prune would destroy ${targets === 1 ? 'a resource' : `${targets} resources`} that kept resources still refer to; nothing was changed`,
+    {
+      details: [
+        ...dangling
+          .slice(0, 20)
+          .map(
+            (d) =>
+              `- ${d.target.kind}/${d.target.name}: ${d.referrer.kind}/${d.referrer.name} (${d.referrer.declared ? 'declared in the input' : 'in the database, outside this prune'}) refers to it in ${d.field}`,
+          ),
+        ...(dangling.length > 20 ? [`- and ${dangling.length - 20} more`] : []),
+        'remove or change those references first, or prune them in the same apply',
+      ],
+    },
+  );
 }
 
 /** Says, for each delete, which observed rows go with it: the reviewer sees what prune really removes. */
@@ -199,6 +287,28 @@ export function resolveActor(flag: string | undefined, env: NodeJS.ProcessEnv = 
   } catch {
     return 'unknown';
   }
+}
+
+/**
+ * A declared resource that another apply set owns is neither changed nor taken over silently: the
+ * plan is refused, naming the owner, unless --take-over was given (docs/apply-sets.md).
+ */
+export function checkOwnership(plan: Plan): void {
+  if (plan.conflicts.length === 0) return;
+  const n = plan.conflicts.length;
+  throw new RmmError(
+    'ownership-conflict',
+    `${n} declared resource${n === 1 ? ' is' : 's are'} owned by another apply set; nothing was changed`,
+    {
+      details: [
+        ...plan.conflicts
+          .slice(0, 20)
+          .map((c) => `- ${c.kind}/${c.name}: owned by apply set "${c.owner.set}" (from ${c.owner.source})`),
+        ...(n > 20 ? [`- and ${n - 20} more`] : []),
+        `this input applies as set "${plan.scope.set}"; remove these from it, apply it as their set with --apply-set, or move them to this set with --take-over`,
+      ],
+    },
+  );
 }
 
 /** --max-destroy: refuse a plan that destroys more, before anything is written. */

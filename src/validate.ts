@@ -47,6 +47,11 @@ export interface ValidateOptions extends ReadOptions {
   cacheDir?: string;
   /** The installed transports' option schemas, to check transport blocks against (see transport-options). */
   transportSchemas?: TransportSchemas;
+  /**
+   * The resources the database holds (plan and apply): references resolve against them too. Without
+   * them (rmm validate), references resolve among the inputs only, and messages say so.
+   */
+  stored?: readonly ResourceRefs[];
 }
 
 /** Documents per batch sent to a worker: large enough to amortize messaging, small enough to balance. */
@@ -145,7 +150,7 @@ export async function validateInputs(
     const index = new ReferenceIndex<DocumentChunk>((chunk) => {
       const { line, column } = positionIn(chunk, ['metadata', 'name']);
       return `${chunk.file}:${line}:${column}`;
-    });
+    }, options.stored);
     const resources: DeclaredResource[] = [];
     const installed = installedTransports();
     const unknownTransports = new Map<string, { refs: ResourceRefs; chunk: DocumentChunk; count: number }>();

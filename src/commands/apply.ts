@@ -6,6 +6,7 @@ import { readSavedPlan } from '../engine/saved-plan.js';
 import { RmmError } from '../errors.js';
 import {
   checkDestroyLimit,
+  checkOwnership,
   commitPlan,
   openResourceDatabase,
   planInputs,
@@ -28,7 +29,8 @@ export default class Apply extends RmmCommand {
     'Every change writes an AuditLog row (user from --actor, RMM_ACTOR or the OS user). Observed fields are never written.',
     'A plan saved with `rmm plan --out FILE` is applied with `rmm apply FILE`: exactly that change set, without a new confirmation, and refused if the database changed since it was computed (an applied plan is stale too).',
     'With --json, stdout is NDJSON: one line per change, written after the transaction committed, then a summary line (docs/cli.md). Errors go to stderr.',
-    'Exit codes: 0 applied or nothing to do, 1 invalid input, stale plan or error (nothing changed), 4 more destroys than --max-destroy, 5 the write lock stayed taken past --lock-timeout, 64 bad flags.',
+    'Apply records, for every resource it writes, the apply set (--apply-set) and the file that declared it; --prune destroys only members of that set declared by the -f inputs (docs/apply-sets.md).',
+    'Exit codes: 0 applied or nothing to do, 1 invalid input, stale plan or error (nothing changed), 3 resources owned by another apply set (see --take-over), 4 more destroys than --max-destroy, 5 the write lock stayed taken past --lock-timeout, 64 bad flags.',
   ].join('\n\n');
 
   static override examples = [
@@ -103,6 +105,8 @@ export default class Apply extends RmmCommand {
             recursive: flags.recursive,
             dataDir: this.dataDir(flags),
             prune: flags.prune,
+            applySet: flags['apply-set'],
+            takeOver: flags['take-over'],
             readonly: false,
             transportSchemas: await transportSchemas(this.config),
           },
@@ -113,6 +117,7 @@ export default class Apply extends RmmCommand {
     try {
       const planned = fresh?.planned ?? (await readSavedPlan(args.plan as string));
       const { plan, revision } = planned;
+      checkOwnership(plan);
       checkDestroyLimit(plan, flags['max-destroy']);
       const nothingToDo = plan.changes.length === 0 && planned.migration.length === 0;
       // With --json stdout holds only events; a plan to confirm is shown on stderr instead.

@@ -4,7 +4,7 @@ import { blastRadius } from '../engine/blast-radius.js';
 import { redactFieldChanges } from '../engine/redact.js';
 import { toSavedPlan, writeSavedPlan } from '../engine/saved-plan.js';
 import { ExitCode } from '../errors.js';
-import { checkDestroyLimit, planInputs } from '../reconcile.js';
+import { checkDestroyLimit, checkOwnership, planInputs } from '../reconcile.js';
 import { phase } from '../timing.js';
 import { transportSchemas } from '../transports/registry.js';
 import { colorEnabled } from '../views/color.js';
@@ -23,7 +23,18 @@ export const filenameFlag = (required: boolean) =>
 
 export const reconcileFlags = {
   recursive: Flags.boolean({ char: 'R', summary: 'Include subdirectories of directories given with -f.' }),
-  prune: Flags.boolean({ summary: 'Destroy resources rmm created that are no longer declared.' }),
+  prune: Flags.boolean({
+    summary:
+      'Destroy members of the apply set, declared by the -f files or folders, that are no longer declared.',
+  }),
+  'apply-set': Flags.string({
+    summary: 'The apply set that owns what this input declares (default: $RMM_APPLY_SET, else "default").',
+    description:
+      'Resources remember the set and the file that applied them. --prune removes only members of this set whose file is one of the -f inputs or lies in a folder given; a resource another set owns is refused unless --take-over. See docs/apply-sets.md.',
+  }),
+  'take-over': Flags.boolean({
+    summary: 'Move declared resources that another apply set owns into this one (shown in the plan).',
+  }),
   'max-destroy': Flags.integer({
     summary: 'Refuse a plan that destroys more than this many resources (exit 4).',
     min: 0,
@@ -35,8 +46,9 @@ export default class PlanCommand extends RmmCommand {
 
   static override description = [
     'Validates the YAML (same checks and messages as `rmm validate`), then compares each declared Site, Policy, DeviceGroup and Device with the database: + to create, ~ to update (field by field, nested fields included), - to destroy. Nothing is written.',
-    'Only resources rmm created from YAML are ever destroyed, and only with --prune; without it they are listed as no longer declared. Rows rmm never managed are never touched, the default site main is never destroyed, and observed fields (LastSeen, Status, OS details) are never part of a plan.',
-    'Exit codes: 0 success (with --detailed-exitcode: no changes), 1 invalid input or error, 2 with --detailed-exitcode: changes present, 4 more destroys than --max-destroy, 64 bad flags.',
+    "References resolve against the input and what the database already holds, so one site's files can be planned alone.",
+    'Every applied resource remembers its apply set (--apply-set, default "default") and the file that declared it. Only members of this set whose file is among the -f inputs (or in a folder given) are ever destroyed, and only with --prune; without it they are listed as no longer declared. So `-f sites/alpha --prune` never touches what other files applied. A resource another set owns is refused (exit 3) unless --take-over. Rows rmm never managed are never touched, the default site main is never destroyed, and observed fields (LastSeen, Status, OS details) are never part of a plan. See docs/apply-sets.md.',
+    'Exit codes: 0 success (with --detailed-exitcode: no changes), 1 invalid input or error, 2 with --detailed-exitcode: changes present, 3 resources owned by another apply set, 4 more destroys than --max-destroy, 64 bad flags.',
   ].join('\n\n');
 
   static override examples = [
@@ -51,6 +63,10 @@ export default class PlanCommand extends RmmCommand {
     {
       description: 'Include the destruction of resources removed from YAML.',
       command: '<%= config.bin %> <%= command.id %> -f . -R --prune',
+    },
+    {
+      description: "One site's pipeline: prune only what its own files declared.",
+      command: '<%= config.bin %> <%= command.id %> -f sites/alpha -R --prune --apply-set site-alpha',
     },
     {
       description: 'Save the plan for a later, exact apply.',
@@ -80,6 +96,8 @@ export default class PlanCommand extends RmmCommand {
         recursive: flags.recursive,
         dataDir: this.dataDir(flags),
         prune: flags.prune,
+        applySet: flags['apply-set'],
+        takeOver: flags['take-over'],
         readonly: true,
         transportSchemas: await transportSchemas(this.config),
       },
@@ -88,6 +106,7 @@ export default class PlanCommand extends RmmCommand {
     phase('planned');
     try {
       const { plan, revision } = planned;
+      checkOwnership(plan);
       checkDestroyLimit(plan, flags['max-destroy']);
       if (flags['detailed-exitcode'] && (plan.changes.length > 0 || planned.migration.length > 0))
         process.exitCode = ExitCode.changes;

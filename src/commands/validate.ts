@@ -14,7 +14,7 @@ export default class Validate extends RmmCommand {
 
   static override description = [
     "Reads Site, Policy, DeviceGroup and Device documents (one or many per file, separated by ---) from files, directories or stdin, checks each against its kind's JSON Schema, then checks the references between them: unknown sites, groups and policies, duplicate names, cycles in group parents, devices in groups scoped to another site, and anything that looks like an inline secret.",
-    'Every problem is reported at once, one per line, as FILE:LINE:COLUMN: Kind/name: message. References resolve among the documents given; the default site "main" always exists. The database is never opened.',
+    'Every problem is reported at once, one per line, as FILE:LINE:COLUMN: Kind/name: message. References resolve among the documents given only; the default site "main" always exists. The database is never opened, so a file that names a site or group applied from other files is reported here, while `rmm plan` and `rmm apply` also resolve references against what the database holds.',
     'Exit codes: 0 all valid, 1 any problem, 64 bad flags.',
   ].join('\n\n');
 

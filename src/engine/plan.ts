@@ -1,4 +1,5 @@
 import { DEFAULT_SITE, KINDS, type Kind } from '../resources/kinds.js';
+import { type ApplyScope, DEFAULT_APPLY_SET, inScope, type Owner } from './apply-set.js';
 import { diffFields, type FieldChange } from './field-diff.js';
 import type { Fields, ResourceView } from './resource-view.js';
 
@@ -22,30 +23,62 @@ export interface ResourceChange {
   dependents?: Array<{ table: string; rows: number }>;
   /** For create and update: the whole declared state apply writes (the fields above are what differs). */
   desired?: Fields;
+  /** For create and update: the file that declares it, which apply records with the plan's apply set. */
+  source?: string;
+  /**
+   * For an update that changes who owns the resource: the owner before. A set of null is a row
+   * applied before owners were recorded (claimed now); the same set is a move between files; another
+   * set is a take-over, planned only with --take-over.
+   */
+  previousOwner?: Owner;
+}
+
+/** A declared resource that another apply set owns: neither changed nor taken over without --take-over. */
+export interface OwnershipConflict {
+  kind: Kind;
+  name: string;
+  owner: Owner;
+}
+
+/** A desired resource, and the file that declares it (absent: ownership is not tracked, as in unit tests). */
+export interface DesiredResource extends ResourceView {
+  source?: string;
 }
 
 /** A resource as the database holds it, and whether rmm manages it (created it from YAML). */
 export interface StoredResource extends ResourceView {
   managed: boolean;
+  /** For a managed row: the apply set and file recorded by the apply that last wrote it. */
+  readonly owner?: Owner;
   /** The row no longer holds what apply last wrote to it (someone changed it outside rmm). */
   readonly drifted?: boolean;
 }
 
 export interface Plan {
+  /** The apply set planned for, and the files whose members it may prune. */
+  scope: ApplyScope;
   changes: ResourceChange[];
-  /** Managed resources no longer declared, left alone because --prune was not given. */
+  /** Members of this set in the prune scope, no longer declared, kept because --prune was not given. */
   undeclared: Array<{ kind: Kind; name: string }>;
+  /** Declared resources owned by another apply set: the plan cannot be applied while there are any. */
+  conflicts: OwnershipConflict[];
+  /** Managed resources with no recorded owner that nothing declares: never pruned (docs/apply-sets.md). */
+  unowned: number;
   summary: { add: number; change: number; destroy: number };
 }
 
 export interface PlanOptions {
   prune: boolean;
+  /** The apply set and prune scope; without one, the default set with an empty scope (prunes nothing). */
+  scope?: ApplyScope;
+  /** Take over declared resources that another apply set owns, instead of refusing them. */
+  takeOver?: boolean;
 }
 
 const ORDER = new Map<Kind, number>(KINDS.map((k, i) => [k, i]));
 
 export function computePlan(
-  desired: readonly ResourceView[],
+  desired: readonly DesiredResource[],
   stored: readonly StoredResource[],
   options: PlanOptions,
 ): Plan {
@@ -62,16 +95,20 @@ class Planner {
   /** Stored resources some declaration matched; the rest are no longer declared. */
   private readonly declared = new Set<StoredResource>();
   private readonly upserts: ResourceChange[] = [];
+  private readonly conflicts: OwnershipConflict[] = [];
+  private readonly scope: ApplyScope;
 
   constructor(
     private readonly stored: readonly StoredResource[],
     private readonly options: PlanOptions,
   ) {
     for (const s of stored) this.storedByKind.get(s.kind)?.set(s.name, s);
+    this.scope = options.scope ?? { set: DEFAULT_APPLY_SET, prune: [] };
   }
 
-  add(want: ResourceView): void {
+  add(want: DesiredResource): void {
     const have = this.storedByKind.get(want.kind)?.get(want.name);
+    const source = want.source !== undefined ? { source: want.source } : {};
     if (!have) {
       const change: ResourceChange = {
         action: 'create',
@@ -79,34 +116,62 @@ class Planner {
         name: want.name,
         fields: everyField(want.fields),
         desired: want.fields,
+        ...source,
       };
       this.upserts.push(withImage(change, want.image));
       return;
     }
     this.declared.add(have);
+    const previousOwner = have.managed ? this.ownerChange(want, have) : undefined;
+    if (previousOwner === 'conflict') return;
     // Equal images are equal fields: most of a large no-op plan ends here, without decoding a row.
-    if (have.managed && want.image !== undefined && want.image === have.image) return;
+    if (!previousOwner && have.managed && want.image !== undefined && want.image === have.image) return;
     const fields = diffFields(have.fields, want.fields);
-    if (fields.length === 0 && have.managed) return;
+    if (fields.length === 0 && have.managed && !previousOwner) return;
     const change: ResourceChange = {
       action: 'update',
       kind: want.kind,
       name: want.name,
       fields,
       desired: want.fields,
+      ...source,
     };
     if (!have.managed) change.adopt = true;
     else if (have.drifted) change.drift = true;
+    if (previousOwner) change.previousOwner = previousOwner;
     this.upserts.push(withImage(change, want.image));
+  }
+
+  /**
+   * How declaring `want` changes the owner of the managed row `have`: not at all (undefined), a
+   * claim, a move between files of this set, a take-over (with --take-over), or a conflict.
+   */
+  private ownerChange(want: DesiredResource, have: StoredResource): Owner | 'conflict' | undefined {
+    if (want.source === undefined) return undefined;
+    const owner = have.owner ?? { set: null, source: null };
+    if (owner.set === this.scope.set && owner.source === want.source) return undefined;
+    if (owner.set !== null && owner.set !== this.scope.set && !this.options.takeOver) {
+      this.conflicts.push({ kind: want.kind, name: want.name, owner });
+      return 'conflict';
+    }
+    return owner;
   }
 
   finish(): Plan {
     const deletes: ResourceChange[] = [];
     const undeclared: Plan['undeclared'] = [];
+    let unowned = 0;
     for (const have of this.stored) {
-      // Only rows rmm created may go, only with --prune, and never the default site.
+      // Only rows rmm created may go, only with --prune, never the default site, and only members of
+      // this apply set declared by a file within the scope of the inputs.
       if (!have.managed || this.declared.has(have)) continue;
       if (have.kind === 'Site' && have.name === DEFAULT_SITE) continue;
+      const owner = have.owner;
+      if (!owner?.set || owner.source === null) {
+        unowned++;
+        continue;
+      }
+      if (owner.set !== this.scope.set || !inScope(this.scope.prune, owner.source)) continue;
       if (this.options.prune)
         deletes.push({
           action: 'delete',
@@ -123,8 +188,11 @@ class Planner {
     deletes.sort((a, b) => -byKind(a, b));
     const changes = [...upserts, ...deletes];
     return {
+      scope: this.scope,
       changes,
       undeclared,
+      conflicts: this.conflicts,
+      unowned,
       summary: {
         add: changes.filter((c) => c.action === 'create').length,
         change: changes.filter((c) => c.action === 'update').length,

@@ -18,6 +18,8 @@ export interface SavedPlan {
   formatVersion: 1;
   kind: 'rmm-plan';
   revision: number;
+  /** The apply set and prune scope it was planned for: apply records that set. */
+  scope: Plan['scope'];
   changes: Plan['changes'];
   undeclared: Plan['undeclared'];
   summary: Plan['summary'];
@@ -34,6 +36,7 @@ export function toSavedPlan(plan: Plan, revision: number, migration: MigrationSt
     kind: 'rmm-plan',
     revision,
     migration,
+    scope: plan.scope,
     changes: plan.changes,
     undeclared: plan.undeclared,
     summary: plan.summary,
@@ -84,8 +87,22 @@ export async function readSavedPlan(
     !migration.every((s) => typeof s?.summary === 'string' && Array.isArray(s.sql) && s.sql.every(isString))
   )
     throw new RmmError('invalid-input', `${file} holds schema steps rmm cannot read`);
+  const scope = saved.scope;
+  if (
+    typeof scope?.set !== 'string' ||
+    !Array.isArray(scope.prune) ||
+    !scope.prune.every((e) => typeof e?.key === 'string')
+  )
+    throw new RmmError('invalid-input', `${file} does not name the apply set it was planned for`);
   return {
-    plan: { changes: saved.changes, undeclared: saved.undeclared ?? [], summary: saved.summary },
+    plan: {
+      scope,
+      changes: saved.changes,
+      undeclared: saved.undeclared ?? [],
+      conflicts: [],
+      unowned: 0,
+      summary: saved.summary,
+    },
     revision: saved.revision,
     migration,
   };

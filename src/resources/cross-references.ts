@@ -5,7 +5,10 @@ import { DEFAULT_SITE, type Kind, type Resource } from './kinds.js';
 /**
  * Checks that need every document at once: duplicates, references between resources, cycles and
  * site scoping. It keeps a small summary per resource, not the resource, so 100,000 devices cost
- * little memory. References resolve among the documents given, plus the built-in site `main`.
+ * little memory. References resolve among the documents given, the built-in site `main`, and (for
+ * plan and apply) the resources the database already holds: a declared resource replaces its stored
+ * self, and a stored resource that the input would leave broken (its group now scoped elsewhere, a
+ * parent cycle) is reported at the declaration that breaks it.
  */
 export interface CrossReferenceProblem<Ref> {
   ref: Ref;
@@ -50,11 +53,57 @@ export function refsOf(resource: Resource): ResourceRefs {
   return refs;
 }
 
+/** The same, from a resource's declared fields as plan holds them (engine/resource-view). */
+export function refsOfFields(kind: Kind, name: string, fields: Record<string, unknown>): ResourceRefs {
+  const refs: ResourceRefs = { kind, name };
+  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const site = text(fields.site);
+  if ((kind === 'Device' || kind === 'DeviceGroup') && site) refs.site = site;
+  if (kind === 'Device' && Array.isArray(fields.groups))
+    refs.groups = fields.groups.filter((g): g is string => typeof g === 'string');
+  if (kind === 'DeviceGroup') {
+    const parent = text(fields.parent);
+    const policy = text(fields.policy);
+    if (parent) refs.parent = parent;
+    if (policy) refs.policy = policy;
+  }
+  return refs;
+}
+
 export class ReferenceIndex<Ref> {
   private readonly entries = new Map<Kind, Map<string, Entry<Ref>>>();
+  private readonly stored = new Map<Kind, Map<string, ResourceRefs>>();
   private readonly problems: CrossReferenceProblem<Ref>[] = [];
-  /** `describeRef` says where a resource is, for the message about its duplicate. */
-  constructor(private readonly describeRef: (ref: Ref) => string) {}
+  /**
+   * `describeRef` says where a resource is, for the message about its duplicate. `stored`: the
+   * resources the database holds (plan and apply), which references may also resolve to.
+   */
+  constructor(
+    private readonly describeRef: (ref: Ref) => string,
+    stored?: Iterable<ResourceRefs>,
+  ) {
+    for (const refs of stored ?? []) {
+      let byName = this.stored.get(refs.kind);
+      if (!byName) {
+        byName = new Map();
+        this.stored.set(refs.kind, byName);
+      }
+      byName.set(refs.name, refs);
+    }
+  }
+
+  /** Whether references were resolved against stored resources too, for the wording of messages. */
+  private get where(): string {
+    return this.stored.size > 0 ? ' in the input nor in the database' : '';
+  }
+
+  /** Stored resources of a kind that the input does not declare again. */
+  private storedOnly(kind: Kind): Map<string, ResourceRefs> {
+    const declared = this.entries.get(kind);
+    const out = new Map<string, ResourceRefs>();
+    for (const [name, refs] of this.stored.get(kind) ?? []) if (!declared?.has(name)) out.set(name, refs);
+    return out;
+  }
 
   add(refs: ResourceRefs, ref: Ref): void {
     const { kind, name } = refs;
@@ -85,21 +134,25 @@ export class ReferenceIndex<Ref> {
     const sites = this.entries.get('Site') ?? new Map<string, Entry<Ref>>();
     const groups = this.entries.get('DeviceGroup') ?? new Map<string, Entry<Ref>>();
     const policies = this.entries.get('Policy') ?? new Map<string, Entry<Ref>>();
-    const siteExists = (s: string) => s === DEFAULT_SITE || sites.has(s);
+    // What references resolve to: the declarations, else what the database holds.
+    const allSites = new Map<string, ResourceRefs>([...this.storedOnly('Site'), ...sites]);
+    const allGroups = new Map<string, ResourceRefs>([...this.storedOnly('DeviceGroup'), ...groups]);
+    const allPolicies = new Map<string, ResourceRefs>([...this.storedOnly('Policy'), ...policies]);
+    const siteExists = (s: string) => s === DEFAULT_SITE || allSites.has(s);
     const missing = (what: string, name: string, declared: Map<string, unknown>) =>
-      `${what} "${name}" is not declared${hintOf(name, declared)}`;
+      `${what} "${name}" is not declared${this.where}${hintOf(name, declared)}`;
 
     for (const [name, group] of groups) {
       const at = (code: DiagnosticCode, path: PathSegment[], message: string) =>
         out.push({ ref: group.ref, kind: 'DeviceGroup', name, code, path, message });
       if (group.site && !siteExists(group.site))
-        at('reference', ['spec', 'site'], missing('site', group.site, sites));
-      if (group.policy && !policies.has(group.policy))
-        at('reference', ['spec', 'policy'], missing('policy', group.policy, policies));
+        at('reference', ['spec', 'site'], missing('site', group.site, allSites));
+      if (group.policy && !allPolicies.has(group.policy))
+        at('reference', ['spec', 'policy'], missing('policy', group.policy, allPolicies));
       if (!group.parent) continue;
-      const parent = groups.get(group.parent);
+      const parent = allGroups.get(group.parent);
       if (!parent) {
-        at('reference', ['spec', 'parent'], missing('group', group.parent, groups));
+        at('reference', ['spec', 'parent'], missing('group', group.parent, allGroups));
       } else if (parent.site && parent.site !== group.site) {
         at(
           'scope',
@@ -108,31 +161,69 @@ export class ReferenceIndex<Ref> {
         );
       }
     }
-    for (const cycle of findCycles(groups)) {
-      const first = cycle[0] as string;
+    // Stored groups under a declared parent must still fit its scope.
+    for (const [name, child] of this.storedOnly('DeviceGroup')) {
+      const parent = child.parent ? groups.get(child.parent) : undefined;
+      if (parent?.site && parent.site !== child.site)
+        out.push({
+          ref: parent.ref,
+          kind: 'DeviceGroup',
+          name: parent.name,
+          code: 'scope',
+          path: ['spec', 'site'],
+          message: `group "${name}" in the database has this group as its parent and is ${child.site ? `scoped to "${child.site}"` : 'global'}, so this group cannot be scoped to "${parent.site}"`,
+        });
+    }
+    // Cycles through at least one declared group, reported at the first declared group in the cycle.
+    for (const cycle of findCycles(allGroups)) {
+      const first = cycle.find((g) => groups.has(g));
+      if (first === undefined) continue;
       out.push({
         ref: (groups.get(first) as Entry<Ref>).ref,
         kind: 'DeviceGroup',
         name: first,
         code: 'cycle',
         path: ['spec', 'parent'],
-        message: `group parents form a cycle: ${[...cycle, first].join(' -> ')}`,
+        message: `group parents form a cycle: ${[...cycle.slice(cycle.indexOf(first)), ...cycle.slice(0, cycle.indexOf(first)), first].join(' -> ')}`,
       });
     }
     for (const [name, device] of this.entries.get('Device') ?? []) {
       const at = (code: DiagnosticCode, path: PathSegment[], message: string) =>
         out.push({ ref: device.ref, kind: 'Device', name, code, path, message });
       if (device.site && !siteExists(device.site))
-        at('reference', ['spec', 'site'], missing('site', device.site, sites));
+        at('reference', ['spec', 'site'], missing('site', device.site, allSites));
       device.groups?.forEach((groupName, i) => {
-        const group = groups.get(groupName);
-        if (!group) at('reference', ['spec', 'groups', i], missing('group', groupName, groups));
+        const group = allGroups.get(groupName);
+        if (!group) at('reference', ['spec', 'groups', i], missing('group', groupName, allGroups));
         else if (group.site && group.site !== device.site)
           at(
             'scope',
             ['spec', 'groups', i],
             `group "${groupName}" is scoped to site "${group.site}", but this device is in site "${device.site}"`,
           );
+      });
+    }
+    // Stored devices in a declared group must still be in the site it is scoped to (one problem per group).
+    const strays = new Map<string, { first: string; site: string | undefined; count: number }>();
+    for (const [name, device] of this.storedOnly('Device')) {
+      for (const groupName of device.groups ?? []) {
+        const group = groups.get(groupName);
+        if (!group?.site || group.site === device.site) continue;
+        const seen = strays.get(groupName);
+        if (seen) seen.count++;
+        else strays.set(groupName, { first: name, site: device.site, count: 1 });
+      }
+    }
+    for (const [groupName, { first, site, count }] of strays) {
+      const group = groups.get(groupName) as Entry<Ref>;
+      const more = count > 1 ? ` (and ${count - 1} more devices outside that site)` : '';
+      out.push({
+        ref: group.ref,
+        kind: 'DeviceGroup',
+        name: groupName,
+        code: 'scope',
+        path: ['spec', 'site'],
+        message: `device "${first}" in the database is in this group and in site "${site}", so the group cannot be scoped to "${group.site}"${more}`,
       });
     }
     return out;

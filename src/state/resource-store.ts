@@ -1,3 +1,4 @@
+import type { Owner } from '../engine/apply-set.js';
 import { imageOfChange, type Plan, type ResourceChange, type StoredResource } from '../engine/plan.js';
 import { redactFieldChanges } from '../engine/redact.js';
 import type { Fields } from '../engine/resource-view.js';
@@ -26,13 +27,16 @@ export function readStoredResources(db: Db): StoredResource[] {
     const columns = Object.values(spec.columns).map((c) => `t."${c}"`);
     const rows = db
       .prepare(
-        `SELECT t."${spec.key}", json_array(${columns.join(', ')}, m.Labels, m.Settings), m.AppliedHash, m.Kind IS NOT NULL
+        `SELECT t."${spec.key}", json_array(${columns.join(', ')}, m.Labels, m.Settings), m.AppliedHash,
+           m.Kind IS NOT NULL, m.ApplySet, m.SourceFile
          FROM "${spec.table}" t LEFT JOIN ManagedResources m ON m.Kind = ? AND m.Name = t."${spec.key}"`,
       )
       .raw()
-      .all(kind) as Array<[string, string, string | null, number]>;
-    for (const [name, image, appliedHash, managed] of rows)
-      out.push(new StoredRow(kind, String(name), image, managed === 1, appliedHash));
+      .all(kind) as Array<[string, string, string | null, number, string | null, string | null]>;
+    for (const [name, image, appliedHash, managed, set, source] of rows) {
+      const owner = managed === 1 ? { set, source } : undefined;
+      out.push(new StoredRow(kind, String(name), image, managed === 1, appliedHash, owner));
+    }
   }
   return out;
 }
@@ -45,6 +49,7 @@ class StoredRow implements StoredResource {
     readonly image: string,
     readonly managed: boolean,
     private readonly appliedHash: string | null,
+    readonly owner: Owner | undefined,
   ) {}
 
   get fields(): Fields {
@@ -82,10 +87,13 @@ export function writeChanges(db: Db, plan: Plan, actor: string): void {
   const audit = db.prepare(
     'INSERT INTO AuditLog (User, Action, Target, Details, Success) VALUES (?, ?, ?, ?, 1)',
   );
+  // The apply set and file are recorded with every write (a plan without sources keeps the old ones).
   const upsertManaged = db.prepare(
-    `INSERT INTO ManagedResources (Kind, Name, Labels, Settings, AppliedHash, AppliedAt) VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
+    `INSERT INTO ManagedResources (Kind, Name, Labels, Settings, AppliedHash, ApplySet, SourceFile, AppliedAt)
+     VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
      ON CONFLICT (Kind, Name) DO UPDATE SET Labels = excluded.Labels, Settings = excluded.Settings,
-       AppliedHash = excluded.AppliedHash, AppliedAt = CURRENT_TIMESTAMP`,
+       AppliedHash = excluded.AppliedHash, ApplySet = coalesce(excluded.ApplySet, ApplySet),
+       SourceFile = coalesce(excluded.SourceFile, SourceFile), AppliedAt = CURRENT_TIMESTAMP`,
   );
   const deleteManaged = db.prepare('DELETE FROM ManagedResources WHERE Kind = ? AND Name = ?');
   for (const change of plan.changes) {
@@ -109,7 +117,16 @@ export function writeChanges(db: Db, plan: Plan, actor: string): void {
         if (change.action === 'create') s.insert.run(...columns, change.name);
         else s.update.run(...columns, change.name);
         const [labels, settings] = values.slice(s.columns);
-        upsertManaged.run(change.kind, change.name, labels, settings, imageHash(image));
+        const set = change.source !== undefined ? plan.scope.set : null;
+        upsertManaged.run(
+          change.kind,
+          change.name,
+          labels,
+          settings,
+          imageHash(image),
+          set,
+          change.source ?? null,
+        );
       }
     } catch (error) {
       throw new RmmError(
@@ -125,7 +142,7 @@ export function writeChanges(db: Db, plan: Plan, actor: string): void {
       actor,
       `apply.${change.action} ${target}`,
       target,
-      JSON.stringify(auditDetails(change, removed)),
+      JSON.stringify({ ...auditDetails(change, removed), applySet: plan.scope.set }),
     );
   }
   db.prepare(
@@ -152,6 +169,8 @@ function auditDetails(change: ResourceChange, removed: DependentRows[]): Record<
         : { fields };
   if (change.adopt) details.adopt = true;
   if (change.drift) details.drift = true;
+  if (change.previousOwner) details.previousOwner = change.previousOwner;
+  if (change.source !== undefined) details.source = change.source;
   if (removed.length > 0) details.dependentsDeleted = removed;
   return details;
 }

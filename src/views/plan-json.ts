@@ -15,8 +15,12 @@ export const FORMAT_VERSION = 1;
 export interface PlanJson {
   formatVersion: typeof FORMAT_VERSION;
   revision: number;
+  /** The apply set and the prune scope (files and folders, as recorded) this plan is for. */
+  scope: Plan['scope'];
   changes: ResourceChange[];
   undeclared: Plan['undeclared'];
+  /** Managed resources with no recorded apply set that nothing declares: never pruned. */
+  unowned: number;
   summary: Plan['summary'];
   blastRadius: BlastRadius;
   /** Pending schema steps apply runs first, in the same transaction (empty when the schema is current). */
@@ -33,8 +37,10 @@ export function planJson(
     formatVersion: FORMAT_VERSION,
     revision,
     migration,
+    scope: plan.scope,
     changes: plan.changes.map(redactChange),
     undeclared: plan.undeclared,
+    unowned: plan.unowned,
     summary: plan.summary,
     blastRadius: radius,
   };

@@ -1,3 +1,4 @@
+import { describeScope } from '../engine/apply-set.js';
 import type { BlastRadius } from '../engine/blast-radius.js';
 import type { FieldChange } from '../engine/field-diff.js';
 import type { Plan, ResourceChange } from '../engine/plan.js';
@@ -22,14 +23,17 @@ export function* planLines(
   migration: readonly MigrationStep[] = [],
 ): Generator<string> {
   const c = paint(color);
+  const empty = plan.changes.length === 0 && migration.length === 0;
   if (migration.length > 0) {
     yield `Database schema: ${migration.length} pending step${migration.length === 1 ? '' : 's'}, run first by rmm apply in the same transaction:`;
     yield* renderSteps({ steps: [...migration], destructive: false, needsForeignKeysOff: false }, { color });
     yield '';
   }
+  if (plan.changes.length > 0 || plan.undeclared.length > 0 || plan.unowned > 0)
+    yield c('dim', `Apply set "${plan.scope.set}"; prune scope: ${describeScope(plan.scope.prune)}`);
   for (const change of plan.changes) {
     yield c(COLOR[change.action], `  ${SIGN[change.action]} ${change.kind}/${change.name}`) +
-      noteOf(change, c);
+      noteOf(change, plan.scope.set, c);
     for (const field of redactFieldChanges(change.kind, change.fields)) {
       // A new or removed resource lists what it holds; its unset fields would only be noise.
       if (change.action !== 'update' && isUnset(change.action === 'create' ? field.after : field.before))
@@ -42,11 +46,15 @@ export function* planLines(
     yield 'No longer declared (kept; apply with --prune to destroy):';
     for (const u of plan.undeclared) yield `  ${u.kind}/${u.name}`;
   }
+  if (plan.unowned > 0) {
+    yield '';
+    yield `${plan.unowned} managed resource${plan.unowned === 1 ? '' : 's'} applied before rmm recorded apply sets ${plan.unowned === 1 ? 'is' : 'are'} not declared here and never pruned; apply ${plan.unowned === 1 ? 'its' : 'their'} files once to record an owner (docs/apply-sets.md).`;
+  }
   if (radius && radius.site + radius.groups + radius.policy > 0) {
     yield '';
     yield `Devices affected: ${radius.site} change site, ${radius.groups} change groups, ${radius.policy} change effective policy.`;
   }
-  if (plan.changes.length === 0 && migration.length === 0) {
+  if (empty) {
     yield 'No changes. The database matches the declared resources.';
   } else {
     const { add, change, destroy } = plan.summary;
@@ -64,7 +72,9 @@ export function renderPlan(
   return [...planLines(plan, color, radius, migration)].join('\n');
 }
 
-function noteOf(change: ResourceChange, c: ReturnType<typeof paint>): string {
+function noteOf(change: ResourceChange, set: string, c: ReturnType<typeof paint>): string {
+  const owner = ownerNote(change, set);
+  if (owner) return c('cyan', owner);
   if (change.adopt) return c('dim', ' (adopt: an existing row rmm did not create)');
   if (change.drift)
     return c(
@@ -76,6 +86,16 @@ function noteOf(change: ResourceChange, c: ReturnType<typeof paint>): string {
     return c('red', ` (its observed history goes with it: ${rows.join(', ')})`);
   }
   return '';
+}
+
+/** What an update does to the resource's owner: records one, moves it between files, or takes it over. */
+function ownerNote(change: ResourceChange, set: string): string {
+  const owner = change.previousOwner;
+  if (!owner) return '';
+  const drift = change.drift ? '; also drift: changed outside rmm since the last apply' : '';
+  if (owner.set === null) return ` (owner recorded: ${change.source}, set "${set}"${drift})`;
+  if (owner.set === set) return ` (moves from ${owner.source} to ${change.source}${drift})`;
+  return ` (taken over from apply set "${owner.set}", ${owner.source}${drift})`;
 }
 
 function renderField(field: FieldChange, action: 'create' | 'update' | 'delete'): string {

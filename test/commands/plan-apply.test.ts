@@ -5,6 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { repoRoot, runCli } from '../helpers/cli.js';
+import type { PlanJson } from '../../src/views/plan-json.js';
 import { execFile, queryFile } from '../helpers/sqlite.js';
 
 let cwd: string;
@@ -160,8 +161,10 @@ describe('rmm plan and rmm apply', () => {
       'formatVersion',
       'revision',
       'migration',
+      'scope',
       'changes',
       'undeclared',
+      'unowned',
       'summary',
       'blastRadius',
     ]);
@@ -425,9 +428,17 @@ describe('rmm plan and rmm apply', () => {
     expect(exported.stderr).toContain('Exported 164 resources');
     const devices = await readFile(path.join(out, 'devices.yaml'), 'utf8');
     expect(devices).not.toMatch(/Status|LastSeen|Online/);
-    const plan = await rmm('plan', '-f', out, '--detailed-exitcode', '--prune');
-    expect(plan.exitCode).toBe(0);
-    expect(plan.stdout).toBe('No changes. The database matches the declared resources.');
+    // The same fields; only the files that declare them moved (recorded owners, docs/apply-sets.md).
+    const plan = JSON.parse((await rmm('plan', '-f', out, '--prune', '--json')).stdout) as PlanJson;
+    expect(plan.changes).toHaveLength(164);
+    for (const change of plan.changes) {
+      expect(change).toMatchObject({ action: 'update', fields: [], previousOwner: { set: 'default' } });
+      expect(change.source).toMatch(/^exported\/(sites|policies|groups|devices)\.yaml$/);
+    }
+    expect((await rmm('apply', '-f', out, '--prune', '--auto-approve')).exitCode).toBe(0);
+    const again = await rmm('plan', '-f', out, '--detailed-exitcode', '--prune');
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toBe('No changes. The database matches the declared resources.');
     const got = await rmm('get', 'devices', 'beta-db-02');
     expect(got.stdout.split('\n')[1]).toMatch(
       /^beta-db-02\s+beta\s+10\.2\.1\.12\s+linux\s+Online\s+2026-11-25 10:00:00\s+yes$/,

@@ -8,7 +8,12 @@ const group = (name: string, spec: Record<string, unknown> = {}): Resource =>
   ({ apiVersion: 'rmm/v1', kind: 'DeviceGroup', metadata: { name }, spec }) as Resource;
 const device = (name: string, groups: string[], site = 'alpha'): Resource =>
   ({ apiVersion: 'rmm/v1', kind: 'Device', metadata: { name }, spec: { site, groups } }) as Resource;
-const stored = (resource: Resource, managed = true): StoredResource => ({ ...viewOf(resource), managed });
+const stored = (resource: Resource, managed = true): StoredResource => ({
+  ...viewOf(resource),
+  managed,
+  owner: { set: 'default', source: 'all.yaml' },
+});
+const ALL = { set: 'default', prune: [{ key: 'all.yaml', folder: false, recursive: false }] };
 
 /** A tree: linux (policy linux-base) > web, db; web > web-edge; windows (policy win-base) on its own. */
 const TREE = [
@@ -30,7 +35,7 @@ const DEVICES = [
 function radius(
   before: Resource[],
   after: Resource[],
-  options = { prune: true },
+  options = { prune: true, scope: ALL },
   extra: StoredResource[] = [],
 ) {
   const storedState = [...before.map((r) => stored(r)), ...extra];
@@ -82,7 +87,9 @@ describe('blastRadius', () => {
   it('counts a hand-made device (not managed, not declared) in a group whose policy changes', () => {
     const handMade = stored(device('hand-made', ['windows']), false);
     const after = replace(TREE, group('windows', { policy: 'win-strict' }));
-    expect(radius([...TREE, ...DEVICES], [...after, ...DEVICES], { prune: true }, [handMade])).toEqual({
+    expect(
+      radius([...TREE, ...DEVICES], [...after, ...DEVICES], { prune: true, scope: ALL }, [handMade]),
+    ).toEqual({
       site: 0,
       groups: 0,
       policy: 2,

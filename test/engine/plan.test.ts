@@ -15,7 +15,19 @@ const device = (name: string, spec: Record<string, unknown> = {}): Resource =>
   }) as Resource;
 const site = (name: string, spec: Record<string, unknown> = {}): Resource =>
   ({ apiVersion: 'rmm/v1', kind: 'Site', metadata: { name }, spec }) as Resource;
-const stored = (resource: Resource, managed = true): StoredResource => ({ ...viewOf(resource), managed });
+const OWNER = { set: 'default', source: 'f.yaml' };
+/** A stored row; a managed one owned by the default set, from f.yaml, unless told otherwise. */
+const stored = (
+  resource: Resource,
+  managed = true,
+  owner: { set: string | null; source: string | null } = OWNER,
+): StoredResource => ({ ...viewOf(resource), managed, ...(managed ? { owner } : {}) });
+/** Planning the files f.yaml (and g.yaml) as the default set, or as `set`. */
+const scope = (set = 'default', files = ['f.yaml', 'g.yaml']) => ({
+  set,
+  prune: files.map((key) => ({ key, folder: false, recursive: false })),
+});
+const from = (resource: Resource, source: string) => ({ ...viewOf(resource), source });
 
 describe('diffFields', () => {
   it.each<{ name: string; before: Fields; after: Fields; expected: FieldChange[] }>([
@@ -118,13 +130,16 @@ describe('computePlan', () => {
   });
 
   it('without --prune lists managed resources no longer declared and destroys nothing', () => {
-    const plan = computePlan([], [stored(device('old'))], { prune: false });
+    const plan = computePlan([], [stored(device('old'))], { prune: false, scope: scope() });
     expect(plan.changes).toEqual([]);
     expect(plan.undeclared).toEqual([{ kind: 'Device', name: 'old' }]);
   });
 
   it('with --prune destroys them, children first', () => {
-    const plan = computePlan([], [stored(site('alpha')), stored(device('old'))], { prune: true });
+    const plan = computePlan([], [stored(site('alpha')), stored(device('old'))], {
+      prune: true,
+      scope: scope(),
+    });
     expect(plan.changes.map((c) => `${c.action} ${c.kind}/${c.name}`)).toEqual([
       'delete Device/old',
       'delete Site/alpha',
@@ -133,9 +148,87 @@ describe('computePlan', () => {
   });
 
   it('never touches rows rmm does not manage, nor the default site', () => {
-    const plan = computePlan([], [stored(device('hand-made'), false), stored(site('main'))], { prune: true });
+    const plan = computePlan([], [stored(device('hand-made'), false), stored(site('main'))], {
+      prune: true,
+      scope: scope(),
+    });
     expect(plan.changes).toEqual([]);
     expect(plan.undeclared).toEqual([]);
+  });
+
+  it('prunes only members of its own set declared by the files it was given', () => {
+    const plan = computePlan(
+      [],
+      [
+        stored(device('mine')),
+        stored(device('other-file'), true, { set: 'default', source: 'h.yaml' }),
+        stored(device('other-set'), true, { set: 'blue', source: 'f.yaml' }),
+        stored(device('in-folder'), true, { set: 'default', source: 'sites/alpha/d.yaml' }),
+        stored(device('below-folder'), true, { set: 'default', source: 'sites/alpha/x/d.yaml' }),
+        stored(device('legacy'), true, { set: null, source: null }),
+      ],
+      {
+        prune: true,
+        scope: {
+          set: 'default',
+          prune: [...scope().prune, { key: 'sites/alpha', folder: true, recursive: false }],
+        },
+      },
+    );
+    expect(plan.changes.map((c) => `${c.action} ${c.name}`)).toEqual(['delete mine', 'delete in-folder']);
+    expect(plan.unowned).toBe(1);
+  });
+
+  it('without a scope prunes nothing', () => {
+    const plan = computePlan([], [stored(device('old'))], { prune: true });
+    expect(plan.changes).toEqual([]);
+  });
+
+  it('refuses to take over a resource another set owns, unless told to', () => {
+    const theirs = stored(device('d'), true, { set: 'blue', source: 'b.yaml' });
+    const refused = computePlan([from(device('d', { tags: ['x'] }), 'f.yaml')], [theirs], {
+      prune: true,
+      scope: scope('red'),
+    });
+    expect(refused.changes).toEqual([]);
+    expect(refused.conflicts).toEqual([
+      { kind: 'Device', name: 'd', owner: { set: 'blue', source: 'b.yaml' } },
+    ]);
+    const taken = computePlan([from(device('d'), 'f.yaml')], [theirs], {
+      prune: true,
+      scope: scope('red'),
+      takeOver: true,
+    });
+    expect(taken.conflicts).toEqual([]);
+    expect(taken.changes).toMatchObject([
+      {
+        action: 'update',
+        name: 'd',
+        fields: [],
+        source: 'f.yaml',
+        previousOwner: { set: 'blue', source: 'b.yaml' },
+      },
+    ]);
+    expect(renderPlan(taken, false)).toContain('~ Device/d (taken over from apply set "blue", b.yaml)');
+  });
+
+  it('records a move between files, and an owner for rows applied before owners were recorded', () => {
+    const plan = computePlan(
+      [from(device('moved'), 'g.yaml'), from(device('legacy'), 'f.yaml'), from(device('same'), 'f.yaml')],
+      [
+        stored(device('moved')),
+        stored(device('legacy'), true, { set: null, source: null }),
+        stored(device('same')),
+      ],
+      { prune: true, scope: scope() },
+    );
+    expect(plan.changes.map((c) => [c.name, c.previousOwner])).toEqual([
+      ['legacy', { set: null, source: null }],
+      ['moved', OWNER],
+    ]);
+    const text = renderPlan(plan, false);
+    expect(text).toContain('~ Device/moved (moves from f.yaml to g.yaml)');
+    expect(text).toContain('~ Device/legacy (owner recorded: f.yaml, set "default")');
   });
 
   it('counts devices changing site or groups', () => {
@@ -166,10 +259,11 @@ describe('renderPlan', () => {
     const plan = computePlan(
       [viewOf(site('alpha', { timezone: 'UTC' })), viewOf(device('web-01', { tags: ['prod'] }))],
       [stored(device('web-01')), stored(device('old'))],
-      { prune: true },
+      { prune: true, scope: scope() },
     );
     expect(renderPlan(plan, false)).toBe(
       [
+        'Apply set "default"; prune scope: f.yaml, g.yaml',
         '  + Site/alpha',
         '      displayName: "alpha"',
         '      timezone: "UTC"',

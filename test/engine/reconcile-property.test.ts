@@ -3,10 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { StoredResource } from '../../src/engine/plan.js';
+import { inScope, type Owner } from '../../src/engine/apply-set.js';
+import type { DesiredResource, StoredResource } from '../../src/engine/plan.js';
 import { viewOf } from '../../src/engine/resource-view.js';
 import { toResource } from '../../src/engine/to-resource.js';
-import { commitPlan, planAgainst } from '../../src/reconcile.js';
+import { checkOwnership, commitPlan, planAgainst } from '../../src/reconcile.js';
 import type { Resource } from '../../src/resources/kinds.js';
 import { type Db, openDatabase } from '../../src/state/connection.js';
 import { loadDeclaredSchema } from '../../src/state/declared-schema.js';
@@ -14,13 +15,14 @@ import { applyMigration } from '../../src/state/migrate.js';
 import { pendingMigration } from '../../src/state/pending-migration.js';
 import { imageOf } from '../../src/state/resource-rows.js';
 import { readStoredResources } from '../../src/state/resource-store.js';
-import type { DeclaredResource } from '../../src/validate.js';
 
 /**
  * Random sequences of desired states (creates, renames, nested edits, group moves, removals with and
- * without --prune) applied to one real database. After every step: apply did exactly what the plan
- * said, a second plan is empty, exporting gives back the desired state, and observed fields written
- * between steps survive.
+ * without --prune), each applied by one of several apply sets from some of its files, in random
+ * order, to one real database. After every step: apply did exactly what the plan said, prune removed
+ * only members of the applying set declared by the files given, other sets' resources were neither
+ * changed nor taken over (unless --take-over), a second plan is empty, exporting gives back the
+ * desired state, and observed fields written between steps survive.
  */
 const dir = mkdtempSync(path.join(os.tmpdir(), 'rmm-property-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -101,6 +103,9 @@ const uniqueByName = (docs: Resource[]) => [
   ...new Map(docs.map((d) => [`${d.kind}/${d.metadata.name}`, d])).values(),
 ];
 
+const SETS = ['red', 'blue'];
+const FILES = ['one.yaml', 'two.yaml', 'dir/three.yaml'];
+
 const step = fc.record({
   resources: fc
     .tuple(
@@ -117,7 +122,12 @@ const step = fc.record({
         ...d.map(toDoc('Device')),
       ]),
     ),
+  set: fc.constantFrom(...SETS),
+  // The -f inputs: some files (a resource is declared by one of them); 'dir' stands for the folder.
+  inputs: fc.uniqueArray(fc.constantFrom(...FILES, 'dir'), { minLength: 1, maxLength: 3 }),
+  fileChoices: fc.array(fc.nat(), { minLength: 13, maxLength: 13 }),
   prune: fc.boolean(),
+  takeOver: fc.boolean(),
   status: fc.constantFrom('Online', 'Offline', 'Unknown'),
 });
 
@@ -127,39 +137,66 @@ function freshDatabase(): Db {
   return db;
 }
 
+interface Managed {
+  kind: StoredResource['kind'];
+  name: string;
+  fields: StoredResource['fields'];
+  owner: Owner | undefined;
+}
 const key = (r: { kind: string; name: string }) => `${r.kind}/${r.name}`;
 const managedByKey = (db: Db) =>
   new Map(
     readStoredResources(db)
       .filter((r) => r.managed)
-      .map((r) => [key(r), { kind: r.kind, name: r.name, fields: r.fields, managed: true }] as const),
+      .map((r) => [key(r), { kind: r.kind, name: r.name, fields: r.fields, owner: r.owner }] as const),
   );
-const sourced = (resources: Resource[]): DeclaredResource[] =>
-  resources.map((resource) => {
+const scopeOf = (inputs: string[]) =>
+  inputs.map((input) =>
+    input === 'dir'
+      ? { key: 'dir', folder: true, recursive: false }
+      : { key: input, folder: false, recursive: false },
+  );
+/** The files a step's inputs name: each file given, and those in the folder given. */
+const filesOf = (inputs: string[]) =>
+  FILES.filter((f) => inputs.includes(f) || (inputs.includes('dir') && f.startsWith('dir/')));
+const sourced = (resources: Resource[], files: string[], choices: number[]): DesiredResource[] =>
+  resources.map((resource, i) => {
     const view = viewOf(resource);
-    return {
-      ...view,
-      image: imageOf(view.kind, view.fields),
-      source: { file: 'mem', text: '', firstLine: 0 },
-    };
+    const source = files[(choices[i] ?? 0) % files.length] as string;
+    return { ...view, image: imageOf(view.kind, view.fields), source };
   });
 
-describe('plan and apply, over random sequences of desired states', () => {
-  it('apply does what the plan says; then plan is empty, export is the desired state, observed fields survive', () => {
+describe('plan and apply, over random sequences of desired states from several apply sets', () => {
+  it('apply does what the plan says, prunes only its own set and files; then plan is empty, export is the desired state, observed fields survive', () => {
     fc.assert(
-      fc.property(fc.array(step, { minLength: 1, maxLength: 6 }), (steps) => {
+      fc.property(fc.array(step, { minLength: 1, maxLength: 8 }), (steps) => {
         const db = freshDatabase();
         try {
-          for (const { resources, prune, status } of steps) {
+          for (const { resources, set, inputs, fileChoices, prune, takeOver, status } of steps) {
             // Observed state, as a transport would write it.
             db.prepare('UPDATE Devices SET Status = ?, LastSeen = ?').run(status, `seen-${status}`);
             const before = managedByKey(db);
-            const planned = planAgainst(db, sourced(resources), prune);
+            const files = filesOf(inputs);
+            const desired = sourced(resources, files, fileChoices);
+            const options = { prune, takeOver, scope: { set, prune: scopeOf(inputs) } };
+            const planned = planAgainst(db, desired, options);
+
+            // A resource another set owns is a conflict, refused without --take-over.
+            const foreign = desired.filter((d) => {
+              const owner = before.get(key(d))?.owner;
+              return owner?.set != null && owner.set !== set;
+            });
+            expect(planned.plan.conflicts.map(key).sort()).toEqual(takeOver ? [] : foreign.map(key).sort());
+            if (planned.plan.conflicts.length > 0) {
+              expect(() => checkOwnership(planned.plan)).toThrow(/owned by another apply set/);
+              continue;
+            }
             commitPlan(db, planned, 'property-test', 1000, 'test.db');
             const after = managedByKey(db);
 
-            // Exactly the plan's changes happened.
-            const expected = new Map<string, StoredResource>(before);
+            // Exactly the plan's changes happened, and each declared resource is now this set's, from its file.
+            const declared = new Map(desired.map((d) => [key(d), d]));
+            const expected = new Map<string, Managed>(before);
             for (const change of planned.plan.changes) {
               if (change.action === 'delete') expected.delete(key(change));
               else
@@ -167,18 +204,29 @@ describe('plan and apply, over random sequences of desired states', () => {
                   kind: change.kind,
                   name: change.name,
                   fields: change.desired ?? {},
-                  managed: true,
+                  owner: { set, source: declared.get(key(change))?.source ?? null },
                 });
             }
             expect(after).toEqual(expected);
+            for (const view of desired) {
+              expect(after.get(key(view))?.fields).toEqual(view.fields);
+              expect(after.get(key(view))?.owner).toEqual({ set, source: view.source });
+            }
 
-            // Declared resources are stored as declared; without --prune the undeclared are kept.
-            const desired = resources.map(viewOf);
-            for (const view of desired) expect(after.get(key(view))?.fields).toEqual(view.fields);
-            if (prune) expect([...after.keys()].sort()).toEqual(desired.map(key).sort());
+            // Prune removed exactly the undeclared members of this set whose file is in scope.
+            for (const [k, was] of before) {
+              if (declared.has(k)) continue;
+              const mine =
+                was.owner?.set === set &&
+                was.owner.source !== null &&
+                inScope(options.scope.prune, was.owner.source);
+              const protectedSite = k === 'Site/main';
+              if (prune && mine && !protectedSite) expect(after.has(k)).toBe(false);
+              else expect(after.get(k)).toEqual(was);
+            }
 
             // A second plan is empty.
-            expect(planAgainst(db, sourced(resources), prune).plan.changes).toEqual([]);
+            expect(planAgainst(db, desired, options).plan.changes).toEqual([]);
 
             // Export round-trips: what it writes reads back as the same views.
             for (const view of after.values())
@@ -202,7 +250,7 @@ describe('plan and apply, over random sequences of desired states', () => {
           db.close();
         }
       }),
-      { numRuns: 60 },
+      { numRuns: 80 },
     );
   });
 });

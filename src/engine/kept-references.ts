@@ -1,0 +1,52 @@
+import type { ResourceRefs } from '../resources/cross-references.js';
+import type { Kind } from '../resources/kinds.js';
+import type { Plan } from './plan.js';
+
+/** A resource that would be left pointing at one the plan destroys. */
+export interface DanglingReference {
+  /** The resource that would be destroyed. */
+  target: { kind: Kind; name: string };
+  /** The one that still refers to it, and whether the input declares it (else the database holds it). */
+  referrer: { kind: Kind; name: string; declared: boolean };
+  field: 'site' | 'parent' | 'policy' | 'groups';
+}
+
+const TARGET_KIND = { site: 'Site', parent: 'DeviceGroup', policy: 'Policy', groups: 'DeviceGroup' } as const;
+
+/**
+ * References that a plan's deletions would break: prune may remove a site, group or policy that a
+ * resource it keeps (declared now, or stored and outside this prune) still names. Devices have no
+ * foreign key to their site and groups are JSON lists, so the database would not stop it.
+ */
+export function danglingReferences(
+  plan: Plan,
+  stored: Iterable<ResourceRefs>,
+  declared: () => Iterable<ResourceRefs>,
+): DanglingReference[] {
+  const destroyed = new Set<string>();
+  for (const c of plan.changes) if (c.action === 'delete') destroyed.add(`${c.kind}/${c.name}`);
+  // Only sites, groups and policies are referred to; a plan that destroys none of them breaks nothing.
+  if (!plan.changes.some((c) => c.action === 'delete' && c.kind !== 'Device')) return [];
+  const out: DanglingReference[] = [];
+  const declaredNames = new Set<string>();
+  const visit = (refs: ResourceRefs, isDeclared: boolean) => {
+    if (destroyed.has(`${refs.kind}/${refs.name}`)) return;
+    for (const field of ['site', 'parent', 'policy', 'groups'] as const) {
+      const kind = TARGET_KIND[field];
+      const names = field === 'groups' ? (refs.groups ?? []) : refs[field] ? [refs[field] as string] : [];
+      for (const name of names)
+        if (destroyed.has(`${kind}/${name}`))
+          out.push({
+            target: { kind, name },
+            referrer: { kind: refs.kind, name: refs.name, declared: isDeclared },
+            field,
+          });
+    }
+  };
+  for (const refs of declared()) {
+    declaredNames.add(`${refs.kind}/${refs.name}`);
+    visit(refs, true);
+  }
+  for (const refs of stored) if (!declaredNames.has(`${refs.kind}/${refs.name}`)) visit(refs, false);
+  return out;
+}
