@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { repoRoot, runCli } from '../helpers/cli.js';
 import type { PlanJson } from '../../src/views/plan-json.js';
+import { repoRoot, runCli } from '../helpers/cli.js';
 import { execFile, queryFile } from '../helpers/sqlite.js';
 
 let cwd: string;
