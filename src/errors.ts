@@ -8,9 +8,15 @@ export const ExitCode = {
   ok: 0,
   /** Invalid input, or an operation that failed (nothing was changed). */
   error: 1,
-  /** With --detailed-exitcode: the plan has changes. */
+  /**
+   * Something is left to do and nothing was done: the plan has changes (with --detailed-exitcode);
+   * rmm hostkeys scan showed new host keys it did not record.
+   */
   changes: 2,
-  /** Refused for safety: destructive steps without --allow-destructive; resources another apply set owns. */
+  /**
+   * Refused for safety: destructive steps without --allow-destructive; resources another apply set
+   * owns; a host key that changed.
+   */
   refused: 3,
   /** The plan destroys more than --max-destroy allows. */
   destroyLimit: 4,

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ValidateFunction } from 'ajv';
 import { type DeviceTarget, type ExecResult, type Transport, TransportError } from '../plugin/api.js';
 import { pluginSchemaAjv } from '../resources/ajv.js';
+import { prepareTarget } from '../transports/device-target.js';
 import type { TransportRegistry } from '../transports/registry.js';
 import { decodeClixml } from './clixml.js';
 import { CONNECT_ATTEMPTS, type Job } from './jobs.js';
@@ -184,31 +185,15 @@ async function runOne(
 ): Promise<{ status: ActionStatus; result: ActionResult }> {
   const started = performance.now();
   const took = () => Math.round(performance.now() - started);
-  const { type: _type, credentialRef, user, ...rest } = device.transport;
-  const transportOptions = structuredClone(rest);
-  if (!validate(transportOptions)) {
-    const why = (validate.errors ?? [])
-      .map((e) => `${e.instancePath || 'transport'} ${e.message}`)
-      .join('; ');
-    return {
-      status: 'Failed',
-      result: {
-        error: `spec.transport does not fit the ${transport.name} transport: ${why}`,
-        durationMs: took(),
-      },
-    };
-  }
-  const target: DeviceTarget = {
-    name: device.name,
-    host: device.host,
-    os: device.os,
-    options: transportOptions,
-  };
+  const prepared = prepareTarget(device, transport.name, validate);
+  if ('problem' in prepared)
+    return { status: 'Failed', result: { error: prepared.problem, durationMs: took() } };
+  const { target, credentialRef, user } = prepared;
   let execResult: ExecResult;
   try {
-    const secret = typeof credentialRef === 'string' ? resolveSecret(credentialRef) : undefined;
+    const secret = credentialRef === undefined ? undefined : resolveSecret(credentialRef);
     const session = await connectWithRetry(transport, target, {
-      ...(typeof user === 'string' ? { user } : {}),
+      ...(user === undefined ? {} : { user }),
       ...(secret ? { secret } : {}),
       connectTimeoutMs: job.connectTimeoutMs,
       signal: options.signal,

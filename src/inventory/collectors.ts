@@ -1,6 +1,7 @@
 import type { ExecPayload } from '../actions/jobs.js';
 import type { DeviceRecord } from '../actions/targets.js';
 import { LINUX_COLLECTOR, type ObservedOs, observedOs, parseLinuxInventory } from './linux.js';
+import { describeMacosInventory, MACOS_COLLECTOR, observedMacosOs, parseMacosInventory } from './macos.js';
 import {
   describeWindowsInventory,
   loadWindowsCollector,
@@ -25,11 +26,12 @@ export type CollectorLimits = Pick<ExecPayload, 'timeoutMs' | 'connectTimeoutMs'
 
 /**
  * The Payload of a device's inventory action. Windows devices get the PowerShell collector
- * (collectors/windows/inventory.ps1, sent as an encoded command); Linux, macOS and devices of no
- * declared OS get the POSIX one.
+ * (collectors/windows/inventory.ps1, sent as an encoded command), macOS devices the macOS sh one
+ * (sw_vers, sysctl, system_profiler); Linux devices and devices of no declared OS the Linux one.
  */
 export async function collectorPayload(device: DeviceRecord, limits: CollectorLimits): Promise<ExecPayload> {
   if (device.os === 'windows') return { command: await loadWindowsCollector(), powershell: true, ...limits };
+  if (device.os === 'macos') return { command: MACOS_COLLECTOR, ...limits };
   return { command: LINUX_COLLECTOR, ...limits };
 }
 
@@ -41,6 +43,14 @@ export function readInventory(os: DeviceRecord['os'], output: string): Collected
       categories: { ...windows },
       observed: observedWindowsOs(windows),
       summary: describeWindowsInventory(windows),
+    };
+  }
+  if (os === 'macos') {
+    const macos = parseMacosInventory(output);
+    return {
+      categories: { ...macos },
+      observed: observedMacosOs(macos),
+      summary: describeMacosInventory(macos),
     };
   }
   const inventory = parseLinuxInventory(output);

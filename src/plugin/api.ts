@@ -5,7 +5,8 @@
  * transports (plugins/) use exactly this API and nothing else.
  *
  * Version 1. A change that breaks a plugin bumps TRANSPORT_API_VERSION; the loader refuses plugins
- * built for another version, naming them.
+ * built for another version, naming them. Optional members (hostKeys) may be added within a version:
+ * a plugin that leaves them out keeps working, and rmm says the transport does not support them.
  */
 export const TRANSPORT_API_VERSION = 1;
 
@@ -86,6 +87,55 @@ export interface TransportCapabilities {
   queued: boolean;
 }
 
+/**
+ * Optional capability: the transport authenticates hosts by a key of their own that users must
+ * learn to trust once (SSH host keys), and can fetch it without logging in. `rmm hostkeys scan`
+ * shows what scan() found and calls record() only after the user confirmed. Transports that verify
+ * hosts another way (WinRM: TLS certificates, pinned in options) leave it out.
+ */
+export interface HostKeyTrust {
+  /**
+   * Fetches the key the device offers (no credential is used or needed) and compares it with what
+   * the transport trusts for this device now: what `connect` would conclude. Failing to reach the
+   * device is a TransportError (`unreachable`); a key that differs is a result, not an error.
+   */
+  scan(target: DeviceTarget, options: HostKeyScanOptions): Promise<HostKeyScan>;
+  /**
+   * Trusts a key scan() reported `new`, where connect will find it (known_hosts for SSH). Checks
+   * again first: a key already trusted is left as it is, and a host now listed with another key is
+   * refused with a TransportError `host-key-mismatch`; a recorded key is never replaced.
+   */
+  record(target: DeviceTarget, scan: HostKeyScan): Promise<void>;
+}
+
+export interface HostKeyScanOptions {
+  connectTimeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface HostKeyScan {
+  /** As the host offered it: `ssh-ed25519`, `ssh-rsa`, `ecdsa-sha2-nistp256`. */
+  keyType: string;
+  /** The public key as sent on the wire (SSH: the key blob). */
+  key: Buffer;
+  /** `SHA256:` and the unpadded base64 of the key's SHA-256, as `ssh-keygen -l` prints it. */
+  fingerprint: string;
+  /** The name the trust store keys this host by: `[10.0.0.5]:2222`. */
+  hostName: string;
+  /**
+   * known: trusted already; new: nothing recorded for this host (record() can trust it); changed:
+   * the host is recorded with other keys (never replaced: a reinstalled host, or a man in the
+   * middle); revoked: the store marks this very key revoked.
+   */
+  status: 'known' | 'new' | 'changed' | 'revoked';
+  /** Where trust is kept, for messages: a known_hosts path, or `hostKeyFingerprint (device options)`. */
+  store: string;
+  /** For `changed`: the keys trusted instead, as `TYPE SHA256:...`. */
+  expected?: string[];
+  /** False when the store cannot take a new key (a fingerprint pinned in the device's options). */
+  recordable: boolean;
+}
+
 export interface Transport {
   apiVersion: typeof TRANSPORT_API_VERSION;
   /** The `spec.transport.type` that selects it: `ssh`, `winrm`. Lowercase letters, digits, dashes. */
@@ -98,6 +148,8 @@ export interface Transport {
   batchSize: number;
   capabilities: TransportCapabilities;
   connect(target: DeviceTarget, options: ConnectOptions): Promise<Session>;
+  /** Optional: see HostKeyTrust. */
+  hostKeys?: HostKeyTrust;
 }
 
 /**

@@ -8,8 +8,14 @@ const COMMON = 'common.schema.json#/$defs/';
  * Self-contained copies of the kind schemas for editors: the shared definitions are copied into each
  * file, so a `# yaml-language-server: $schema=...` line needs nothing else. resource.schema.json, for
  * files that mix kinds, refers to its sibling files.
+ *
+ * Given the installed transports' option schemas (by type), each transport block also checks and
+ * completes the options of the type it names (`$defs/transport-ssh`, chosen by if/then on `type`),
+ * and each gets a file of its own, transport-<type>.schema.json. A block without `type` inherits it
+ * from its site, so only `type`, `port`, `user` and `credentialRef` are checked there, as rmm
+ * validate does.
  */
-export function bundleKindSchemas(): Map<string, Json> {
+export function bundleKindSchemas(transports: Readonly<Record<string, object>> = {}): Map<string, Json> {
   const common = (readSchemaFile('common.schema.json').$defs ?? {}) as Json;
   const out = new Map<string, Json>();
   for (const kind of KINDS) {
@@ -27,10 +33,62 @@ export function bundleKindSchemas(): Map<string, Json> {
       defs[name] = rewriteRefs(common[name], nested);
       pending.push(...nested);
     }
+    if (defs.transport) withTransportOptions(defs, transports);
     out.set(file, { ...rewritten, $defs: defs });
   }
   out.set('resource.schema.json', readSchemaFile('resource.schema.json'));
+  const credentialRef = common.credentialRef as Json;
+  for (const [type, options] of Object.entries(transports).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    out.set(`transport-${type}.schema.json`, {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      $id: `transport-${type}.schema.json`,
+      title: `rmm transport block for type: ${type}`,
+      ...blockSchema(type, options as Json, common.transport as Json),
+      $defs: { credentialRef },
+    });
+  }
   return out;
+}
+
+/** The transport block's definition, extended with one branch per installed transport type. */
+function withTransportOptions(defs: Json, transports: Readonly<Record<string, object>>): void {
+  const types = Object.keys(transports).sort();
+  if (types.length === 0) return;
+  const block = defs.transport as Json;
+  for (const type of types) defs[`transport-${type}`] = blockSchema(type, transports[type] as Json, block);
+  defs.transport = {
+    ...block,
+    allOf: types.map((type) => ({
+      if: { properties: { type: { const: type } }, required: ['type'] },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, never awaited
+      then: { $ref: `#/$defs/transport-${type}` },
+    })),
+  };
+}
+
+/**
+ * A whole transport block of one type: the plugin's options with `type` and `credentialRef` beside
+ * them. A plugin schema that is not a plain object schema (refs of its own, combinators) cannot be
+ * merged safely: then only those two fields are described, and the block stays open.
+ */
+function blockSchema(type: string, options: Json, common: Json): Json {
+  const commonProperties = common.properties as Json;
+  const fixed = {
+    type: { description: (commonProperties.type as Json).description, const: type },
+    credentialRef: { $ref: '#/$defs/credentialRef' },
+  };
+  const plain =
+    options.properties !== undefined &&
+    !JSON.stringify(options).includes('"$ref"') &&
+    !['$defs', 'allOf', 'anyOf', 'oneOf', 'if', 'not'].some((k) => k in options);
+  if (!plain) return { description: common.description, type: 'object', properties: fixed };
+  const { $schema: _schema, $id: _id, properties, ...rest } = options;
+  return {
+    description: common.description,
+    ...rest,
+    type: 'object',
+    properties: { ...fixed, ...(properties as Json) },
+  };
 }
 
 function rewriteRefs(node: unknown, used: Set<string>): unknown {

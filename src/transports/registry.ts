@@ -97,6 +97,11 @@ export function shapeProblem(candidate: unknown, compileSchema = true): string |
     return 'capabilities must say powershell, fileTransfer and queued as booleans';
   if (typeof t.optionsSchema !== 'object' || t.optionsSchema === null)
     return 'optionsSchema must be a JSON Schema';
+  if (t.hostKeys !== undefined) {
+    const keys = t.hostKeys as Record<string, unknown> | null;
+    if (typeof keys?.scan !== 'function' || typeof keys.record !== 'function')
+      return 'hostKeys, when given, must have scan and record functions';
+  }
   if (!compileSchema) return undefined;
   try {
     pluginSchemaAjv().compile(t.optionsSchema as object);

@@ -130,10 +130,13 @@ describe('the shape a transport must have', () => {
     [{ ...good, batchSize: 0 }, 'batchSize must be a positive integer'],
     [{ ...good, capabilities: { powershell: 'yes' } }, 'capabilities must say'],
     [{ ...good, optionsSchema: { type: 'nonsense' } }, 'optionsSchema does not compile'],
+    [{ ...good, hostKeys: { scan: async () => ({}) } }, 'hostKeys, when given, must have scan and record'],
   ])('refuses %j: %s', (candidate, message) => {
     expect(shapeProblem(candidate)).toContain(message);
   });
-  it('accepts a well-formed one', () => {
+  it('accepts a well-formed one, with or without the optional hostKeys capability', () => {
     expect(shapeProblem(good)).toBeUndefined();
+    const hostKeys = { scan: async () => ({}), record: async () => {} };
+    expect(shapeProblem({ ...good, hostKeys })).toBeUndefined();
   });
 });

@@ -27,31 +27,47 @@ const DEFAULT_HOST_KEY_ALGORITHMS = [
   'ssh-rsa',
 ];
 
+/** What the trust store says of one offered key (see HostKeyScan.status in rmm/plugin). */
+export type Verdict =
+  | { status: 'known' }
+  | { status: 'new' }
+  | { status: 'revoked' }
+  | { status: 'changed'; expected: string[] };
+
+/** What a device's host key is checked against: a pinned fingerprint, or a known_hosts file. */
+export interface TrustStore {
+  /** The host's name in known_hosts: `host` on port 22, `[host]:port` otherwise. */
+  name: string;
+  /** For messages: the known_hosts path, or `hostKeyFingerprint (device options)`. */
+  store: string;
+  /** The known_hosts file, or undefined when a fingerprint is pinned (nothing can be recorded). */
+  file: string | undefined;
+  /** ssh2's host key algorithms, the types already known for this host first (as OpenSSH orders them). */
+  algorithms: string[] | undefined;
+  classify(blob: Buffer): Verdict;
+}
+
 /**
- * Decides whether a host key is trusted: a pinned hostKeyFingerprint if there is one, else the
- * known_hosts file (default ~/.ssh/known_hosts, as OpenSSH). A host the file lists with other keys
- * is refused even under accept-new: that is a changed key, not a new host.
+ * The trust store for one device: a pinned hostKeyFingerprint if there is one, else the known_hosts
+ * file (default ~/.ssh/known_hosts, as OpenSSH). A host the file lists with other keys is `changed`,
+ * not new: that is a replaced key or another machine answering.
  */
-export async function hostKeyCheck(
-  host: string,
-  port: number,
-  options: HostKeyOptions,
-): Promise<HostKeyCheck> {
+export async function trustStore(host: string, port: number, options: HostKeyOptions): Promise<TrustStore> {
   const name = knownHostsName(host, port);
-  const offered = (blob: Buffer) => `the host offered ${keyType(blob)} ${fingerprint(blob)}`;
   if (options.hostKeyFingerprint !== undefined) {
     const pinned = options.hostKeyFingerprint.replace(/=$/, '');
     return {
+      name,
+      store: 'hostKeyFingerprint (device options)',
+      file: undefined,
       algorithms: undefined,
-      check: async (blob) =>
-        fingerprint(blob) === pinned
-          ? undefined
-          : `${offered(blob)}, expected ${pinned} (hostKeyFingerprint)`,
+      classify: (blob) =>
+        fingerprint(blob) === pinned ? { status: 'known' } : { status: 'changed', expected: [pinned] },
     };
   }
 
-  const file = expandHome(options.knownHosts ?? '~/.ssh/known_hosts');
-  const { text, known } = await knownFor(file, name);
+  const file = knownHostsFile(options);
+  const { known } = await knownFor(file, name);
   const trusted = known.filter((key) => !key.revoked);
   const knownTypes = new Set(trusted.map((key) => key.type));
   const first = DEFAULT_HOST_KEY_ALGORITHMS.filter((a) =>
@@ -61,28 +77,79 @@ export async function hostKeyCheck(
     first.length === 0
       ? undefined
       : [...first, ...DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !first.includes(a))];
-
   return {
+    name,
+    store: file,
+    file,
     algorithms,
-    async check(blob) {
-      if (known.some((key) => key.revoked && key.blob.equals(blob))) {
-        return `${offered(blob)}, which ${file} marks @revoked`;
-      }
-      if (trusted.some((key) => key.blob.equals(blob))) return undefined;
-      if (trusted.length > 0) {
-        const listed = trusted.map((key) => `${key.type} ${fingerprint(key.blob)}`).join(', ');
-        return `${offered(blob)}, expected ${listed} (${file}): the key changed, or this is not the host it should be`;
-      }
-      if (options.hostKeyPolicy === 'accept-new') {
-        await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-        const separator = text === '' || text.endsWith('\n') ? '' : '\n';
-        await appendFile(file, separator + knownHostsLine(name, blob), { mode: 0o600 });
-        parsed.delete(file);
-        return undefined;
-      }
-      return `${offered(blob)}, expected a key listed for ${name} in ${file}, which has none (add it, pin hostKeyFingerprint, or set hostKeyPolicy accept-new)`;
+    classify(blob) {
+      if (known.some((key) => key.revoked && key.blob.equals(blob))) return { status: 'revoked' };
+      if (trusted.some((key) => key.blob.equals(blob))) return { status: 'known' };
+      if (trusted.length > 0)
+        return { status: 'changed', expected: trusted.map((key) => `${key.type} ${fingerprint(key.blob)}`) };
+      return { status: 'new' };
     },
   };
+}
+
+/**
+ * Decides whether a host key is trusted, for connect: `known` is, `new` only under accept-new (and is
+ * recorded then); `changed` and `revoked` never are.
+ */
+export async function hostKeyCheck(
+  host: string,
+  port: number,
+  options: HostKeyOptions,
+): Promise<HostKeyCheck> {
+  const trust = await trustStore(host, port, options);
+  const offered = (blob: Buffer) => `the host offered ${keyType(blob)} ${fingerprint(blob)}`;
+  return {
+    algorithms: trust.algorithms,
+    async check(blob) {
+      const verdict = trust.classify(blob);
+      switch (verdict.status) {
+        case 'known':
+          return undefined;
+        case 'revoked':
+          return `${offered(blob)}, which ${trust.store} marks @revoked`;
+        case 'changed':
+          return trust.file === undefined
+            ? `${offered(blob)}, expected ${verdict.expected.join(', ')} (hostKeyFingerprint)`
+            : `${offered(blob)}, expected ${verdict.expected.join(', ')} (${trust.file}): the key changed, or this is not the host it should be`;
+        case 'new':
+          if (options.hostKeyPolicy === 'accept-new' && trust.file !== undefined) {
+            await recordHostKey(trust.file, trust.name, blob);
+            return undefined;
+          }
+          return `${offered(blob)}, expected a key listed for ${trust.name} in ${trust.store}, which has none (trust it with rmm hostkeys scan, pin hostKeyFingerprint, or set hostKeyPolicy accept-new)`;
+      }
+    },
+  };
+}
+
+/**
+ * Appends `name`'s key to known_hosts as `ssh-keyscan` writes it, after reading the file afresh:
+ * a key already listed is left alone ('known'), and a host listed with other keys is not touched
+ * ('changed'); only a host the file does not list gets the line ('new').
+ */
+export async function recordHostKey(file: string, name: string, blob: Buffer): Promise<Verdict> {
+  parsed.delete(file);
+  const { text, known } = await knownFor(file, name);
+  const trusted = known.filter((key) => !key.revoked);
+  if (known.some((key) => key.revoked && key.blob.equals(blob))) return { status: 'revoked' };
+  if (trusted.some((key) => key.blob.equals(blob))) return { status: 'known' };
+  if (trusted.length > 0)
+    return { status: 'changed', expected: trusted.map((key) => `${key.type} ${fingerprint(key.blob)}`) };
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const separator = text === '' || text.endsWith('\n') ? '' : '\n';
+  await appendFile(file, separator + knownHostsLine(name, blob), { mode: 0o600 });
+  parsed.delete(file);
+  return { status: 'new' };
+}
+
+/** The known_hosts file a device's options name (default ~/.ssh/known_hosts), as an absolute path. */
+export function knownHostsFile(options: HostKeyOptions): string {
+  return expandHome(options.knownHosts ?? '~/.ssh/known_hosts');
 }
 
 /**

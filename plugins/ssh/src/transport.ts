@@ -15,8 +15,9 @@ import type {
 import type { ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { hostKeyCheck } from './host-keys.js';
 import { knownHostsName } from './known-hosts.js';
+import { sshHostKeys } from './scan.js';
 
-type Ssh2 = typeof import('ssh2');
+export type Ssh2 = typeof import('ssh2');
 type SshClient = InstanceType<Ssh2['Client']>;
 
 /**
@@ -107,7 +108,7 @@ const SIGNAL_NUMBERS: Record<string, number> = {
   SIGTERM: 15,
 };
 
-type Fail = (
+export type Fail = (
   code: TransportErrorCode,
   message: string,
   options?: { cause?: unknown; commandSent?: boolean },
@@ -125,6 +126,7 @@ export function createSshTransport(runtime: PluginRuntime): Transport {
     // PowerShell would be true for Windows OpenSSH targets only, which is per device: not claimed.
     capabilities: { powershell: false, fileTransfer: true, queued: false },
     connect: (target, options) => connect(target, options, fail),
+    hostKeys: sshHostKeys(loadSsh2, fail),
   };
 }
 

@@ -5,6 +5,7 @@ import { RmmCommand } from '../../base-command.js';
 import { RmmError } from '../../errors.js';
 import { schemasDir } from '../../paths.js';
 import { bundleKindSchemas } from '../../resources/bundle-schemas.js';
+import { transportSchemas } from '../../transports/registry.js';
 
 export default class SchemaExport extends RmmCommand {
   static override summary =
@@ -12,6 +13,7 @@ export default class SchemaExport extends RmmCommand {
 
   static override description = [
     'Writes one self-contained JSON Schema (draft 2020-12) per kind: site.schema.json, policy.schema.json, device-group.schema.json and device.schema.json, plus resource.schema.json for files that mix kinds.',
+    "The installed transport plugins' option schemas are built into the transport blocks of devices and sites (an editor completes `knownHosts` under `type: ssh`), and each is also written as transport-<type>.schema.json (rmm transports lists them).",
     'Point an editor at them with a first line such as:\n  # yaml-language-server: $schema=../schemas/device.schema.json\n(VS Code with the Red Hat YAML extension, Neovim and others read it.)',
   ].join('\n\n');
 
@@ -47,7 +49,7 @@ export default class SchemaExport extends RmmCommand {
     }
     await mkdir(directory, { recursive: true });
     const files: string[] = [];
-    for (const [name, schema] of bundleKindSchemas()) {
+    for (const [name, schema] of bundleKindSchemas(await transportSchemas(this.config))) {
       const file = path.join(directory, name);
       await writeFile(file, `${JSON.stringify(schema, null, 2)}\n`);
       files.push(file);
