@@ -15,7 +15,58 @@ export const dataDirFlags = {
   }),
 };
 
+/**
+ * -o/--output is the output format in every command that has more than one (as in kubectl), and
+ * --json its shorthand for -o json. No command uses -o or --output for anything else (a file or a
+ * folder is --out or --dir): test/commands/flag-meanings.test.ts holds every flag to one meaning.
+ */
+export function outputFlags<const F extends string>(formats: readonly F[], fallback: F) {
+  return {
+    output: outputFlag(formats, fallback),
+    json: Flags.boolean({ summary: 'Same as -o json.', helpGroup: 'GLOBAL' }),
+  };
+}
+
+/** -o/--output alone, for the commands whose --json is oclif's own (enableJsonFlag). */
+export function outputFlag<const F extends string>(formats: readonly F[], fallback: F) {
+  return Flags.string({
+    char: 'o',
+    summary: `Output format: ${formats.join(', ')}.`,
+    options: [...formats],
+    default: fallback,
+    exclusive: ['json'],
+  });
+}
+
+/** Said under a bad -o value: rmm plan -o FILE once saved a plan; --out does now. */
+const OUTPUT_HINT = '-o is the output format; a plan is saved with --out FILE';
+
+/** The format chosen with -o or --json. */
+export function outputFormat<F extends string>(flags: { output: string; json: boolean }): F {
+  return (flags.json ? 'json' : flags.output) as F;
+}
+
+type Output = { [name: string]: unknown };
+
 export abstract class RmmCommand extends Command {
+  /** Set when -o json chose oclif's JSON output (the commands with enableJsonFlag and -o). */
+  private jsonByOutput = false;
+
+  override jsonEnabled(): boolean {
+    return this.jsonByOutput || super.jsonEnabled();
+  }
+
+  // -o json means what --json means; oclif only looks for the literal --json in argv.
+  protected override async parse<F extends Output, B extends Output, A extends Output>(
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    const parsed = await super.parse(options, argv);
+    if (this.ctor.enableJsonFlag && (parsed.flags as { output?: unknown }).output === 'json')
+      this.jsonByOutput = true;
+    return parsed;
+  }
+
   /** The data directory chosen by flag, environment or default. */
   protected dataDir(flags: { 'data-dir'?: string | undefined }): string {
     return resolveDataDir(flags['data-dir']);
@@ -34,6 +85,8 @@ export abstract class RmmCommand extends Command {
     // oclif's own usage errors (unknown flag, missing argument) exit with the usage code.
     if (error instanceof Errors.CLIError && !(error instanceof Errors.ExitError) && error.oclif?.exit === 2) {
       (error as { oclif: { exit: number } }).oclif = { exit: ExitCode.usage };
+      if (/^Expected --output=/.test(error.message))
+        error.message = error.message.replace(/\n|$/, `\n${OUTPUT_HINT}\n`).trimEnd();
     }
     if (!(error instanceof Errors.CLIError) && !('oclif' in error)) {
       // Not a failure rmm foresaw: say so, so that it gets reported rather than worked around.

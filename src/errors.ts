@@ -22,6 +22,8 @@ export const ExitCode = {
   destroyLimit: 4,
   /** Another apply holds the database's write lock past --lock-timeout. */
   locked: 5,
+  /** The user answered the apply prompt with anything but yes: nothing was changed. */
+  declined: 6,
   /** Bad flags or arguments. */
   usage: 64,
   /** Interrupted (Ctrl-C, SIGINT): what was running was stopped. 128 + SIGINT, as shells report it. */
@@ -40,6 +42,7 @@ export type RmmErrorCode =
   | 'locked'
   | 'stale-plan'
   | 'not-found'
+  | 'declined'
   | 'usage';
 
 const exitCodeOf: Record<RmmErrorCode, ExitCode> = {
@@ -53,6 +56,7 @@ const exitCodeOf: Record<RmmErrorCode, ExitCode> = {
   locked: ExitCode.locked,
   'stale-plan': ExitCode.error,
   'not-found': ExitCode.error,
+  declined: ExitCode.declined,
   usage: ExitCode.usage,
 };
 

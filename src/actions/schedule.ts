@@ -10,9 +10,10 @@ import { RmmError } from '../errors.js';
  */
 const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 
-export function parseAt(text: string): { utc: string; date: Date } {
+/** `flag` names the option in messages (rmm audit --since reads times the same way). */
+export function parseAt(text: string, flag = '--at'): { utc: string; date: Date } {
   const refuse = (why: string) =>
-    new RmmError('usage', `--at ${JSON.stringify(text)}: ${why}`, {
+    new RmmError('usage', `${flag} ${JSON.stringify(text)}: ${why}`, {
       details: [
         'give an ISO 8601 date-time: 2026-11-27T03:00:00Z, 2026-11-27T04:00+01:00, or local 2026-11-27 03:00',
       ],

@@ -30,7 +30,7 @@ export default class Apply extends RmmCommand {
     'A plan saved with `rmm plan --out FILE` is applied with `rmm apply FILE`: exactly that change set, without a new confirmation, and refused if the database changed since it was computed (an applied plan is stale too).',
     'With --json, stdout is NDJSON: one line per change, written after the transaction committed, then a summary line (docs/cli.md). Errors go to stderr.',
     'Apply records, for every resource it writes, the apply set (--apply-set) and the file that declared it; --prune destroys only members of that set declared by the -f inputs (docs/apply-sets.md).',
-    'Exit codes: 0 applied or nothing to do, 1 invalid input, stale plan or error (nothing changed), 3 resources owned by another apply set (see --take-over), 4 more destroys than --max-destroy, 5 the write lock stayed taken past --lock-timeout, 64 bad flags.',
+    'Exit codes: 0 applied or nothing to do, 1 invalid input, stale plan or error (nothing changed), 3 resources owned by another apply set (see --take-over), 4 more destroys than --max-destroy, 5 the write lock stayed taken past --lock-timeout, 6 you answered the prompt with anything but yes (nothing changed), 64 bad flags.',
   ].join('\n\n');
 
   static override examples = [
@@ -135,7 +135,7 @@ export default class Apply extends RmmCommand {
         return;
       }
       if (confirm && !(await this.confirm()))
-        throw new RmmError('usage', 'apply cancelled; nothing was changed');
+        throw new RmmError('declined', 'apply declined (only "yes" applies); nothing was changed');
       commitPlan(db, planned, resolveActor(flags.actor), flags['lock-timeout'] * 1000, displayPath(file));
       phase('committed');
       // Only now, after the commit: an event never describes a change that was rolled back.

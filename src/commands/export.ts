@@ -21,23 +21,21 @@ export default class Export extends RmmCommand {
 
   static override description = [
     'Reads every resource rmm manages from the database and writes it as the YAML you would have written: unset fields and defaults left out, observed fields (Status, LastSeen, OS details) never included. `rmm plan` on the output shows no changes.',
-    'With -o DIR, one file per kind (sites.yaml, policies.yaml, groups.yaml, devices.yaml); without, one stream on stdout.',
+    'With --dir DIR, one file per kind (sites.yaml, policies.yaml, groups.yaml, devices.yaml); without, one stream on stdout.',
   ].join('\n\n');
 
   static override examples = [
     {
       description: 'Start a GitOps repository from an existing console.',
-      command: '<%= config.bin %> <%= command.id %> -o fleet',
+      command: '<%= config.bin %> <%= command.id %> --dir fleet',
     },
     { description: 'Everything on stdout.', command: '<%= config.bin %> <%= command.id %> > fleet.yaml' },
   ];
 
   static override flags = {
     ...dataDirFlags,
-    output: Flags.directory({
-      char: 'o',
-      summary: 'Directory to write one file per kind into (created if missing).',
-    }),
+    // No short form, and not -o/--output, which is the output format elsewhere.
+    dir: Flags.directory({ summary: 'Directory to write one file per kind into (created if missing).' }),
   };
 
   async run(): Promise<void> {
@@ -51,7 +49,7 @@ export default class Export extends RmmCommand {
     }
     const byKind = new Map<Kind, string[]>(KINDS.map((k) => [k, []]));
     for (const view of stored) byKind.get(view.kind)?.push(stringify(toResource(view), { lineWidth: 0 }));
-    if (!flags.output) {
+    if (!flags.dir) {
       this.log(
         KINDS.flatMap((k) => byKind.get(k) ?? [])
           .join('---\n')
@@ -59,7 +57,7 @@ export default class Export extends RmmCommand {
       );
       return;
     }
-    const output = flags.output;
+    const output = flags.dir;
     const failed = (error: unknown): never => {
       throw new RmmError(
         'invalid-input',
@@ -72,6 +70,6 @@ export default class Export extends RmmCommand {
       if (docs.length > 0)
         await writeFile(path.join(output, FILE_OF[kind]), docs.join('---\n')).catch(failed);
     }
-    this.logToStderr(`Exported ${stored.length} resources to ${flags.output}.`);
+    this.logToStderr(`Exported ${stored.length} resources to ${output}.`);
   }
 }

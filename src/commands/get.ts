@@ -1,6 +1,6 @@
-import { Args, Flags } from '@oclif/core';
+import { Args } from '@oclif/core';
 import { stringify } from 'yaml';
-import { dataDirFlags, RmmCommand } from '../base-command.js';
+import { dataDirFlags, outputFlags, outputFormat, RmmCommand } from '../base-command.js';
 import type { StoredResource } from '../engine/plan.js';
 import { toResource } from '../engine/to-resource.js';
 import { RmmError } from '../errors.js';
@@ -54,12 +54,7 @@ export default class Get extends RmmCommand {
 
   static override flags = {
     ...dataDirFlags,
-    output: Flags.string({
-      char: 'o',
-      summary: 'Output format.',
-      options: ['table', 'yaml', 'json'],
-      default: 'table',
-    }),
+    ...outputFlags(['table', 'yaml', 'json'], 'table'),
   };
 
   async run(): Promise<void> {
@@ -86,8 +81,9 @@ export default class Get extends RmmCommand {
       managed: v.managed,
       status: observedOf(observed.get(v.name)),
     }));
-    if (flags.output === 'json') this.log(JSON.stringify(records, null, 2));
-    else if (flags.output === 'yaml')
+    const format = outputFormat(flags);
+    if (format === 'json') this.log(JSON.stringify(records, null, 2));
+    else if (format === 'yaml')
       this.log(
         records
           .map((r) => stringify(r, { lineWidth: 0 }))

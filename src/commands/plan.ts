@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { dataDirFlags, RmmCommand } from '../base-command.js';
+import { dataDirFlags, outputFlag, RmmCommand } from '../base-command.js';
 import { blastRadius } from '../engine/blast-radius.js';
 import { redactFieldChanges } from '../engine/redact.js';
 import { toSavedPlan, writeSavedPlan } from '../engine/saved-plan.js';
@@ -72,7 +72,10 @@ export default class PlanCommand extends RmmCommand {
       description: 'Save the plan for a later, exact apply.',
       command: '<%= config.bin %> <%= command.id %> -f . -R --out plan.json',
     },
-    { description: 'The plan as JSON.', command: '<%= config.bin %> <%= command.id %> -f . -R --json' },
+    {
+      description: 'The plan as JSON (-o json says the same).',
+      command: '<%= config.bin %> <%= command.id %> -f . -R --json',
+    },
   ];
 
   static override enableJsonFlag = true;
@@ -82,10 +85,9 @@ export default class PlanCommand extends RmmCommand {
     filename: filenameFlag(true),
     ...reconcileFlags,
     'detailed-exitcode': Flags.boolean({ summary: 'Exit 0 when there are no changes and 2 when there are.' }),
-    out: Flags.file({
-      char: 'o',
-      summary: 'Save the plan to this file, for `rmm apply FILE` to apply exactly it.',
-    }),
+    // No short form: -o is the output format in every command (docs/cli.md).
+    out: Flags.file({ summary: 'Save the plan to this file, for `rmm apply FILE` to apply exactly it.' }),
+    output: outputFlag(['text', 'json'], 'text'),
   };
 
   async run(): Promise<PlanJson> {

@@ -31,6 +31,16 @@ export interface LinuxInventory {
 
 export type InventoryCategory = keyof LinuxInventory;
 
+export const LINUX_INVENTORY_CATEGORIES: readonly InventoryCategory[] = [
+  'os',
+  'kernel',
+  'hostname',
+  'cpu',
+  'memory',
+  'disks',
+  'network',
+];
+
 /** The observed Devices columns an inventory sets. */
 export interface ObservedOs {
   OSName: string | null;

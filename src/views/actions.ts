@@ -1,6 +1,7 @@
 import { readPayload } from '../actions/jobs.js';
 import type { Lease } from '../actions/queries.js';
 import type { ActionResult, ActionRow } from '../actions/store.js';
+import { isoTime as iso } from './time.js';
 
 /**
  * Actions rows for people (`rmm actions list` table, `rmm actions show` text) and for programs
@@ -127,9 +128,4 @@ function parseJson(text: string | null): unknown {
   } catch {
     return text;
   }
-}
-
-/** SQLite's 'YYYY-MM-DD HH:MM:SS' (UTC) as ISO 8601; anything else as it is. */
-function iso(text: string | null): string | null {
-  return text && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(text) ? `${text.replace(' ', 'T')}Z` : text;
 }

@@ -409,7 +409,7 @@ describe('rmm plan and rmm apply', () => {
     await rmm('apply', '-f', path.join(repo, 'sites'), '--auto-approve');
     const blocker = path.join(cwd, 'a-file');
     await writeFile(blocker, 'not a directory');
-    const result = await rmm('export', '-o', path.join(blocker, 'out'));
+    const result = await rmm('export', '--dir', path.join(blocker, 'out'));
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain(
       `Error: cannot write the export to ${path.join(blocker, 'out')}: ENOTDIR`,
@@ -423,7 +423,7 @@ describe('rmm plan and rmm apply', () => {
       "UPDATE Devices SET Status = 'Online', LastSeen = '2026-11-25 10:00:00' WHERE DeviceId = 'beta-db-02'",
     );
     const out = path.join(cwd, 'exported');
-    const exported = await rmm('export', '-o', out);
+    const exported = await rmm('export', '--dir', out);
     expect(exported.exitCode).toBe(0);
     expect(exported.stderr).toContain('Exported 164 resources');
     const devices = await readFile(path.join(out, 'devices.yaml'), 'utf8');

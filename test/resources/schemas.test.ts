@@ -101,7 +101,7 @@ describe('exported schemas (rmm schema export)', () => {
     ]);
   });
 
-  it('are what examples/schemas holds (run `rmm schema export -o examples/schemas` after a change)', () => {
+  it('are what examples/schemas holds (run `rmm schema export --dir examples/schemas` after a change)', () => {
     for (const [file, schema] of bundled) {
       const committed = JSON.parse(readFileSync(path.join('examples/schemas', file), 'utf8'));
       expect(committed, file).toEqual(schema);

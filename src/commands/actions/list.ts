@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { listActions } from '../../actions/queries.js';
 import { ACTION_STATUSES, type ActionStatus } from '../../actions/store.js';
-import { dataDirFlags, RmmCommand } from '../../base-command.js';
+import { dataDirFlags, outputFlags, outputFormat, RmmCommand } from '../../base-command.js';
 import { openResourceDatabase } from '../../reconcile.js';
 import { actionSummary, actionTable } from '../../views/actions.js';
 
@@ -33,12 +33,7 @@ export default class ActionsList extends RmmCommand {
     }),
     device: Flags.string({ char: 'd', summary: "Only this device's actions." }),
     limit: Flags.integer({ char: 'n', summary: 'At most this many rows.', default: 50, min: 1 }),
-    output: Flags.string({
-      char: 'o',
-      summary: 'Output format.',
-      options: ['table', 'json'],
-      default: 'table',
-    }),
+    ...outputFlags(['table', 'json'], 'table'),
   };
 
   async run(): Promise<void> {
@@ -57,7 +52,7 @@ export default class ActionsList extends RmmCommand {
     } finally {
       db.close();
     }
-    if (flags.output === 'json') this.log(JSON.stringify(rows.map(actionSummary), null, 2));
+    if (outputFormat(flags) === 'json') this.log(JSON.stringify(rows.map(actionSummary), null, 2));
     else if (rows.length === 0) this.logToStderr('No actions.');
     else this.log(actionTable(rows));
   }

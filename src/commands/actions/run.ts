@@ -30,7 +30,7 @@ export default class ActionsRun extends RmmCommand {
   static override flags = {
     ...dataDirFlags,
     ...runnerFlags,
-    limit: Flags.integer({ summary: 'Run at most this many actions.', default: 10_000, min: 1 }),
+    limit: Flags.integer({ char: 'n', summary: 'Run at most this many actions.', default: 10_000, min: 1 }),
   };
 
   async run(): Promise<void> {

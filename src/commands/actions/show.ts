@@ -1,6 +1,6 @@
-import { Args, Flags } from '@oclif/core';
+import { Args } from '@oclif/core';
 import { leaseOf, matchAction, matchProblem } from '../../actions/queries.js';
-import { dataDirFlags, RmmCommand } from '../../base-command.js';
+import { dataDirFlags, outputFlags, outputFormat, RmmCommand } from '../../base-command.js';
 import { RmmError } from '../../errors.js';
 import { openResourceDatabase } from '../../reconcile.js';
 import { actionDetail, actionText } from '../../views/actions.js';
@@ -27,12 +27,7 @@ export default class ActionsShow extends RmmCommand {
 
   static override flags = {
     ...dataDirFlags,
-    output: Flags.string({
-      char: 'o',
-      summary: 'Output format.',
-      options: ['text', 'json'],
-      default: 'text',
-    }),
+    ...outputFlags(['text', 'json'], 'text'),
   };
 
   async run(): Promise<void> {
@@ -48,7 +43,7 @@ export default class ActionsShow extends RmmCommand {
     } finally {
       db.close();
     }
-    if (flags.output === 'json') this.log(JSON.stringify(detail, null, 2));
+    if (outputFormat(flags) === 'json') this.log(JSON.stringify(detail, null, 2));
     else this.log(actionText(detail));
   }
 }

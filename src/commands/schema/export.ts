@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { RmmCommand } from '../../base-command.js';
@@ -23,35 +23,44 @@ export default class SchemaExport extends RmmCommand {
       command: '<%= config.bin %> <%= command.id %>',
     },
     {
+      description: "In a clone of rmm: refresh the schemas the examples' YAML points at.",
+      command: '<%= config.bin %> <%= command.id %> --dir examples/schemas',
+    },
+    {
       description: 'Write them somewhere else.',
-      command: '<%= config.bin %> <%= command.id %> -o .vscode/rmm-schemas',
+      command: '<%= config.bin %> <%= command.id %> --dir .vscode/rmm-schemas',
     },
   ];
 
   static override enableJsonFlag = true;
 
   static override flags = {
-    output: Flags.string({
-      char: 'o',
-      summary: 'Directory to write into (created if missing).',
-      default: 'schemas',
-    }),
+    // No short form, and not -o/--output, which is the output format elsewhere.
+    dir: Flags.string({ summary: 'Directory to write into (created if missing).', default: 'schemas' }),
   };
 
   async run(): Promise<{ directory: string; files: string[] }> {
     const { flags } = await this.parse(SchemaExport);
-    const directory = path.resolve(flags.output);
+    const directory = path.resolve(flags.dir);
     if (directory === schemasDir) {
       throw new RmmError(
         'usage',
-        `refusing to overwrite rmm's own schema sources in ${directory}; choose another directory with -o`,
+        `refusing to overwrite rmm's own schema sources in ${directory}; choose another directory with --dir (in a clone of rmm, the examples' YAML points at examples/schemas)`,
       );
     }
-    await mkdir(directory, { recursive: true });
+    const failed = (error: unknown): never => {
+      throw new RmmError(
+        'invalid-input',
+        `cannot write the schemas to ${flags.dir}: ${(error as Error).message}`,
+      );
+    };
+    await mkdir(directory, { recursive: true }).catch(failed);
     const files: string[] = [];
     for (const [name, schema] of bundleKindSchemas(await transportSchemas(this.config))) {
       const file = path.join(directory, name);
-      await writeFile(file, `${JSON.stringify(schema, null, 2)}\n`);
+      // Renamed into place, so an editor (or a test) reading the schema never sees half of it.
+      await writeFile(`${file}.tmp`, `${JSON.stringify(schema, null, 2)}\n`).catch(failed);
+      await rename(`${file}.tmp`, file).catch(failed);
       files.push(file);
     }
     if (!this.jsonEnabled())
