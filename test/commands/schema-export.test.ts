@@ -16,7 +16,7 @@ afterAll(async () => {
 
 describe('rmm schema export', () => {
   it("writes transport-<type>.schema.json per installed transport, and the device schema checks a block's options", async () => {
-    const result = await runCli(['schema', 'export', '-o', 'out', '--json'], { cwd });
+    const result = await runCli(['schema', 'export', '--dir', 'out', '--json'], { cwd });
     expect(result.exitCode, result.stderr).toBe(0);
     const { files } = JSON.parse(result.stdout) as { files: string[] };
     expect(files.map((f) => path.basename(f)).sort()).toEqual([
