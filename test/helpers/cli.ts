@@ -17,6 +17,8 @@ export interface CliOptions {
   cwd: string;
   /** Added to a clean environment; a key set to undefined is removed. */
   env?: Record<string, string | undefined>;
+  /** runCli only: piped to the CLI's stdin, which is then closed; without it, stdin is not connected. */
+  input?: string | Uint8Array;
 }
 
 /**
@@ -24,7 +26,9 @@ export interface CliOptions {
  * the exit code is part of what tests assert. Needs a build (`npx tsc -p tsconfig.build.json`).
  */
 export async function runCli(args: readonly string[], options: CliOptions): Promise<CliResult> {
-  const result = await spawnCli(args, options);
+  const result = await (options.input === undefined
+    ? spawnCli(args, options)
+    : execa('node', [bin, ...args], { ...execaOptions(options), input: options.input }));
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -36,6 +40,10 @@ export function spawnCli(
   args: readonly string[],
   options: CliOptions,
 ): ResultPromise<{ reject: false; stdin: 'ignore' }> {
+  return execa('node', [bin, ...args], { ...execaOptions(options), stdin: 'ignore' });
+}
+
+function execaOptions(options: CliOptions) {
   if (!existsSync(path.join(repoRoot, 'dist', 'commands'))) {
     throw new Error('dist/commands is missing: build first with `npx tsc -p tsconfig.build.json`');
   }
@@ -49,11 +57,5 @@ export function spawnCli(
   };
   for (const [key, value] of Object.entries(options.env ?? {})) env[key] = value;
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
-  return execa('node', [bin, ...args], {
-    cwd: options.cwd,
-    env,
-    extendEnv: false,
-    reject: false,
-    stdin: 'ignore',
-  });
+  return { cwd: options.cwd, env, extendEnv: false, reject: false } as const;
 }
