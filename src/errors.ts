@@ -16,6 +16,8 @@ export const ExitCode = {
   destroyLimit: 4,
   /** Another apply holds the database's write lock past --lock-timeout. */
   locked: 5,
+  /** The data directory or its database cannot be used: not a directory, no permission, not SQLite. */
+  dataDir: 6,
   /** Bad flags or arguments. */
   usage: 64,
   /** Interrupted (Ctrl-C, SIGINT): what was running was stopped. 128 + SIGINT, as shells report it. */
@@ -33,6 +35,7 @@ export type RmmErrorCode =
   | 'locked'
   | 'stale-plan'
   | 'not-found'
+  | 'data-dir'
   | 'usage';
 
 const exitCodeOf: Record<RmmErrorCode, ExitCode> = {
@@ -45,6 +48,7 @@ const exitCodeOf: Record<RmmErrorCode, ExitCode> = {
   locked: ExitCode.locked,
   'stale-plan': ExitCode.error,
   'not-found': ExitCode.error,
+  'data-dir': ExitCode.dataDir,
   usage: ExitCode.usage,
 };
 
