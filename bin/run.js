@@ -1,10 +1,17 @@
 #!/usr/bin/env node
-import v8 from 'node:v8';
-import { execute } from '@oclif/core';
-
-// A plan or apply of 100,000 resources makes many short-lived objects; V8's default young generation
-// is small enough that scavenges then cost about a fifth of the run (measured: 8.9 s -> 7.4 s for a
-// cold apply with 16 MB semi-spaces). Set before any large allocation, so the heap grows into it.
-v8.setFlagsFromString('--max-semi-space-size=16');
-
-await execute({ dir: import.meta.url });
+// The Node.js version is checked before anything else loads, so that an old Node says so plainly
+// instead of failing somewhere inside a dependency. Hence this file is plain old JavaScript: no
+// static import, no top-level await, no syntax newer than ES2017.
+var version = process.versions.node.split('.').map(Number);
+if (version[0] < 20 || (version[0] === 20 && version[1] < 19)) {
+  process.stderr.write(
+    'rmm needs Node.js 20.19 or newer; this is Node.js ' +
+      process.versions.node +
+      ' (' +
+      process.execPath +
+      ').\nInstall a current Node.js LTS (https://nodejs.org) and run rmm with it.\n',
+  );
+  process.exitCode = 1;
+} else {
+  import('./main.js');
+}

@@ -10,7 +10,8 @@ import { resolveDataDir } from './paths.js';
 export const dataDirFlags = {
   'data-dir': Flags.directory({
     summary: 'Runtime home holding devices.db, cache/ and archive/.',
-    description: 'Defaults to $RMM_DATA_DIR, else ./data under the current directory.',
+    description:
+      'Defaults to $RMM_DATA_DIR, else ./data under the current directory. Exit 7 when it cannot be used (a file, not reachable, not creatable, devices.db unreadable or not SQLite).',
     helpGroup: 'GLOBAL',
   }),
 };

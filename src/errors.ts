@@ -24,6 +24,8 @@ export const ExitCode = {
   locked: 5,
   /** The user answered the apply prompt with anything but yes: nothing was changed. */
   declined: 6,
+  /** The data directory or its database cannot be used: not a directory, no permission, not SQLite. */
+  dataDir: 7,
   /** Bad flags or arguments. */
   usage: 64,
   /** Interrupted (Ctrl-C, SIGINT): what was running was stopped. 128 + SIGINT, as shells report it. */
@@ -43,6 +45,7 @@ export type RmmErrorCode =
   | 'stale-plan'
   | 'not-found'
   | 'declined'
+  | 'data-dir'
   | 'usage';
 
 const exitCodeOf: Record<RmmErrorCode, ExitCode> = {
@@ -57,6 +60,7 @@ const exitCodeOf: Record<RmmErrorCode, ExitCode> = {
   'stale-plan': ExitCode.error,
   'not-found': ExitCode.error,
   declined: ExitCode.declined,
+  'data-dir': ExitCode.dataDir,
   usage: ExitCode.usage,
 };
 

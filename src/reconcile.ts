@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { requireDatabaseFile } from './data-dir.js';
 import { errorCount } from './diagnostics/diagnostic.js';
 import { formatDiagnostic } from './diagnostics/render.js';
 import { type ApplyScope, resolveApplySet } from './engine/apply-set.js';
@@ -23,7 +24,7 @@ import { loadDeclaredSchema } from './state/declared-schema.js';
 import { dependentsOf } from './state/dependents.js';
 import { withMigration } from './state/migrate.js';
 import type { MigrationPlan, MigrationStep } from './state/migration-plan.js';
-import { pendingMigration, requireDatabaseFile } from './state/pending-migration.js';
+import { pendingMigration } from './state/pending-migration.js';
 import { fieldsOfImage, KIND_TABLES } from './state/resource-rows.js';
 import { readStoredResources, stateRevision, writeChanges } from './state/resource-store.js';
 import { readStoredRefs } from './state/stored-refs.js';

@@ -60,7 +60,6 @@ export default class Apply extends RmmCommand {
     plan: Args.file({
       description:
         'A plan saved by `rmm plan --out FILE`: applied exactly, if the database has not changed since.',
-      exists: true,
     }),
   };
 

@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { dataDirFlags, RmmCommand } from '../base-command.js';
+import { prepareDataDir } from '../data-dir.js';
 import { RmmError } from '../errors.js';
 import { databaseFile } from '../paths.js';
 import { resolveActor } from '../reconcile.js';
@@ -26,7 +25,7 @@ export default class Init extends RmmCommand {
   static override description = [
     'Creates the data directory with its cache/ and archive/ folders, then devices.db with every table, index and seed row declared in schemas/database.yaml, and records the schema hash in RmmMeta. All of it runs in one transaction: an interrupted init leaves no half-made database.',
     'Safe to run again: when the database already matches the declared schema it says so and changes nothing. When it exists but differs, init changes nothing either and exits 1; see the difference with `rmm db plan` and make it with `rmm db apply`.',
-    'Exit codes: 0 created or already up to date, 1 the database differs or cannot be opened, 64 bad flags.',
+    'Exit codes: 0 created or already up to date, 1 the database differs or cannot be opened, 7 the data directory cannot be used (a file, not writable, devices.db not a readable SQLite file: nothing is created), 64 bad flags.',
   ].join('\n\n');
 
   static override examples = [
@@ -60,8 +59,7 @@ export default class Init extends RmmCommand {
     const declared = loadDeclaredSchema(flags['schema-file']);
     const dataDir = this.dataDir(flags);
     const file = databaseFile(dataDir);
-    for (const dir of [dataDir, path.join(dataDir, 'cache'), path.join(dataDir, 'archive')])
-      mkdirSync(dir, { recursive: true });
+    prepareDataDir(dataDir);
 
     const db = openDatabase(file);
     try {

@@ -1,8 +1,6 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_FLAGS } from '../../plugins/winrm/src/ntlm/client.js';
@@ -27,9 +25,9 @@ import {
 import { md4 } from '../../plugins/winrm/src/ntlm/md4.js';
 import { decodeAuthenticate } from '../../plugins/winrm/src/ntlm/messages.js';
 import { Rc4 } from '../../plugins/winrm/src/ntlm/rc4.js';
+import { PythonPeer } from '../helpers/python-peer.js';
 
 // The independent implementation: Debian's python3-ntlm-auth 1.4, run by the system interpreter.
-const SYSTEM_PYTHON = '/usr/bin/python3';
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 
@@ -211,57 +209,6 @@ describe('MS-NLMP 4.2.4 NTLMv2 vectors', () => {
     expect(plaintext.toString('utf16le')).toBe('Plaintext');
   });
 });
-
-/** A long-lived python3 process answering one JSON line per JSON line, each call bounded. */
-class PythonPeer {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly replies: string[] = [];
-  private waiting: ((line: string) => void) | undefined;
-  private stderr = '';
-
-  constructor(script: string, env: NodeJS.ProcessEnv) {
-    this.child = spawn(SYSTEM_PYTHON, ['-I', '-c', script], { env });
-    this.child.stderr.on('data', (chunk: Buffer) => {
-      this.stderr += chunk.toString();
-    });
-    createInterface({ input: this.child.stdout }).on('line', (line) => {
-      if (this.waiting) this.waiting(line);
-      else this.replies.push(line);
-    });
-  }
-
-  async call(request: Record<string, unknown>, timeoutMs = 15_000): Promise<Record<string, string>> {
-    this.child.stdin.write(`${JSON.stringify(request)}\n`);
-    const line = await new Promise<string>((resolve, reject) => {
-      const queued = this.replies.shift();
-      if (queued !== undefined) return resolve(queued);
-      const settle = (error?: Error, reply?: string): void => {
-        clearTimeout(timer);
-        this.child.off('exit', onExit);
-        this.waiting = undefined;
-        if (error) reject(error);
-        else resolve(reply ?? '');
-      };
-      const timer = setTimeout(
-        () =>
-          settle(new Error(`python did not answer ${request.op} in ${timeoutMs} ms; stderr: ${this.stderr}`)),
-        timeoutMs,
-      );
-      const onExit = (code: number | null): void =>
-        settle(new Error(`python exited (${code}) during ${request.op}; stderr: ${this.stderr}`));
-      this.child.once('exit', onExit);
-      this.waiting = (reply) => settle(undefined, reply);
-    });
-    const reply = JSON.parse(line) as { ok: boolean; error?: string } & Record<string, string>;
-    if (!reply.ok) throw new Error(`python ${request.op} failed: ${reply.error}`);
-    return reply;
-  }
-
-  close(): void {
-    this.child.stdin.end();
-    this.child.kill();
-  }
-}
 
 const NTLM_AUTH_PEER = `
 import json, os, sys, hashlib

@@ -1,11 +1,12 @@
 import { Flags } from '@oclif/core';
 import { dataDirFlags, RmmCommand } from '../../base-command.js';
+import { requireDatabaseFile } from '../../data-dir.js';
 import { databaseFile } from '../../paths.js';
 import { resolveActor } from '../../reconcile.js';
 import { openDatabase } from '../../state/connection.js';
 import { displayPath, loadDeclaredSchema } from '../../state/declared-schema.js';
 import { applyMigration } from '../../state/migrate.js';
-import { pendingMigration, requireDatabaseFile } from '../../state/pending-migration.js';
+import { pendingMigration } from '../../state/pending-migration.js';
 import { colorEnabled } from '../../views/color.js';
 import { type PlanJson, planJson, renderSteps } from '../../views/migration-plan.js';
 

@@ -1,10 +1,11 @@
 import { Flags } from '@oclif/core';
 import { dataDirFlags, RmmCommand } from '../../base-command.js';
+import { requireDatabaseFile } from '../../data-dir.js';
 import { ExitCode } from '../../errors.js';
 import { databaseFile } from '../../paths.js';
 import { openDatabase } from '../../state/connection.js';
 import { loadDeclaredSchema } from '../../state/declared-schema.js';
-import { pendingMigration, requireDatabaseFile } from '../../state/pending-migration.js';
+import { pendingMigration } from '../../state/pending-migration.js';
 import { colorEnabled } from '../../views/color.js';
 import { type PlanJson, planJson, renderPlan } from '../../views/migration-plan.js';
 

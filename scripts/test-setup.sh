@@ -1,0 +1,82 @@
+#!/bin/sh
+# Everything the tests need, on a Debian machine (12 or newer) that has only Node.js:
+#   npm run test:all     this script, then the whole suite (the README's second line; .ci/run)
+#   scripts/test-setup.sh [--check]
+# It checks the Node.js version, installs the missing Debian packages below (apt-get as root, else
+# through sudo; it says what it installs), and runs npm ci when node_modules does not hold what
+# package-lock.json lists. With --check it installs nothing: it lists what is missing and exits 1
+# if anything is.
+set -eu
+cd "$(dirname "$0")/.."
+
+# What the tests start or call, by Debian package:
+#   openssh-server  /usr/sbin/sshd: the SSH tests run a real OpenSSH server on a loopback port
+#   procps          pgrep: the transport conformance kit looks for processes on the target
+#   python3-winrm   pywinrm and ntlm-auth: an independent WinRM client and NTLM for the WinRM tests
+#   openssl         the openssl command: the WinRM test peer's throwaway HTTPS certificate
+PACKAGES="openssh-server procps python3-winrm openssl"
+# Only to compile better-sqlite3 when no prebuilt binary fits this machine.
+BUILD_PACKAGES="build-essential python3"
+
+check_only=false
+[ "${1:-}" = "--check" ] && check_only=true
+
+say() { echo "test-setup: $*" >&2; }
+
+node_version=$(node -p 'process.versions.node' 2>/dev/null) || {
+  say "Node.js is not installed: install Node.js 20.19 or newer (https://nodejs.org)"
+  exit 1
+}
+major=${node_version%%.*}
+minor=${node_version#*.}
+minor=${minor%%.*}
+if [ "$major" -lt 20 ] || { [ "$major" -eq 20 ] && [ "$minor" -lt 19 ]; }; then
+  say "rmm needs Node.js 20.19 or newer; this is Node.js $node_version: install a current LTS (https://nodejs.org)"
+  exit 1
+fi
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  say "not a Debian system (no dpkg-query): install the equivalents of: $PACKAGES"
+  $check_only && exit 1
+else
+  wanted=$PACKAGES
+  if [ ! -e node_modules/better-sqlite3/build/Release/better_sqlite3.node ] &&
+    { ! command -v g++ >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1; }; then
+    wanted="$wanted $BUILD_PACKAGES"
+  fi
+  missing=""
+  for package in $wanted; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)
+    [ "$status" = "installed" ] || missing="$missing $package"
+  done
+  missing=${missing# }
+  if [ -z "$missing" ]; then
+    say "Debian packages already installed: $wanted"
+  elif $check_only; then
+    say "missing Debian packages: $missing (install them with: apt-get install $missing)"
+    exit 1
+  else
+    if [ "$(id -u)" -eq 0 ]; then
+      as_root=""
+    elif command -v sudo >/dev/null 2>&1; then
+      as_root="sudo"
+    else
+      say "missing Debian packages: $missing; as root, run: apt-get install $missing"
+      exit 1
+    fi
+    say "installing Debian packages: $missing"
+    $as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    # shellcheck disable=SC2086 # one word per package
+    $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing
+  fi
+fi
+
+# npm ls fails when a package of package-lock.json is missing or at another version.
+if [ ! -d node_modules ] || ! npm ls --all >/dev/null 2>&1; then
+  if $check_only; then
+    say "npm packages are missing or not those of package-lock.json: npm ci"
+    exit 1
+  fi
+  say "installing npm packages: npm ci"
+  npm ci
+fi
