@@ -132,6 +132,7 @@ export async function planInputs(
 function readStoredState(dataDir: string): { refs: ResourceRefs[]; revision?: number } {
   const file = databaseFile(dataDir);
   if (!existsSync(file)) return { refs: [] };
+  requireDatabaseFile(file);
   const db = openDatabase(file, { readonly: true });
   try {
     return db.transaction(() => ({ refs: readStoredRefs(db), revision: stateRevision(db) }))();

@@ -20,7 +20,7 @@ const COMMANDS: Record<string, string[]> = {
   plan: ['plan', '-f', examples, '-R'],
   apply: ['apply', '-f', examples, '-R', '--auto-approve'],
   get: ['get', 'devices'],
-  export: ['export', '-o', 'exported'],
+  export: ['export', '--dir', 'exported'],
   'db plan': ['db', 'plan'],
   'db apply': ['db', 'apply'],
   exec: ['exec', '-t', 'name=alpha-web-01'],
