@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { requireDatabaseFile } from './data-dir.js';
@@ -14,17 +15,20 @@ import {
   type StoredResource,
 } from './engine/plan.js';
 import { ImageView } from './engine/resource-view.js';
+import { parseSavedPlan } from './engine/saved-plan.js';
+import { rederiveSavedPlan } from './engine/saved-plan-check.js';
 import { RmmError } from './errors.js';
 import { pruneScopeOf, sourceKeyer } from './load/source-keys.js';
 import { databaseFile } from './paths.js';
 import { type ResourceRefs, refsOfFields } from './resources/cross-references.js';
-import type { TransportSchemas } from './resources/transport-options.js';
+import { setTransportSchemas, type TransportSchemas } from './resources/transport-options.js';
 import { type Db, openDatabase } from './state/connection.js';
 import { loadDeclaredSchema } from './state/declared-schema.js';
 import { dependentsOf } from './state/dependents.js';
 import { withMigration } from './state/migrate.js';
 import type { MigrationPlan, MigrationStep } from './state/migration-plan.js';
 import { pendingMigration } from './state/pending-migration.js';
+import { readPlanKey } from './state/plan-key.js';
 import { fieldsOfImage, KIND_TABLES } from './state/resource-rows.js';
 import { readStoredResources, stateRevision, writeChanges } from './state/resource-store.js';
 import { readStoredRefs } from './state/stored-refs.js';
@@ -260,6 +264,52 @@ function checkKeptReferences(
       ],
     },
   );
+}
+
+/**
+ * A plan saved by `rmm plan --out`, ready to apply: refused if it was changed after it was saved,
+ * if the database moved since, or if its changes are not what its desired states and the stored
+ * rows call for now (engine/saved-plan-check). What it returns is derived, not read from the file.
+ */
+export async function planSaved(
+  db: Db,
+  file: string,
+  options: { dataDir: string; migration: MigrationPlan; transportSchemas?: TransportSchemas },
+): Promise<PlannedAgainst> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new RmmError('invalid-input', `cannot read the saved plan ${file}: ${(error as Error).message}`);
+  }
+  const saved = parseSavedPlan(text, file, readPlanKey(options.dataDir));
+  setTransportSchemas(options.transportSchemas);
+  const derive = (): PlannedAgainst => {
+    const revision = stateRevision(db);
+    if (revision !== saved.revision) {
+      throw new RmmError(
+        'stale-plan',
+        `the database changed since this plan was computed (revision ${saved.revision}, now ${revision}); nothing was applied`,
+        { details: ['compute a new plan and review it'] },
+      );
+    }
+    const stored = readStoredResources(db);
+    const { plan, problems } = rederiveSavedPlan(saved, stored, readStoredRefs(db));
+    if (problems.length > 0) {
+      throw new RmmError('invalid-input', `${file} cannot be applied as it is; nothing was applied`, {
+        details: [
+          ...problems.slice(0, 20).map((p) => `- ${p}`),
+          ...(problems.length > 20 ? [`- and ${problems.length - 20} more`] : []),
+          'compute and review a new plan: rmm plan --out FILE',
+        ],
+      });
+    }
+    countDependents(db, plan);
+    return { plan, revision, migration: saved.migration, stored };
+  };
+  const steps = options.migration.steps;
+  if (steps.length === 0) return db.transaction(derive)();
+  return withMigration(db, options.migration, { allowDestructive: false, commit: false }, derive);
 }
 
 /** Says, for each delete, which observed rows go with it: the reviewer sees what prune really removes. */

@@ -2,7 +2,6 @@ import { createInterface } from 'node:readline/promises';
 import { Args, Flags } from '@oclif/core';
 import { dataDirFlags, RmmCommand } from '../base-command.js';
 import { blastRadius } from '../engine/blast-radius.js';
-import { readSavedPlan } from '../engine/saved-plan.js';
 import { RmmError } from '../errors.js';
 import {
   checkDestroyLimit,
@@ -10,6 +9,7 @@ import {
   commitPlan,
   openResourceDatabase,
   planInputs,
+  planSaved,
   resolveActor,
 } from '../reconcile.js';
 import { displayPath } from '../state/declared-schema.js';
@@ -112,17 +112,23 @@ export default class Apply extends RmmCommand {
           'applied',
         );
     phase('planned');
-    const { db, file } = fresh ?? openResourceDatabase(this.dataDir(flags), { pendingMigration: true });
+    const opened = fresh ?? openResourceDatabase(this.dataDir(flags), { pendingMigration: true });
+    const { db, file } = opened;
     try {
-      const planned = fresh?.planned ?? (await readSavedPlan(args.plan as string));
+      const planned =
+        fresh?.planned ??
+        (await planSaved(db, args.plan as string, {
+          dataDir: this.dataDir(flags),
+          migration: opened.migration,
+          transportSchemas: await transportSchemas(this.config),
+        }));
       const { plan, revision } = planned;
       checkOwnership(plan);
       checkDestroyLimit(plan, flags['max-destroy']);
       const nothingToDo = plan.changes.length === 0 && planned.migration.length === 0;
       // With --json stdout holds only events; a plan to confirm is shown on stderr instead.
       if (!flags.json || (confirm && !nothingToDo)) {
-        // A saved plan's radius was shown when it was made.
-        const radius = fresh && blastRadius(plan, () => fresh.planned.stored);
+        const radius = blastRadius(plan, () => planned.stored);
         writeLines(
           planLines(plan, colorEnabled(), radius, planned.migration),
           flags.json ? process.stderr : process.stdout,

@@ -1,10 +1,12 @@
+import { writeFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { dataDirFlags, outputFlag, RmmCommand } from '../base-command.js';
 import { blastRadius } from '../engine/blast-radius.js';
 import { redactFieldChanges } from '../engine/redact.js';
-import { toSavedPlan, writeSavedPlan } from '../engine/saved-plan.js';
-import { ExitCode } from '../errors.js';
+import { signedPlanText, toSavedPlan } from '../engine/saved-plan.js';
+import { ExitCode, RmmError } from '../errors.js';
 import { checkDestroyLimit, checkOwnership, planInputs } from '../reconcile.js';
+import { planKeyForSaving } from '../state/plan-key.js';
 import { phase } from '../timing.js';
 import { transportSchemas } from '../transports/registry.js';
 import { colorEnabled } from '../views/color.js';
@@ -118,10 +120,14 @@ export default class PlanCommand extends RmmCommand {
       if (flags.out) {
         // The fields are what `rmm apply FILE` shows, so they are masked; desired (what it writes) is not.
         const shown = plan.changes.map((c) => ({ ...c, fields: redactFieldChanges(c.kind, c.fields) }));
-        await writeSavedPlan(
-          flags.out,
-          toSavedPlan({ ...plan, changes: shown }, revision, planned.migration),
-        );
+        const saved = toSavedPlan({ ...plan, changes: shown }, revision, planned.migration, {
+          prune: Boolean(flags.prune),
+          takeOver: Boolean(flags['take-over']),
+        });
+        const text = signedPlanText(saved, planKeyForSaving(this.dataDir(flags)));
+        await writeFile(flags.out, text).catch((error: Error) => {
+          throw new RmmError('invalid-input', `cannot save the plan to ${flags.out}: ${error.message}`);
+        });
         this.logToStderr(`Saved the plan to ${flags.out}; apply exactly it with: rmm apply ${flags.out}`);
       }
       return planJson(plan, revision, radius, planned.migration);

@@ -343,7 +343,7 @@ describe('rmm plan and rmm apply', () => {
     );
     const result = await rmm('apply', planFile);
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toContain('holds a change rmm cannot apply');
+    expect(result.stderr).toContain('was saved by another version of rmm (plan format 1, this rmm reads 2)');
     await writeFile(planFile, 'not json');
     expect((await rmm('apply', planFile)).stderr).toContain('cannot read the saved plan');
   });
