@@ -165,6 +165,14 @@ describe('commands that only read work for a user who may not write', () => {
     await expectReadsWork(await readOnlyCopy('ro-file', { dirMode: 0o777 }));
   });
 
+  it('in a folder whose name holds URI characters (space, #, %, ?)', async () => {
+    // The immutable open names the file by a file: URI, so these must be escaped, never read as URI syntax.
+    const dataDir = await readOnlyCopy('odd name #1 %41 ?x=1');
+    const get = await rmm(['get', 'sites', 'alpha', '-o', 'json'], dataDir);
+    expect([get.exitCode, get.stderr]).toEqual([0, '']);
+    expect(JSON.parse(get.stdout)[0].metadata.name).toBe('alpha');
+  });
+
   it('while a writer is connected (its -wal and -shm exist): they see what it committed', async () => {
     const dataDir = await readOnlyCopy('ro-live', { dirMode: 0o755, fileMode: 0o644 });
     const writer = new Database(path.join(dataDir, 'devices.db'));
