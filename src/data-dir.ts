@@ -45,6 +45,81 @@ export function requireDatabaseFile(file: string): void {
     );
   }
   requireDatabaseContents(file, info);
+  requireReadableWal(file);
+}
+
+/**
+ * A -wal that holds changes, with no -shm beside it: a writer stopped before its last checkpoint.
+ * SQLite reads those changes only through a -shm, which it must then create: a user who cannot
+ * write the folder cannot read the database until a writer has folded the -wal in.
+ */
+function requireReadableWal(file: string): void {
+  const name = path.basename(file);
+  const dir = path.dirname(file);
+  if (sizeOf(`${file}-wal`) === 0 || statOrProblem(`${file}-shm`) || writable(dir)) return;
+  throw new RmmError(
+    'data-dir',
+    `cannot read ${displayPath(file)}: ${name}-wal holds changes not yet in it, and reading them needs ${name}-shm, which you cannot create in ${displayPath(dir)}`,
+    {
+      details: [
+        `a user who may write the database folds ${name}-wal in by opening it for writing, for example with: rmm db apply`,
+      ],
+    },
+  );
+}
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0; // missing, or unreadable: SQLite will say
+  }
+}
+
+/**
+ * For commands that write the database (apply, exec, init, db apply, actions run|cancel, inventory
+ * collect, hostkeys scan), after requireDatabaseFile: it is writable, and so is its folder, where
+ * SQLite keeps devices.db-wal and devices.db-shm (unless both are there and writable). A user who may
+ * only read is told so here, before SQLite answers "attempt to write a readonly database".
+ */
+export function requireWritableDatabase(file: string): void {
+  const shown = displayPath(file);
+  const problem = writeProblem(file);
+  if (problem) {
+    throw new RmmError('data-dir', `cannot write ${shown}: ${problem}`, { details: WRITE_ADVICE });
+  }
+  const dir = path.dirname(file);
+  const inDir = writeProblem(dir);
+  if (inDir && (writeProblem(`${file}-wal`) || writeProblem(`${file}-shm`))) {
+    const name = path.basename(file);
+    throw new RmmError(
+      'data-dir',
+      `cannot write ${shown}: SQLite keeps ${name}-wal and ${name}-shm in its folder ${displayPath(dir)}, ${inDir.replace(/^it is/, 'which is')}`,
+      { details: WRITE_ADVICE },
+    );
+  }
+}
+
+const WRITE_ADVICE = [
+  'commands that only read (plan, get, export, db plan, actions list|show, inventory show, audit) work without write access',
+  'to write, ask its owner for write access, or run rmm as a user who has it',
+];
+
+/** Why this user cannot write a file or folder (a missing one included), or undefined when they can. */
+function writeProblem(target: string): string | undefined {
+  let info: Stats;
+  try {
+    info = statSync(target);
+  } catch {
+    return 'it does not exist';
+  }
+  try {
+    accessSync(target, constants.W_OK);
+    return undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EROFS') return 'it is on a read-only file system';
+    return `it is not writable ${forUser(info)}`;
+  }
 }
 
 /**
@@ -56,8 +131,10 @@ export function prepareDataDir(dataDir: string): void {
   requireUsableDirectory(dataDir);
   const file = path.join(dataDir, 'devices.db');
   const info = statOrProblem(file);
-  if (info) requireDatabaseContents(file, info);
-  else if (!writable(dataDir)) {
+  if (info) {
+    requireDatabaseContents(file, info);
+    requireWritableDatabase(file);
+  } else if (!writable(dataDir)) {
     const parent = nearestExisting(dataDir);
     const what = parent === dataDir ? displayPath(file) : `the data directory ${displayPath(dataDir)}`;
     throw new RmmError('data-dir', `cannot create ${what}: ${notWritable(parent)}`, { details: [CHOOSE] });

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { requireDatabaseFile } from './data-dir.js';
+import { requireDatabaseFile, requireWritableDatabase } from './data-dir.js';
 import { errorCount } from './diagnostics/diagnostic.js';
 import { formatDiagnostic } from './diagnostics/render.js';
 import { type ApplyScope, resolveApplySet } from './engine/apply-set.js';
@@ -22,7 +22,7 @@ import { pruneScopeOf, sourceKeyer } from './load/source-keys.js';
 import { databaseFile } from './paths.js';
 import { type ResourceRefs, refsOfFields } from './resources/cross-references.js';
 import { setTransportSchemas, type TransportSchemas } from './resources/transport-options.js';
-import { type Db, openDatabase } from './state/connection.js';
+import { type Db, memoryCopy, openDatabase } from './state/connection.js';
 import { loadDeclaredSchema } from './state/declared-schema.js';
 import { dependentsOf } from './state/dependents.js';
 import { withMigration } from './state/migrate.js';
@@ -175,6 +175,7 @@ export function openResourceDatabase(
 ): ResourceDatabase {
   const file = databaseFile(dataDir);
   requireDatabaseFile(file);
+  if (!options.readonly) requireWritableDatabase(file);
   let db = openDatabase(file, { readonly: options.readonly ?? false });
   try {
     const { plan: migration } = pendingMigration(db, loadDeclaredSchema(undefined, schemaCache(dataDir)));
@@ -200,10 +201,12 @@ export function openResourceDatabase(
         },
       );
     }
-    // Planning over pending steps runs them in a transaction that is rolled back: that needs a writer.
+    // Planning over pending steps runs them in a transaction that is rolled back: on a copy, so that
+    // a read-only plan never takes the write lock, and works for a user who may not write the file.
     if (options.readonly) {
+      const copy = memoryCopy(db);
       db.close();
-      db = openDatabase(file);
+      db = copy;
     }
     return { db, file, migration };
   } catch (error) {

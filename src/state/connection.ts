@@ -1,7 +1,13 @@
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { RmmError } from '../errors.js';
+
+// better-sqlite3 reads this once, when its addon loads at the first open: it turns on SQLite's URI
+// filenames, which the immutable read below needs. Only names that begin with "file:" are URIs, and
+// openDatabase makes every path absolute, so no plain path is ever read as one.
+process.env.SQLITE_USE_URI = '1';
 
 export type Db = Database.Database;
 
@@ -17,10 +23,11 @@ export interface OpenOptions {
  */
 export function openDatabase(file: string, options: OpenOptions = {}): Db {
   const readonly = options.readonly ?? false;
+  const absolute = path.resolve(file);
   let db: Db | undefined;
   try {
-    if (!readonly) mkdirSync(path.dirname(file), { recursive: true });
-    db = new Database(file, { readonly, fileMustExist: readonly });
+    if (!readonly) mkdirSync(path.dirname(absolute), { recursive: true });
+    db = readonly ? openReadOnly(absolute) : new Database(absolute);
     db.pragma('busy_timeout = 5000');
     // journal_mode is stored in the file; a read-only connection can neither set nor need it.
     if (!readonly) db.pragma('journal_mode = WAL');
@@ -32,5 +39,69 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
     db?.close();
     const reason = error instanceof Error ? error.message : String(error);
     throw new RmmError('database', `cannot open database ${file}: ${reason}`, { cause: error });
+  }
+}
+
+/**
+ * A read-only connection. SQLite's WAL readers share an index, devices.db-shm, which they create
+ * next to the file when it is missing: a user who may not write the folder then fails with "attempt to
+ * write a readonly database", and one who may not write the file would leave a -shm of their own
+ * (with the file's mode) that its owner might not be able to write. So:
+ * - a user who may write the file and its folder reads as any writer does;
+ * - when the -shm exists (a writer is connected, or stopped without cleaning up), SQLite since 3.22
+ *   reads through it without writing (https://www.sqlite.org/wal.html#readonly) and sees what that
+ *   writer committed;
+ * - otherwise, with nothing waiting in the -wal, no connection is open and the file holds all there
+ *   is: it is opened immutable, read without a -shm and without locks. An apply its owner starts
+ *   later is not seen, and one that ends during the read could be seen in part (docs/database.md).
+ * A -wal with changes and no -shm, in a folder the user cannot write, is refused by data-dir.ts.
+ */
+function openReadOnly(file: string): Db {
+  const writer = canWrite(file) && canWrite(path.dirname(file));
+  const immutable = !writer && !exists(`${file}-shm`) && sizeOf(`${file}-wal`) === 0;
+  const name = immutable ? `${pathToFileURL(file).href}?immutable=1` : file;
+  return new Database(name, { readonly: true, fileMustExist: true });
+}
+
+/**
+ * A private, writable copy of a database, in memory: for work that must never reach the file, such
+ * as planning over pending schema steps, which runs them in a transaction that is rolled back. Costs
+ * memory the size of the database.
+ */
+export function memoryCopy(db: Db): Db {
+  const image = db.serialize();
+  // Header bytes 18 and 19 say WAL (2); SQLite refuses an in-memory database that says so. 1 is the
+  // rollback journal, which is all an in-memory database has.
+  image[18] = 1;
+  image[19] = 1;
+  const copy = new Database(image);
+  copy.pragma('foreign_keys = ON');
+  return copy;
+}
+
+function canWrite(file: string): boolean {
+  try {
+    accessSync(file, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function exists(file: string): boolean {
+  try {
+    statSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** 0 when missing. */
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
   }
 }

@@ -156,11 +156,9 @@ describe('rmm audit', () => {
 });
 
 describe('read-only use', () => {
-  // Known to fail, and marked so: the database is in WAL mode, and SQLite must create devices.db-shm
-  // in the folder even to read it, so the open in src/state/connection.ts fails with "attempt to
-  // write a readonly database" for every read command (issue 10 item 5, fixed in another branch).
-  // When that fix lands this test passes, it.fails then fails, and `.fails` must go.
-  it.fails('inventory show and audit work for a user who may read the database but not write it or its folder', async () => {
+  // The database is in WAL mode, where SQLite's readers create devices.db-shm next to the file: here
+  // they cannot, and the database is read as immutable (src/state/connection.ts, issue 10 item 5).
+  it('inventory show and audit work for a user who may read the database but not write it or its folder', async () => {
     // A copy nobody may write: the file 0444, its folder and the folders above 0555.
     const home = await mkdtemp(path.join(os.tmpdir(), 'rmm-readonly-'));
     const dataDir = path.join(home, 'data');

@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/state/connection.js';
+import { memoryCopy, openDatabase } from '../../src/state/connection.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rmm-connection-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -53,5 +53,43 @@ describe('openDatabase', () => {
       expect.objectContaining({ code: 'database' }),
     );
     expect(existsSync(file)).toBe(false);
+  });
+
+  it('a relative path that begins with file: is a file of that name, never a URI', () => {
+    // URI filenames are on for the immutable read-only open; plain paths are made absolute first.
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      openDatabase('file:plain.db?mode=memory').close();
+      expect(existsSync(path.join(dir, 'file:plain.db?mode=memory'))).toBe(true);
+      const again = openDatabase('file:plain.db?mode=memory', { readonly: true });
+      expect(again.pragma('journal_mode', { simple: true })).toBe('wal');
+      again.close();
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+});
+
+describe('memoryCopy', () => {
+  it('is a writable copy of a WAL database, foreign keys on; the file is untouched', () => {
+    const file = path.join(dir, 'copied.db');
+    const setup = openDatabase(file);
+    setup.exec(
+      "CREATE TABLE p (id TEXT PRIMARY KEY); CREATE TABLE c (p TEXT REFERENCES p(id)); INSERT INTO p VALUES ('a')",
+    );
+    setup.close();
+    const before = readFileSync(file);
+    const db = openDatabase(file, { readonly: true });
+    const copy = memoryCopy(db);
+    db.close();
+    try {
+      copy.exec("INSERT INTO p VALUES ('b'); ALTER TABLE p ADD COLUMN note TEXT");
+      expect(copy.prepare('SELECT id FROM p ORDER BY id').pluck().all()).toEqual(['a', 'b']);
+      expect(() => copy.exec("INSERT INTO c VALUES ('nope')")).toThrow(/FOREIGN KEY/);
+    } finally {
+      copy.close();
+    }
+    expect(readFileSync(file).equals(before)).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { dataDirFlags, RmmCommand } from '../../base-command.js';
-import { requireDatabaseFile } from '../../data-dir.js';
+import { requireDatabaseFile, requireWritableDatabase } from '../../data-dir.js';
 import { databaseFile } from '../../paths.js';
 import { resolveActor } from '../../reconcile.js';
 import { openDatabase } from '../../state/connection.js';
@@ -55,6 +55,7 @@ export default class DbApply extends RmmCommand {
     const declared = loadDeclaredSchema(flags['schema-file']);
     const file = databaseFile(this.dataDir(flags));
     requireDatabaseFile(file);
+    requireWritableDatabase(file);
     const db = openDatabase(file);
     try {
       const { live, plan } = pendingMigration(db, declared);
