@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmod, copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,6 +57,8 @@ async function readOnlyCopy(
   const dataDir = await folder(name, 'data');
   const file = path.join(dataDir, 'devices.db');
   await copyFile(path.join(source, 'devices.db'), file);
+  // The owner lets this plan job save plans: it may read the console's plan key (docs/ci-workflows.md).
+  await writeFile(path.join(dataDir, 'plan.key'), randomBytes(32), { mode: 0o644 });
   await options.prepare?.(file);
   if (options.cache) {
     await cp(path.join(source, 'cache'), path.join(dataDir, 'cache'), { recursive: true });
@@ -179,7 +181,12 @@ describe('commands that only read work for a user who may not write', () => {
     try {
       writer.pragma('wal_autocheckpoint = 0');
       writer.exec("UPDATE Devices SET IPAddress = '10.9.9.9' WHERE DeviceId = 'alpha-web-01'");
-      expect((await readdir(dataDir)).sort()).toEqual(['devices.db', 'devices.db-shm', 'devices.db-wal']);
+      expect((await readdir(dataDir)).sort()).toEqual([
+        'devices.db',
+        'devices.db-shm',
+        'devices.db-wal',
+        'plan.key',
+      ]);
       const before = await snapshot(dataDir);
       const get = await rmm(['get', 'devices', 'alpha-web-01', '-o', 'json'], dataDir);
       expect([get.exitCode, get.stderr]).toEqual([0, '']);
