@@ -163,7 +163,8 @@ export async function validateInputs(
     const siteDefaults = new Map<string, { block: Record<string, unknown> | undefined; valid: boolean }>();
     for (const refs of options.stored ?? [])
       if (refs.kind === 'Site') siteDefaults.set(refs.name, { block: refs.transportBlock, valid: true });
-    const declaredSites = new Set<string>();
+    const declaredSites = new Map<string, { chunk: DocumentChunk; valid: boolean }>();
+    const declaredDevices = new Set<string>();
     const devices: Array<{ refs: ResourceRefs; chunk: DocumentChunk }> = [];
     const unknownTransports = new Map<string, { refs: ResourceRefs; chunk: DocumentChunk; count: number }>();
     const resultsByChunk = cache ? new Map<DocumentChunk, DocumentResult>() : undefined;
@@ -180,9 +181,10 @@ export async function validateInputs(
         if (result.refs) {
           const valid = !result.diagnostics.some((d) => d.severity === 'error');
           if (result.refs.kind === 'Site' && !declaredSites.has(result.refs.name)) {
-            declaredSites.add(result.refs.name);
+            declaredSites.set(result.refs.name, { chunk, valid });
             siteDefaults.set(result.refs.name, { block: result.refs.transportBlock, valid });
           }
+          if (result.refs.kind === 'Device') declaredDevices.add(result.refs.name);
           if (result.refs.kind === 'Device' && result.refs.transportBlock && valid)
             devices.push({ refs: result.refs, chunk });
           const type = result.refs.transport;
@@ -207,6 +209,33 @@ export async function validateInputs(
         block: defaults?.block,
       }))
         diagnostics.push(diagnosticAt(chunk, 'Device', refs.name, problem));
+    }
+    // A declared site's default must still fit the devices only the database holds (plan, apply):
+    // one problem per site, at its default, naming the first such device.
+    const strays = new Map<string, { device: string; message: string; count: number }>();
+    for (const refs of options.stored ?? []) {
+      if (refs.kind !== 'Device' || !refs.transportBlock || declaredDevices.has(refs.name)) continue;
+      const site = refs.site ?? DEFAULT_SITE;
+      if (!declaredSites.get(site)?.valid) continue;
+      const [problem] = effectiveTransportProblems(refs.transportBlock, {
+        name: site,
+        block: siteDefaults.get(site)?.block,
+      });
+      if (!problem) continue;
+      const seen = strays.get(site);
+      if (seen) seen.count++;
+      else strays.set(site, { device: refs.name, message: problem.message, count: 1 });
+    }
+    for (const [site, { device, message, count }] of strays) {
+      const more = count > 1 ? ` (and ${count - 1} more devices in the database)` : '';
+      diagnostics.push(
+        diagnosticAt((declaredSites.get(site) as { chunk: DocumentChunk }).chunk, 'Site', site, {
+          code: 'schema',
+          path: ['spec', 'defaults', 'transport'],
+          at: 'key',
+          message: `device "${device}" in the database would not work with this default: ${message}${more}`,
+        }),
+      );
     }
     for (const [type, { refs, chunk, count }] of unknownTransports) {
       const path =

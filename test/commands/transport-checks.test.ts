@@ -215,4 +215,26 @@ describe('transport blocks', () => {
       `${file}:6:41: Device/db-01: must be env:NAME (an environment variable) or file:PATH (a file): the only references rmm reads secrets from`,
     ]);
   });
+
+  it("refuse a site's new default that a device only the database holds cannot work with", async () => {
+    const site = (scheme: string) =>
+      `apiVersion: rmm/v1\nkind: Site\nmetadata: {name: tls2}\nspec:\n  defaults:\n    transport: {type: winrm, ${scheme}user: ops}\n`;
+    const device = (name: string) =>
+      `apiVersion: rmm/v1\nkind: Device\nmetadata: {name: ${name}}\nspec:\n  site: tls2\n  transport: {auth: basic}\n`;
+    const all = path.join(dir, 'tls2-all.yaml');
+    await writeFile(all, [site('scheme: https, '), device('win-10'), device('win-11')].join('---\n'));
+    const applied = await rmm('apply', '-f', all, '--auto-approve');
+    expect(applied.exitCode, applied.stderr).toBe(0);
+    const file = path.join(dir, 'tls2.yaml');
+    await writeFile(file, site(''));
+    const before = databaseHash();
+    for (const verb of ['plan', 'apply']) {
+      const result = await rmm(verb, '-f', file, ...(verb === 'apply' ? ['--auto-approve'] : []));
+      expect(result.exitCode, `${verb}: ${result.stderr}`).toBe(1);
+      expect(result.stderr).toContain(
+        `${file}:6:5: Site/tls2: device "win-10" in the database would not work with this default: with the winrm default of site "tls2": ${BASIC_OVER_HTTP} (and 1 more devices in the database)`,
+      );
+    }
+    expect(databaseHash()).toBe(before);
+  });
 });
