@@ -16,6 +16,16 @@ export const dataDirFlags = {
   }),
 };
 
+/** validate, plan and apply: what a transport type no installed plugin provides is. */
+export const unknownTransportsFlags = {
+  'allow-unknown-transports': Flags.boolean({
+    summary:
+      'Accept transport types no installed plugin provides (one warning; their options are not checked).',
+    description:
+      'Without it such a type is an error at its line, with a did-you-mean (a typo such as type: sssh). For repositories that declare devices for a plugin installed only where rmm applies them.',
+  }),
+};
+
 /**
  * -o/--output is the output format in every command that has more than one (as in kubectl), and
  * --json its shorthand for -o json. No command uses -o or --output for anything else (a file or a

@@ -18,10 +18,12 @@ import { listedFiles, listInputFiles, type ReadOptions, readInputs } from './loa
 import { splitDocuments } from './load/split-documents.js';
 import type { ResourceRefs } from './resources/cross-references.js';
 import { ReferenceIndex } from './resources/cross-references.js';
+import { DEFAULT_SITE } from './resources/kinds.js';
 import {
-  installedTransports,
+  effectiveTransportProblems,
   setTransportSchemas,
   type TransportSchemas,
+  unknownTransportsAllowed,
 } from './resources/transport-options.js';
 import { phase } from './timing.js';
 
@@ -45,7 +47,10 @@ export interface ValidateOptions extends ReadOptions {
   collect?: boolean;
   /** Reuse and keep the check results of unchanged files (with `collect`; see check/result-cache). */
   cacheDir?: string;
-  /** The installed transports' option schemas, to check transport blocks against (see transport-options). */
+  /**
+   * The installed transports' option schemas, to check transport blocks against, and whether types
+   * none of them provides are allowed (see transport-options).
+   */
   transportSchemas?: TransportSchemas;
   /**
    * The resources the database holds (plan and apply): references resolve against them too. Without
@@ -152,7 +157,15 @@ export async function validateInputs(
       return `${chunk.file}:${line}:${column}`;
     }, options.stored);
     const resources: DeclaredResource[] = [];
-    const installed = installedTransports();
+    const installed = unknownTransportsAllowed();
+    // For the checks of the block each device is reached with: sites' defaults, and the devices
+    // whose documents are valid by themselves (the others' problems are reported already).
+    const siteDefaults = new Map<string, { block: Record<string, unknown> | undefined; valid: boolean }>();
+    for (const refs of options.stored ?? [])
+      if (refs.kind === 'Site') siteDefaults.set(refs.name, { block: refs.transportBlock, valid: true });
+    const declaredSites = new Map<string, { chunk: DocumentChunk; valid: boolean }>();
+    const declaredDevices = new Set<string>();
+    const devices: Array<{ refs: ResourceRefs; chunk: DocumentChunk }> = [];
     const unknownTransports = new Map<string, { refs: ResourceRefs; chunk: DocumentChunk; count: number }>();
     const resultsByChunk = cache ? new Map<DocumentChunk, DocumentResult>() : undefined;
     let documents = 0;
@@ -166,6 +179,14 @@ export async function validateInputs(
         documents++;
         documentsPerFile.set(chunk.file, (documentsPerFile.get(chunk.file) ?? 0) + 1);
         if (result.refs) {
+          const valid = !result.diagnostics.some((d) => d.severity === 'error');
+          if (result.refs.kind === 'Site' && !declaredSites.has(result.refs.name)) {
+            declaredSites.set(result.refs.name, { chunk, valid });
+            siteDefaults.set(result.refs.name, { block: result.refs.transportBlock, valid });
+          }
+          if (result.refs.kind === 'Device') declaredDevices.add(result.refs.name);
+          if (result.refs.kind === 'Device' && result.refs.transportBlock && valid)
+            devices.push({ refs: result.refs, chunk });
           const type = result.refs.transport;
           if (type !== undefined && installed && !installed.includes(type)) {
             const seen = unknownTransports.get(type);
@@ -179,6 +200,43 @@ export async function validateInputs(
       });
     }
     phase('checked documents');
+    for (const { refs, chunk } of devices) {
+      const site = refs.site ?? DEFAULT_SITE;
+      const defaults = siteDefaults.get(site);
+      if (defaults && !defaults.valid) continue;
+      for (const problem of effectiveTransportProblems(refs.transportBlock, {
+        name: site,
+        block: defaults?.block,
+      }))
+        diagnostics.push(diagnosticAt(chunk, 'Device', refs.name, problem));
+    }
+    // A declared site's default must still fit the devices only the database holds (plan, apply):
+    // one problem per site, at its default, naming the first such device.
+    const strays = new Map<string, { device: string; message: string; count: number }>();
+    for (const refs of options.stored ?? []) {
+      if (refs.kind !== 'Device' || !refs.transportBlock || declaredDevices.has(refs.name)) continue;
+      const site = refs.site ?? DEFAULT_SITE;
+      if (!declaredSites.get(site)?.valid) continue;
+      const [problem] = effectiveTransportProblems(refs.transportBlock, {
+        name: site,
+        block: siteDefaults.get(site)?.block,
+      });
+      if (!problem) continue;
+      const seen = strays.get(site);
+      if (seen) seen.count++;
+      else strays.set(site, { device: refs.name, message: problem.message, count: 1 });
+    }
+    for (const [site, { device, message, count }] of strays) {
+      const more = count > 1 ? ` (and ${count - 1} more devices in the database)` : '';
+      diagnostics.push(
+        diagnosticAt((declaredSites.get(site) as { chunk: DocumentChunk }).chunk, 'Site', site, {
+          code: 'schema',
+          path: ['spec', 'defaults', 'transport'],
+          at: 'key',
+          message: `device "${device}" in the database would not work with this default: ${message}${more}`,
+        }),
+      );
+    }
     for (const [type, { refs, chunk, count }] of unknownTransports) {
       const path =
         refs.kind === 'Site' ? ['spec', 'defaults', 'transport', 'type'] : ['spec', 'transport', 'type'];

@@ -66,7 +66,6 @@ export interface ActionEvent {
 
 export type Summary = Record<ActionStatus, number>;
 
-const DEFAULT_TRANSPORT = 'ssh';
 const END_BATCH_MS = 25;
 const END_BATCH_ROWS = 100;
 
@@ -79,7 +78,7 @@ export async function runActions(jobs: readonly Job[], options: RunOptions): Pro
   const byTransport = new Map<string, Job[]>();
   for (const job of jobs) {
     // Jobs that cannot run (no device) share the '' lane: they only need ending.
-    const type = job.device ? String(job.device.transport.type ?? DEFAULT_TRANSPORT) : '';
+    const type = job.device ? String(job.device.transport.type) : '';
     const queue = byTransport.get(type);
     if (queue) queue.push(job);
     else byTransport.set(type, [job]);

@@ -37,5 +37,8 @@ function readReference(ref: string): Buffer {
       );
     }
   }
-  throw new Error(`credential ${ref}: a reference is env:NAME or file:PATH`);
+  // Not echoed: what is not a reference may be the secret itself.
+  throw new Error(
+    'credentialRef is neither env:NAME nor file:PATH, the only references rmm reads secrets from (not shown: it may be the secret itself)',
+  );
 }

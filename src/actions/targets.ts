@@ -1,6 +1,7 @@
 import { RmmError } from '../errors.js';
 import type { Db } from '../state/connection.js';
 import { readStoredResources } from '../state/resource-store.js';
+import { effectiveTransport, type TransportBlock } from '../transports/effective-transport.js';
 
 /**
  * Which devices an action runs on, and how each is reached. Selectors are what `rmm exec --target`
@@ -18,7 +19,10 @@ export interface DeviceRecord {
   site: string;
   groups: string[];
   labels: Record<string, string>;
-  /** spec.transport merged over the site's defaults.transport. */
+  /**
+   * spec.transport over the site's defaults.transport when that default is of the same transport
+   * type (transports/effective-transport.ts); `type` is always set.
+   */
   transport: Record<string, unknown>;
 }
 
@@ -107,8 +111,8 @@ function readDevices(db: Db): { devices: DeviceRecord[]; parents: Map<string, st
     if (r.kind !== 'Device') continue;
     const f = r.fields;
     const site = String(f.site ?? 'main');
-    const defaults =
-      ((sites.get(site)?.defaults ?? {}) as { transport?: Record<string, unknown> }).transport ?? {};
+    const defaults = (sites.get(site)?.defaults as { transport?: TransportBlock } | null | undefined)
+      ?.transport;
     devices.push({
       name: r.name,
       host: String(f.address ?? f.fqdn ?? f.hostname ?? r.name),
@@ -116,7 +120,7 @@ function readDevices(db: Db): { devices: DeviceRecord[]; parents: Map<string, st
       site,
       groups: (f.groups as string[] | null) ?? [],
       labels: (f.labels as Record<string, string> | null) ?? {},
-      transport: { ...defaults, ...((f.transport as Record<string, unknown> | null) ?? {}) },
+      transport: effectiveTransport(f.transport as TransportBlock | null, defaults).block,
     });
   }
   return { devices, parents };

@@ -4,8 +4,9 @@ import type { DocumentResult } from './check-document.js';
 
 /**
  * A document's check result as one line of text, as the cache stores it. A valid resource is
- * tab-separated (kind, name, site, parent, policy, groups comma-separated, transport type, row image): names cannot
- * hold tabs, commas or newlines, and the image is JSON, which escapes them, so it is stored as is
+ * tab-separated (kind, name, site, parent, policy, groups comma-separated, transport type, transport
+ * block as JSON, row image): names cannot hold tabs, commas or newlines, and the block and the image
+ * are JSON, which escapes them, so they are stored as is
  * (JSON around it would escape it again and double the size). An empty document is `-`; anything
  * else is its JSON, starting with `{`. (Tried as the worker transport too: no faster than JSON on
  * 100,000 documents, and the sliced strings kept 150 MB more alive, so workers send JSON.)
@@ -13,7 +14,7 @@ import type { DocumentResult } from './check-document.js';
 export function encodeResult(result: DocumentResult): string {
   if (result.empty) return '-';
   if (result.diagnostics.length > 0 || !result.refs) return JSON.stringify(result);
-  const { kind, name, site, parent, policy, groups, transport } = result.refs;
+  const { kind, name, site, parent, policy, groups, transport, transportBlock } = result.refs;
   return [
     kind,
     name,
@@ -22,6 +23,7 @@ export function encodeResult(result: DocumentResult): string {
     policy ?? '',
     groups?.join(',') ?? '',
     transport ?? '',
+    transportBlock ? JSON.stringify(transportBlock) : '',
     result.declared?.image ?? '',
   ].join('\t');
 }
@@ -30,7 +32,7 @@ export function encodeResult(result: DocumentResult): string {
 export function decodeResult(line: string): DocumentResult | undefined {
   if (line === '-') return { diagnostics: [], empty: true };
   if (line.startsWith('{')) return JSON.parse(line) as DocumentResult;
-  const [kind, name, site, parent, policy, groups, transport, image] = line.split('\t') as [
+  const [kind, name, site, parent, policy, groups, transport, block, image] = line.split('\t') as [
     Kind,
     ...string[],
   ];
@@ -41,5 +43,6 @@ export function decodeResult(line: string): DocumentResult | undefined {
   if (policy) refs.policy = policy;
   if (groups) refs.groups = groups.split(',');
   if (transport) refs.transport = transport;
+  if (block) refs.transportBlock = JSON.parse(block) as Record<string, unknown>;
   return image ? { diagnostics: [], refs, declared: { kind, name, image } } : { diagnostics: [], refs };
 }

@@ -14,7 +14,7 @@ import {
 } from '../reconcile.js';
 import { displayPath } from '../state/declared-schema.js';
 import { phase } from '../timing.js';
-import { transportSchemas } from '../transports/registry.js';
+import { transportChecks } from '../transports/registry.js';
 import { colorEnabled } from '../views/color.js';
 import { writeLines } from '../views/output.js';
 import { planLines } from '../views/plan.js';
@@ -107,7 +107,7 @@ export default class Apply extends RmmCommand {
             applySet: flags['apply-set'],
             takeOver: flags['take-over'],
             readonly: false,
-            transportSchemas: await transportSchemas(this.config),
+            transportSchemas: await transportChecks(this.config, flags['allow-unknown-transports']),
           },
           'applied',
         );

@@ -7,6 +7,7 @@ import { RmmError } from '../errors.js';
 import { openResourceDatabase } from '../reconcile.js';
 import type { Kind } from '../resources/kinds.js';
 import { readStoredResources } from '../state/resource-store.js';
+import { type DeviceTransport, deviceTransportOf, renderDeviceTransport } from '../views/device-transport.js';
 
 const KIND_OF: Record<string, Kind> = {
   sites: 'Site',
@@ -31,11 +32,17 @@ interface Observed {
 export default class Get extends RmmCommand {
   static override summary = 'List sites, groups, devices or policies from the database.';
 
-  static override description =
-    'Shows what the database holds, managed by rmm or not (the MANAGED column tells). Devices also show their observed state (Status, LastSeen, OS), which transports write and apply never touches.';
+  static override description = [
+    'Shows what the database holds, managed by rmm or not (the MANAGED column tells). Devices also show their observed state (Status, LastSeen, OS), which transports write and apply never touches.',
+    "Devices also show the transport block rmm connects with (effectiveTransport in JSON and YAML; below the table for one named device): the device's own spec.transport over its site's defaults.transport when that default is of the same transport type, with where each value came from. credentialRef is shown as the reference it is (env:NAME, file:PATH), never the secret.",
+  ].join('\n\n');
 
   static override examples = [
     { description: 'All devices as a table.', command: '<%= config.bin %> <%= command.id %> devices' },
+    {
+      description: 'One device, and the transport block rmm connects to it with.',
+      command: '<%= config.bin %> <%= command.id %> devices alpha-dc-01',
+    },
     {
       description: 'One device as YAML.',
       command: '<%= config.bin %> <%= command.id %> devices alpha-web-01 -o yaml',
@@ -63,8 +70,11 @@ export default class Get extends RmmCommand {
     const { db } = openResourceDatabase(this.dataDir(flags), { readonly: true });
     let views: StoredResource[];
     let observed = new Map<string, Observed>();
+    const sites = new Map<string, Record<string, unknown>>();
     try {
-      views = readStoredResources(db).filter((r) => r.kind === kind && (!args.name || r.name === args.name));
+      const stored = readStoredResources(db);
+      for (const r of stored) if (r.kind === 'Site') sites.set(r.name, r.fields);
+      views = stored.filter((r) => r.kind === kind && (!args.name || r.name === args.name));
       if (kind === 'Device') {
         const rows = db
           .prepare('SELECT DeviceId, Status, LastSeen, OSName, OSVersion FROM Devices')
@@ -76,10 +86,14 @@ export default class Get extends RmmCommand {
     }
     if (args.name && views.length === 0)
       throw new RmmError('not-found', `${kind}/${args.name} is not in the database`);
+    const transports = new Map<string, DeviceTransport>(
+      kind === 'Device' ? views.map((v) => [v.name, deviceTransportOf(v.fields, sites)]) : [],
+    );
     const records = views.map((v) => ({
       ...(toResource(v) as object),
       managed: v.managed,
       status: observedOf(observed.get(v.name)),
+      ...(transports.has(v.name) ? { effectiveTransport: transports.get(v.name) } : {}),
     }));
     const format = outputFormat(flags);
     if (format === 'json') this.log(JSON.stringify(records, null, 2));
@@ -90,7 +104,11 @@ export default class Get extends RmmCommand {
           .join('---\n')
           .trimEnd(),
       );
-    else this.log(table(kind, views, observed));
+    else {
+      this.log(table(kind, views, observed));
+      const one = args.name ? transports.get(args.name) : undefined;
+      if (one) this.log(['', ...renderDeviceTransport(one)].join('\n'));
+    }
   }
 }
 

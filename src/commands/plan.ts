@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
-import { dataDirFlags, outputFlag, RmmCommand } from '../base-command.js';
+import { dataDirFlags, outputFlag, RmmCommand, unknownTransportsFlags } from '../base-command.js';
 import { blastRadius } from '../engine/blast-radius.js';
 import { redactFieldChanges } from '../engine/redact.js';
 import { signedPlanText, toSavedPlan } from '../engine/saved-plan.js';
@@ -8,7 +8,7 @@ import { ExitCode, RmmError } from '../errors.js';
 import { checkDestroyLimit, checkOwnership, planInputs } from '../reconcile.js';
 import { planKeyForSaving } from '../state/plan-key.js';
 import { phase } from '../timing.js';
-import { transportSchemas } from '../transports/registry.js';
+import { transportChecks } from '../transports/registry.js';
 import { colorEnabled } from '../views/color.js';
 import { writeLines } from '../views/output.js';
 import { planLines } from '../views/plan.js';
@@ -41,6 +41,7 @@ export const reconcileFlags = {
     summary: 'Refuse a plan that destroys more than this many resources (exit 4).',
     min: 0,
   }),
+  ...unknownTransportsFlags,
 };
 
 export default class PlanCommand extends RmmCommand {
@@ -103,7 +104,7 @@ export default class PlanCommand extends RmmCommand {
         applySet: flags['apply-set'],
         takeOver: flags['take-over'],
         readonly: true,
-        transportSchemas: await transportSchemas(this.config),
+        transportSchemas: await transportChecks(this.config, flags['allow-unknown-transports']),
       },
       'planned',
     );

@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
-import { RmmCommand } from '../base-command.js';
+import { RmmCommand, unknownTransportsFlags } from '../base-command.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { errorCount } from '../diagnostics/diagnostic.js';
 import { ExitCode } from '../errors.js';
-import { transportSchemas } from '../transports/registry.js';
+import { transportChecks } from '../transports/registry.js';
 import { validateInputs } from '../validate.js';
 import { colorEnabled } from '../views/color.js';
 import { renderValidation } from '../views/diagnostics.js';
@@ -14,6 +14,7 @@ export default class Validate extends RmmCommand {
 
   static override description = [
     "Reads Site, Policy, DeviceGroup and Device documents (one or many per file, separated by ---) from files, directories or stdin, checks each against its kind's JSON Schema, then checks the references between them: unknown sites, groups and policies, duplicate names, cycles in group parents, devices in groups scoped to another site, and anything that looks like an inline secret.",
+    "Transport blocks are checked against the options schema of the installed plugin their type names, and each device's block as it will be used, over its site's default of the same type (a block without type takes the site default's, else ssh). A type no installed plugin provides is an error with a did-you-mean, unless --allow-unknown-transports.",
     'Every problem is reported at once, one per line, as FILE:LINE:COLUMN: Kind/name: message. References resolve among the documents given only; the default site "main" always exists. The database is never opened, so a file that names a site or group applied from other files is reported here, while `rmm plan` and `rmm apply` also resolve references against what the database holds.',
     'Exit codes: 0 all valid, 1 any problem, 64 bad flags.',
   ].join('\n\n');
@@ -27,6 +28,10 @@ export default class Validate extends RmmCommand {
     {
       description: 'Check what another tool generates.',
       command: 'generate-devices | <%= config.bin %> <%= command.id %> -f -',
+    },
+    {
+      description: 'Devices for a transport plugin installed only on the console (a warning, not an error).',
+      command: '<%= config.bin %> <%= command.id %> -f . -R --allow-unknown-transports',
     },
     {
       description: 'Problems as a JSON array (for editors and CI annotations).',
@@ -44,13 +49,14 @@ export default class Validate extends RmmCommand {
       required: true,
     }),
     recursive: Flags.boolean({ char: 'R', summary: 'Include subdirectories of directories given with -f.' }),
+    ...unknownTransportsFlags,
   };
 
   async run(): Promise<Diagnostic[]> {
     const { flags } = await this.parse(Validate);
     const result = await validateInputs(flags.filename, {
       recursive: flags.recursive,
-      transportSchemas: await transportSchemas(this.config),
+      transportSchemas: await transportChecks(this.config, flags['allow-unknown-transports']),
     });
     if (errorCount(result.diagnostics) > 0) process.exitCode = ExitCode.error;
     if (!this.jsonEnabled()) this.log(renderValidation(result, colorEnabled()));

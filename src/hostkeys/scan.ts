@@ -50,8 +50,6 @@ export interface Scanned {
   record?: () => Promise<void>;
 }
 
-const DEFAULT_TRANSPORT = 'ssh';
-
 export interface ScanOptions {
   connectTimeoutMs: number;
   /** At most this many scans at once. */
@@ -83,7 +81,7 @@ async function scanOne(
   registry: TransportRegistry,
   options: ScanOptions,
 ): Promise<Scanned> {
-  const type = String(device.transport.type ?? DEFAULT_TRANSPORT);
+  const type = String(device.transport.type);
   const base = { device: device.name, transport: type, host: device.host };
   const registered = registry.transports.get(type);
   if (!registered)

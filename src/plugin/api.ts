@@ -18,7 +18,8 @@ export interface DeviceTarget {
   host: string;
   os: 'linux' | 'windows' | 'macos' | null;
   /**
-   * The device's `spec.transport` merged over its site's `defaults.transport`, without `type` and
+   * The device's `spec.transport` over its site's `defaults.transport` when that default is of the
+   * same transport type (a default of another type never applies), without `type` and
    * `credentialRef`, validated against the transport's optionsSchema (defaults applied).
    */
   options: Record<string, unknown>;

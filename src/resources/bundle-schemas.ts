@@ -68,8 +68,10 @@ function withTransportOptions(defs: Json, transports: Readonly<Record<string, ob
 
 /**
  * A whole transport block of one type: the plugin's options with `type` and `credentialRef` beside
- * them. A plugin schema that is not a plain object schema (refs of its own, combinators) cannot be
- * merged safely: then only those two fields are described, and the block stays open.
+ * them. A plugin schema that is not a plain object schema (refs of its own, combinators that could
+ * close the block to those two fields) cannot be merged safely: then only they are described, and
+ * the block stays open. Rules between options as `allOf` of if/then (WinRM: no Basic over http) are
+ * kept, as long as they close nothing (no additionalProperties or unevaluatedProperties in them).
  */
 function blockSchema(type: string, options: Json, common: Json): Json {
   const commonProperties = common.properties as Json;
@@ -77,10 +79,13 @@ function blockSchema(type: string, options: Json, common: Json): Json {
     type: { description: (commonProperties.type as Json).description, const: type },
     credentialRef: { $ref: '#/$defs/credentialRef' },
   };
+  const rules = JSON.stringify(options.allOf ?? []);
   const plain =
     options.properties !== undefined &&
     !JSON.stringify(options).includes('"$ref"') &&
-    !['$defs', 'allOf', 'anyOf', 'oneOf', 'if', 'not'].some((k) => k in options);
+    !['$defs', 'anyOf', 'oneOf', 'if', 'not'].some((k) => k in options) &&
+    !rules.includes('"additionalProperties"') &&
+    !rules.includes('"unevaluatedProperties"');
   if (!plain) return { description: common.description, type: 'object', properties: fixed };
   const { $schema: _schema, $id: _id, properties, ...rest } = options;
   return {

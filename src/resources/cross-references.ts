@@ -30,6 +30,11 @@ export interface ResourceRefs {
   groups?: string[];
   /** The transport type a Device's transport block (or a Site's defaults) names, if any. */
   transport?: string;
+  /**
+   * A Device's transport block, or a Site's defaults.transport: the checks of the block a device is
+   * reached with (resources/transport-options.ts effectiveTransportProblems) need both.
+   */
+  transportBlock?: Record<string, unknown>;
 }
 
 interface Entry<Ref> extends ResourceRefs {
@@ -42,8 +47,11 @@ export function refsOf(resource: Resource): ResourceRefs {
     refs.site = resource.spec.site;
     if (resource.spec.groups) refs.groups = resource.spec.groups;
     if (resource.spec.transport?.type) refs.transport = resource.spec.transport.type;
+    if (resource.spec.transport) refs.transportBlock = resource.spec.transport as Record<string, unknown>;
   } else if (resource.kind === 'Site') {
-    if (resource.spec.defaults?.transport?.type) refs.transport = resource.spec.defaults.transport.type;
+    const block = resource.spec.defaults?.transport;
+    if (block?.type) refs.transport = block.type;
+    if (block) refs.transportBlock = block as Record<string, unknown>;
   } else if (resource.kind === 'DeviceGroup') {
     const { site, parent, policy } = resource.spec;
     if (site) refs.site = site;

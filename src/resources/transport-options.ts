@@ -1,54 +1,120 @@
 import type { ValidateFunction } from 'ajv';
 import type { PathSegment } from '../diagnostics/diagnostic.js';
+import { suggest } from '../suggest.js';
+import { DEFAULT_TRANSPORT, effectiveTransport } from '../transports/effective-transport.js';
 import { pluginSchemaAjv } from './ajv.js';
 import { type DocumentProblem, problemsFromAjv } from './ajv-messages.js';
 import type { Resource } from './kinds.js';
 
 /**
  * A transport block's options (everything but `type` and `credentialRef`) checked against the
- * options schema of the plugin its `type` names, with the same positioned messages as the kind
+ * options schema of the plugin its type names, with the same positioned messages as the kind
  * schemas. The schemas come from the installed plugins (src/transports/registry.ts); the commands
  * install them here, once per process and in each worker thread.
  *
- * A block without `type` takes it from its site's defaults: known only across documents, so it is
- * checked when the action runs. A type no installed plugin provides is one warning for the whole
- * input (validate.ts), not an error: the YAML may be validated where that plugin is not installed.
- * Per document it would cost a precise re-parse for its position, and keep the file out of the cache.
+ * Per document: a block that names its type, and a site's default (without `type`, an ssh default).
+ * A type no installed plugin provides is an error at its `type`, with a did-you-mean, unless
+ * `allowUnknown` (--allow-unknown-transports: a repository may declare devices for a plugin
+ * installed only where rmm applies it); then it is one warning for the whole input (validate.ts).
+ *
+ * Across documents (effectiveTransportProblems): a device block without `type`, or one its site's
+ * default of the same type fills in, is checked as merged (transports/effective-transport.ts), the
+ * block rmm will connect with, at the device.
  */
-export type TransportSchemas = Record<string, object>;
+export interface TransportSchemas {
+  /** The installed transports' option schemas, by type. */
+  schemas: Record<string, object>;
+  /** Accept a type no installed plugin provides (its options are not checked). */
+  allowUnknown?: boolean;
+}
 
 let validators = new Map<string, ValidateFunction>();
 let installed: string[] = [];
 let enabled = false;
+let allowUnknown = false;
 
-export function setTransportSchemas(schemas: TransportSchemas | undefined): void {
-  enabled = schemas !== undefined;
+export function setTransportSchemas(check: TransportSchemas | undefined): void {
+  enabled = check !== undefined;
+  allowUnknown = check?.allowUnknown ?? false;
   const ajv = pluginSchemaAjv();
-  validators = new Map(Object.entries(schemas ?? {}).map(([name, schema]) => [name, ajv.compile(schema)]));
+  validators = new Map(
+    Object.entries(check?.schemas ?? {}).map(([name, schema]) => [name, ajv.compile(schema)]),
+  );
   installed = [...validators.keys()].sort();
 }
 
-/** The installed transport types, or undefined when no schemas were given (nothing is checked). */
-export function installedTransports(): readonly string[] | undefined {
-  return enabled ? installed : undefined;
+/**
+ * The installed transport types when unknown types are allowed (validate.ts warns about those once),
+ * or undefined when they are errors or nothing is checked.
+ */
+export function unknownTransportsAllowed(): readonly string[] | undefined {
+  return enabled && allowUnknown ? installed : undefined;
 }
 
 export function transportProblems(resource: Resource): DocumentProblem[] {
   if (!enabled) return [];
   if (resource.kind === 'Device') return check(resource.spec.transport as Block, ['spec', 'transport']);
-  if (resource.kind === 'Site')
-    return check(resource.spec.defaults?.transport as Block, ['spec', 'defaults', 'transport']);
+  if (resource.kind === 'Site') {
+    const block = resource.spec.defaults?.transport as Block;
+    // A site's default without type is an ssh default; checked as one when ssh is installed.
+    if (block && block.type === undefined && !validators.has(DEFAULT_TRANSPORT)) return [];
+    return check(block, ['spec', 'defaults', 'transport'], DEFAULT_TRANSPORT);
+  }
   return [];
 }
 
 type Block = Record<string, unknown> | undefined;
 
-function check(block: Block, at: PathSegment[]): DocumentProblem[] {
-  if (!block || typeof block.type !== 'string') return [];
-  const validate = validators.get(block.type);
-  // A type no plugin provides is reported once for the whole input (see unknownTransportWarnings).
-  if (!validate) return [];
+function check(block: Block, at: PathSegment[], implicitType?: string): DocumentProblem[] {
+  const type = typeof block?.type === 'string' ? block.type : implicitType;
+  if (!block || type === undefined) return [];
+  const validate = validators.get(type);
+  if (!validate) return allowUnknown ? [] : [unknownType(type, [...at, 'type'])];
+  return optionProblems(validate, block).map((p) => ({ ...p, path: [...at, ...p.path] }));
+}
+
+function optionProblems(validate: ValidateFunction, block: Record<string, unknown>): DocumentProblem[] {
   const { type: _type, credentialRef: _ref, ...options } = block;
   if (validate(options)) return [];
-  return problemsFromAjv(validate.errors ?? []).map((p) => ({ ...p, path: [...at, ...p.path] }));
+  return problemsFromAjv(validate.errors ?? []);
+}
+
+function unknownType(type: string, path: PathSegment[]): DocumentProblem {
+  const hint = suggest(type, installed);
+  return {
+    code: 'schema',
+    path,
+    at: 'value',
+    message: `no installed plugin provides the transport "${type}"${hint ? `; did you mean "${hint}"?` : ''} (installed: ${installed.join(', ') || 'none'}; --allow-unknown-transports accepts it for a plugin installed elsewhere)`,
+  };
+}
+
+/**
+ * Problems of the block a device is reached with, when that is more than its own block checked by
+ * itself: its block has no type (the type comes from its site's default or is ssh), or its site's
+ * default of the same type fills it in. Paths are in the device's document: a field the device
+ * sets, else its `spec.transport`. Call it only when the device's and the site's documents are
+ * valid by themselves (their own problems are reported there).
+ */
+export function effectiveTransportProblems(
+  device: Record<string, unknown> | undefined,
+  site: { name: string; block: Record<string, unknown> | undefined },
+): DocumentProblem[] {
+  if (!enabled || !device || Object.keys(device).length === 0) return [];
+  const effective = effectiveTransport(device, site.block);
+  const ownType = typeof device.type === 'string';
+  if (ownType && !effective.siteApplies) return [];
+  const validate = validators.get(effective.type);
+  // An unknown type is reported (or allowed) where it is named.
+  if (!validate) return [];
+  const context = effective.siteApplies
+    ? `with the ${effective.type} default of site "${site.name}"`
+    : `as ${effective.type} (a block without type is ${DEFAULT_TRANSPORT} unless its site's default names one)`;
+  return optionProblems(validate, effective.block).map((p) => {
+    const field = p.path[0];
+    if (typeof field === 'string' && field in device)
+      return { ...p, path: ['spec', 'transport', ...p.path], message: `${context}: ${p.message}` };
+    const origin = typeof field === 'string' ? ` (${field} comes from that default)` : '';
+    return { ...p, path: ['spec', 'transport'], at: 'key', message: `${context}: ${p.message}${origin}` };
+  });
 }

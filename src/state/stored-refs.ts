@@ -3,14 +3,29 @@ import type { Db } from './connection.js';
 
 /**
  * What the cross-reference checks need of the resources the database holds, managed or not: each
- * site, policy and group, and the devices that are in a group (a device nothing refers to matters
- * only through its groups). Plan and apply resolve references against these as well as the input,
+ * site (with its transport default), policy and group, the devices that are in a group, and those
+ * with a transport block of their own (a device nothing refers to matters only through its groups,
+ * and its transport block only through its site's default). Plan and apply resolve references against these as well as the input,
  * so one site's files can be planned alone. Reads only columns every schema version has.
  */
 export function readStoredRefs(db: Db): ResourceRefs[] {
   const out: ResourceRefs[] = [];
-  for (const [name] of db.prepare('SELECT SiteId FROM Sites').raw().all() as Array<[string]>)
-    out.push({ kind: 'Site', name });
+  const sites = db
+    .prepare(
+      `SELECT s.SiteId,
+         CASE WHEN json_valid(m.Settings) THEN
+           CASE WHEN json_type(m.Settings, '$.defaults.transport') = 'object'
+             THEN json_extract(m.Settings, '$.defaults.transport') END END
+       FROM Sites s LEFT JOIN ManagedResources m ON m.Kind = 'Site' AND m.Name = s.SiteId`,
+    )
+    .raw()
+    .all() as Array<[string, unknown]>;
+  for (const [name, transport] of sites) {
+    const refs: ResourceRefs = { kind: 'Site', name };
+    // A site's transport default, for checking the blocks its declared devices are reached with.
+    if (typeof transport === 'string') refs.transportBlock = JSON.parse(transport) as Record<string, unknown>;
+    out.push(refs);
+  }
   for (const [name] of db.prepare('SELECT PolicyId FROM Policies').raw().all() as Array<[string]>)
     out.push({ kind: 'Policy', name });
   const groups = db
@@ -28,16 +43,30 @@ export function readStoredRefs(db: Db): ResourceRefs[] {
     if (policy) refs.policy = policy;
     out.push(refs);
   }
+  // Devices in a group, and devices with a transport block of their own (a declared site's default
+  // must still fit them). CASE, not AND, guards the JSON functions: SQLite need not short-circuit.
   const devices = db
     .prepare(
-      `SELECT DeviceId, SiteId, GroupIds FROM Devices
-       WHERE json_valid(GroupIds) AND json_array_length(GroupIds) > 0`,
+      `SELECT d.DeviceId, d.SiteId, CASE WHEN json_valid(d.GroupIds) THEN d.GroupIds END, t.block
+       FROM Devices d
+       LEFT JOIN (
+         SELECT Name, CASE WHEN json_valid(Settings) THEN
+             CASE WHEN json_type(Settings, '$.transport') = 'object' THEN json_extract(Settings, '$.transport') END
+           END AS block
+         FROM ManagedResources WHERE Kind = 'Device'
+       ) t ON t.Name = d.DeviceId
+       WHERE t.block IS NOT NULL
+          OR CASE WHEN json_valid(d.GroupIds) THEN json_array_length(d.GroupIds) > 0 ELSE 0 END`,
     )
     .raw()
-    .all() as Array<[string, string | null, string]>;
-  for (const [name, site, groupIds] of devices) {
-    const groups = (JSON.parse(groupIds) as unknown[]).filter((g): g is string => typeof g === 'string');
-    out.push({ kind: 'Device', name, ...(site ? { site } : {}), groups });
+    .all() as Array<[string, string | null, string | null, string | null]>;
+  for (const [name, site, groupIds, block] of devices) {
+    const refs: ResourceRefs = { kind: 'Device', name, ...(site ? { site } : {}) };
+    const groups = groupIds ? (JSON.parse(groupIds) as unknown) : [];
+    if (Array.isArray(groups) && groups.length > 0)
+      refs.groups = groups.filter((g): g is string => typeof g === 'string');
+    if (block) refs.transportBlock = JSON.parse(block) as Record<string, unknown>;
+    out.push(refs);
   }
   return out;
 }

@@ -7,6 +7,7 @@ import {
   TransportError,
 } from '../plugin/api.js';
 import { pluginSchemaAjv } from '../resources/ajv.js';
+import type { TransportSchemas } from '../resources/transport-options.js';
 
 /**
  * The transports the installed plugins provide, found through oclif's own plugin machinery: every
@@ -111,7 +112,15 @@ export function shapeProblem(candidate: unknown, compileSchema = true): string |
   return undefined;
 }
 
-/** The installed transports' option schemas by name: what `rmm validate` checks transport blocks against. */
+/**
+ * What `rmm validate`, `plan` and `apply` check transport blocks against: the installed transports'
+ * option schemas, and whether a type none of them provides is allowed (--allow-unknown-transports).
+ */
+export async function transportChecks(config: Config, allowUnknown: boolean): Promise<TransportSchemas> {
+  return { schemas: await transportSchemas(config), allowUnknown };
+}
+
+/** The installed transports' option schemas by name (also what `rmm schema export` builds in). */
 export async function transportSchemas(config: Config): Promise<Record<string, object>> {
   const { transports } = await loadTransports(config);
   return Object.fromEntries([...transports].map(([name, { transport }]) => [name, transport.optionsSchema]));

@@ -42,6 +42,10 @@ const MEANINGS: Record<string, Meaning> = {
   'max-destroy': { meaning: 'refuse plans destroying more than N', kind: 'option' },
   'detailed-exitcode': { meaning: 'exit 2 when there are changes', kind: 'boolean' },
   'auto-approve': { meaning: 'apply without asking', kind: 'boolean' },
+  'allow-unknown-transports': {
+    meaning: 'accept transport types no installed plugin provides',
+    kind: 'boolean',
+  },
   actor: { meaning: 'who does it, for AuditLog', kind: 'option' },
   'lock-timeout': { meaning: 'seconds to wait for the write lock', kind: 'option' },
   'allow-destructive': { meaning: 'allow schema steps that lose data', kind: 'boolean' },

@@ -56,19 +56,6 @@ describe('rmm validate', () => {
     ]);
   });
 
-  it('warns once, for all devices, about a transport no installed plugin provides', async () => {
-    const file = path.join(dir, 'smb.yaml');
-    const device = (name: string) =>
-      `apiVersion: rmm/v1\nkind: Device\nmetadata: {name: ${name}}\nspec:\n  site: main\n  transport: {type: smb, share: queue}\n`;
-    await writeFile(file, [device('nas-01'), device('nas-02'), device('nas-03')].join('---\n'));
-    const result = await runCli(['validate', '-f', file], { cwd: dir });
-    expect(result.exitCode).toBe(0);
-    expect(result.stdout.split('\n')).toEqual([
-      `${file}:6:21: Device/nas-01: warning: no installed plugin provides the transport "smb" (installed: ssh, winrm); its options are not checked (and 2 more like it)`,
-      'Valid: 3 resources in 1 file.',
-    ]);
-  });
-
   it('without -R reads only the files directly in a directory, and says so when there are none', async () => {
     const result = await runCli(['validate', '-f', examples], { cwd: dir });
     expect(result.exitCode).toBe(1);

@@ -41,7 +41,7 @@ describe('exported schemas (rmm schema export)', () => {
   });
 
   it('give the same verdict as the validator on the examples and the invalid corpus', () => {
-    setTransportSchemas(builtIn);
+    setTransportSchemas({ schemas: builtIn });
     const ajv = createAjv();
     for (const [file, schema] of bundled) ajv.addSchema(schema, file);
     const anyKind = ajv.getSchema('resource.schema.json');
@@ -69,6 +69,10 @@ describe('exported schemas (rmm schema export)', () => {
       device({ type: 'ssh', knownHost: '~/.ssh/known_hosts' }),
       device({ type: 'winrm', scheme: 'https', tls: { verify: false } }),
       device({ type: 'winrm', tls: { verify: 'no' } }),
+      // Basic over plain http (scheme given, or by default), refused by the plugin's if/then in both.
+      device({ type: 'winrm', auth: 'basic' }),
+      device({ type: 'winrm', scheme: 'http', auth: 'basic' }),
+      device({ type: 'winrm', scheme: 'https', auth: 'basic' }),
       device({ port: 2222 }),
     ];
     let refused = 0;
@@ -77,7 +81,7 @@ describe('exported schemas (rmm schema export)', () => {
       if (!verdict) refused++;
       expect(anyKind(doc.value), `${doc.file}: ${JSON.stringify(doc.value)}`).toBe(verdict);
     }
-    expect(refused).toBe(8);
+    expect(refused).toBe(10);
     setTransportSchemas(undefined);
   });
 

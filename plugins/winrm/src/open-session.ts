@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectOptions, DeviceTarget, Session } from 'rmm/plugin';
 import { ConnectionError, WinrmConnection } from './connection.js';
-import type { WinrmOptions } from './options.js';
+import { BASIC_OVER_HTTP, type WinrmOptions } from './options.js';
 import { WinrmShell } from './shell.js';
 import type { Fail } from './transport.js';
 
@@ -19,11 +19,7 @@ export async function openSession(
   const url = new URL(`${scheme}://${host}:${port}${opts.path ?? '/wsman'}`);
   const where = `${target.name} (${url.href})`;
   options.signal?.throwIfAborted();
-  if (auth === 'basic' && scheme === 'http')
-    throw fail(
-      'auth-failed',
-      `${where}: Basic authentication over plain HTTP would send the password in clear; use scheme https, or auth ntlm (encrypted)`,
-    );
+  if (auth === 'basic' && scheme === 'http') throw fail('auth-failed', `${where}: ${BASIC_OVER_HTTP}`);
   if (!options.secret)
     throw fail('auth-failed', `${where}: WinRM needs a password: set the device's credentialRef`);
   const login = options.user ?? opts.user;

@@ -11,6 +11,13 @@ export interface WinrmOptions {
   codepage?: number;
 }
 
+/**
+ * Why Basic over plain HTTP is refused: said by the options schema (so `rmm validate` refuses it at
+ * the line of `auth`) and by the connection, for a block that reaches it unchecked.
+ */
+export const BASIC_OVER_HTTP =
+  'Basic authentication over plain HTTP would send the password in clear; use scheme https, or auth ntlm (encrypted)';
+
 export const optionsSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   type: 'object',
@@ -83,4 +90,12 @@ export const optionsSchema = {
       description: 'The shell code page: 65001 is UTF-8.',
     },
   },
+  allOf: [
+    {
+      // scheme http, given or by default
+      if: { type: 'object', properties: { scheme: { const: 'http' } } },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, never awaited
+      then: { properties: { auth: { not: { const: 'basic' }, 'x-message': BASIC_OVER_HTTP } } },
+    },
+  ],
 } as const;

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import type { DocumentResult } from '../../src/check/check-document.js';
+import { decodeResult, encodeResult } from '../../src/check/result-lines.js';
+
+describe('a cached check result line', () => {
+  it("keeps a transport block (the checks of each device's merged block need it from cached files too)", () => {
+    const result: DocumentResult = {
+      diagnostics: [],
+      refs: {
+        kind: 'Device',
+        name: 'win-01',
+        site: 'lab',
+        groups: ['a', 'b'],
+        transport: 'winrm',
+        transportBlock: { type: 'winrm', path: '/ws\tman\n', tls: { verify: false } },
+      },
+      declared: { kind: 'Device', name: 'win-01', image: '["x\\t"]' },
+    };
+    const line = encodeResult(result);
+    expect(line).not.toContain('\n');
+    expect(decodeResult(line)).toEqual(result);
+    const site: DocumentResult = {
+      diagnostics: [],
+      refs: { kind: 'Site', name: 'lab', transportBlock: { port: 2222 } },
+    };
+    expect(decodeResult(encodeResult(site))).toEqual(site);
+  });
+});
