@@ -277,7 +277,7 @@ function checkKeptReferences(
 export async function planSaved(
   db: Db,
   file: string,
-  options: { dataDir: string; migration: MigrationPlan; transportSchemas?: TransportSchemas },
+  options: { dataDir: string; migration: MigrationPlan; transportSchemas?: Record<string, object> },
 ): Promise<PlannedAgainst> {
   let text: string;
   try {
@@ -286,7 +286,8 @@ export async function planSaved(
     throw new RmmError('invalid-input', `cannot read the saved plan ${file}: ${(error as Error).message}`);
   }
   const saved = parseSavedPlan(text, file, readPlanKey(options.dataDir));
-  setTransportSchemas(options.transportSchemas);
+  if (options.transportSchemas)
+    setTransportSchemas({ schemas: options.transportSchemas, allowUnknown: saved.allowUnknownTransports });
   const derive = (): PlannedAgainst => {
     const revision = stateRevision(db);
     if (revision !== saved.revision) {

@@ -120,7 +120,7 @@ export default class Apply extends RmmCommand {
         (await planSaved(db, args.plan as string, {
           dataDir: this.dataDir(flags),
           migration: opened.migration,
-          transportSchemas: await transportSchemas(this.config),
+          transportSchemas: (await transportChecks(this.config, false)).schemas,
         }));
       const { plan, revision } = planned;
       checkOwnership(plan);

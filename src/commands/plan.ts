@@ -124,6 +124,7 @@ export default class PlanCommand extends RmmCommand {
         const saved = toSavedPlan({ ...plan, changes: shown }, revision, planned.migration, {
           prune: Boolean(flags.prune),
           takeOver: Boolean(flags['take-over']),
+          allowUnknownTransports: Boolean(flags['allow-unknown-transports']),
         });
         const text = signedPlanText(saved, planKeyForSaving(this.dataDir(flags)));
         await writeFile(flags.out, text).catch((error: Error) => {

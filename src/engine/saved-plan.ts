@@ -30,6 +30,8 @@ export interface SavedPlan {
   scope: ApplyScope;
   prune: boolean;
   takeOver: boolean;
+  /** --allow-unknown-transports: apply checks the desired states under the same rule. */
+  allowUnknownTransports: boolean;
   changes: Plan['changes'];
   undeclared: Plan['undeclared'];
   summary: Plan['summary'];
@@ -45,7 +47,7 @@ export function toSavedPlan(
   plan: Plan,
   revision: number,
   migration: MigrationStep[],
-  options: { prune: boolean; takeOver: boolean },
+  options: { prune: boolean; takeOver: boolean; allowUnknownTransports: boolean },
 ): SavedPlan {
   return {
     formatVersion: SAVED_PLAN_VERSION,
@@ -54,6 +56,7 @@ export function toSavedPlan(
     scope: plan.scope,
     prune: options.prune,
     takeOver: options.takeOver,
+    allowUnknownTransports: options.allowUnknownTransports,
     migration,
     changes: plan.changes,
     undeclared: plan.undeclared,

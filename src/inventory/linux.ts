@@ -1,3 +1,5 @@
+import { splitSections } from './sections.js';
+
 /**
  * The Linux inventory collector: one POSIX sh script, run through the device's transport like any
  * command, printing one section per category; and the parser that turns its output into the JSON
@@ -121,20 +123,6 @@ export function observedOs(inventory: LinuxInventory): ObservedOs {
     OSVersion: inventory.os.version,
     OSBuild: inventory.kernel.release,
   };
-}
-
-function splitSections(output: string): Map<string, string[]> {
-  const sections = new Map<string, string[]>();
-  let current: string[] | undefined;
-  for (const raw of output.split('\n')) {
-    const line = raw.replace(/\r$/, '');
-    const header = /^### (\w+)$/.exec(line);
-    if (header) {
-      current = [];
-      sections.set(header[1] as string, current);
-    } else if (current && line.trim() !== '') current.push(line.trim());
-  }
-  return sections;
 }
 
 function unquote(value: string): string {
