@@ -1,6 +1,7 @@
 import { readPayload } from '../actions/jobs.js';
 import type { Lease } from '../actions/queries.js';
 import type { ActionResult, ActionRow } from '../actions/store.js';
+import { type Column, textTable } from './table.js';
 import { isoTime as iso } from './time.js';
 
 /**
@@ -48,7 +49,7 @@ export function actionDetail(row: ActionRow, lease: Lease | undefined) {
 }
 
 export function actionTable(rows: readonly ActionRow[]): string {
-  const columns: Array<[string, (r: ActionRow) => string]> = [
+  const columns: Array<Column<ActionRow>> = [
     ['ID', (r) => r.ActionId],
     ['DEVICE', (r) => r.DeviceId ?? ''],
     ['TYPE', (r) => r.ActionType],
@@ -58,16 +59,7 @@ export function actionTable(rows: readonly ActionRow[]): string {
     ['CREATED (UTC)', (r) => r.CreatedAt ?? ''],
     ['RESULT', (r) => outcome(r)],
   ];
-  const cells = rows.map((r) => columns.map(([, cell]) => cell(r)));
-  const widths = columns.map(([title], i) =>
-    Math.max(title.length, ...cells.map((c) => (c[i] ?? '').length)),
-  );
-  const line = (values: string[]) =>
-    values
-      .map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [line(columns.map(([title]) => title)), ...cells.map(line)].join('\n');
+  return textTable(columns, rows);
 }
 
 export function actionText(detail: ReturnType<typeof actionDetail>): string {

@@ -1,4 +1,5 @@
 import type { AuditRow } from '../audit/queries.js';
+import { type Column, textTable } from './table.js';
 import { isoTime } from './time.js';
 
 /** `rmm audit`: a table for people (times in UTC as stored), JSON for programs (ISO 8601). */
@@ -16,7 +17,7 @@ export function auditJson(row: AuditRow) {
 }
 
 export function auditTable(rows: readonly AuditRow[]): string {
-  const columns: Array<[string, (r: AuditRow) => string]> = [
+  const columns: Array<Column<AuditRow>> = [
     ['TIME (UTC)', (r) => r.Timestamp ?? ''],
     ['USER', (r) => r.User ?? ''],
     ['ACTION', (r) => actionOf(r)],
@@ -24,16 +25,7 @@ export function auditTable(rows: readonly AuditRow[]): string {
     ['OK', (r) => (r.Success === 0 ? 'no' : 'yes')],
     ['DETAILS', (r) => cut(r.Details ?? '')],
   ];
-  const cells = rows.map((r) => columns.map(([, cell]) => cell(r)));
-  const widths = columns.map(([title], i) =>
-    Math.max(title.length, ...cells.map((c) => (c[i] ?? '').length)),
-  );
-  const line = (values: string[]) =>
-    values
-      .map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [line(columns.map(([title]) => title)), ...cells.map(line)].join('\n');
+  return textTable(columns, rows);
 }
 
 /** apply and action rows repeat their target in Action ('apply.create Site/alpha'): shown once. */
