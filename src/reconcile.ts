@@ -100,6 +100,7 @@ export async function planInputs(
   // References resolve against what the database holds as well as the input; the plan below must
   // then be computed at the same revision, or those checks may not hold for it.
   const known = readStoredState(options.dataDir);
+  phase('read stored references');
   const resources = await loadValidResources(inputs, { ...options, stored: known.refs }, verb);
   const keyOf = sourceKeyer();
   const scope: ApplyScope = {
