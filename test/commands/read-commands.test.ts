@@ -1,9 +1,8 @@
 import { chmod, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { execFile, queryFile } from '../helpers/sqlite.js';
 import { applyDevices, sshWorkspace } from '../helpers/ssh-workspace.js';
 import type { Sshd } from '../helpers/sshd.js';
@@ -168,27 +167,7 @@ describe('read-only use', () => {
     await chmod(dataDir, 0o555);
     await chmod(home, 0o555);
     const asNobody = (...args: string[]) =>
-      execa(
-        'setpriv',
-        [
-          '--reuid',
-          'nobody',
-          '--regid',
-          'nogroup',
-          '--clear-groups',
-          'node',
-          path.join(repoRoot, 'bin', 'run.js'),
-          ...args,
-          '--data-dir',
-          dataDir,
-        ],
-        {
-          cwd: home,
-          env: { HOME: home, NO_COLOR: '1', NODE_ENV: undefined, RMM_DATA_DIR: undefined },
-          reject: false,
-          timeout: 60_000,
-        },
-      );
+      runCli([...args, '--data-dir', dataDir], { cwd: home, env: { HOME: home }, unprivileged: true });
     try {
       const inventory = await asNobody('inventory', 'show', 'here', 'kernel');
       expect(inventory.stderr).toBe('');

@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
@@ -6,7 +8,44 @@ import { execa, type ResultPromise } from 'execa';
 /** The repository root, which holds bin/run.js and the compiled commands under dist/. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = path.join(repoRoot, 'bin', 'run.js');
-const NOBODY = ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', 'node'];
+const AS_NOBODY = ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups'];
+/** What the CLI reads at run time: copied for nobody when the clone is out of its reach. */
+const RUNTIME = [
+  'package.json',
+  'bin',
+  'dist',
+  'node_modules',
+  'plugins',
+  'schemas',
+  'collectors',
+  'policies',
+];
+
+let nobodyBin: string | undefined;
+/**
+ * bin/run.js as nobody can run it. A clone under /root (mode 0700, where CI clones as root) is out of
+ * nobody's reach, so the CLI's run-time files are then linked (or, across file systems, copied) once
+ * per test process into a folder nobody may read, removed when the process exits.
+ */
+function binForNobody(): string {
+  if (nobodyBin) return nobodyBin;
+  if (spawnSync('setpriv', [...AS_NOBODY, 'test', '-r', bin]).status === 0) {
+    nobodyBin = bin;
+    return bin;
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rmm-cli-for-nobody-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  chmodSync(dir, 0o755);
+  for (const entry of RUNTIME) {
+    const from = path.join(repoRoot, entry);
+    if (!existsSync(from)) continue;
+    if (spawnSync('cp', ['-al', from, dir]).status === 0) continue;
+    const copied = spawnSync('cp', ['-a', from, dir], { encoding: 'utf8' });
+    if (copied.status !== 0) throw new Error(`cannot copy ${from} for nobody: ${copied.stderr}`);
+  }
+  nobodyBin = path.join(dir, 'bin', 'run.js');
+  return nobodyBin;
+}
 
 export interface CliResult {
   exitCode: number;
@@ -35,10 +74,14 @@ export async function runCli(args: readonly string[], options: CliOptions): Prom
   const asNobody = options.unprivileged === true && process.getuid?.() === 0;
   const result = await (options.input === undefined && !asNobody
     ? spawnCli(args, options)
-    : execa(asNobody ? 'setpriv' : 'node', [...(asNobody ? NOBODY : []), bin, ...args], {
-        ...execaOptions(asNobody ? { ...options, env: { HOME: '/nonexistent', ...options.env } } : options),
-        ...(options.input === undefined ? { stdin: 'ignore' } : { input: options.input }),
-      }));
+    : execa(
+        asNobody ? 'setpriv' : 'node',
+        [...(asNobody ? [...AS_NOBODY, 'node', binForNobody()] : [bin]), ...args],
+        {
+          ...execaOptions(asNobody ? { ...options, env: { HOME: '/nonexistent', ...options.env } } : options),
+          ...(options.input === undefined ? { stdin: 'ignore' } : { input: options.input }),
+        },
+      ));
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
