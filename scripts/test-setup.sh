@@ -1,11 +1,13 @@
 #!/bin/sh
-# Everything the tests need, on a Debian machine (12 or newer) that has only Node.js:
+# Everything rmm and its tests need, on a Debian machine (12 or newer) that has only Node.js:
+#   npm run setup        scripts/test-setup.sh --runtime: what rmm itself needs (the README's first line)
 #   npm run test:all     this script, then the whole suite (the README's second line; .ci/run)
-#   scripts/test-setup.sh [--check]
+#   scripts/test-setup.sh [--check] [--runtime]
 # It checks the Node.js version, installs the missing Debian packages below (apt-get as root, else
 # through sudo; it says what it installs), and runs npm ci when node_modules does not hold what
-# package-lock.json lists. With --check it installs nothing: it lists what is missing and exits 1
-# if anything is.
+# package-lock.json lists. With --runtime only the packages rmm itself needs (a compiler, when
+# better-sqlite3 must be built); with --check it installs nothing: it lists what is missing and
+# exits 1 if anything is.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -14,12 +16,24 @@ cd "$(dirname "$0")/.."
 #   procps          pgrep: the transport conformance kit looks for processes on the target
 #   python3-winrm   pywinrm and ntlm-auth: an independent WinRM client and NTLM for the WinRM tests
 #   openssl         the openssl command: the WinRM test peer's throwaway HTTPS certificate
-PACKAGES="openssh-server procps python3-winrm openssl"
+#   iproute2        ip: the Linux inventory collector's network section, run on this machine
+PACKAGES="openssh-server procps python3-winrm openssl iproute2"
 # Only to compile better-sqlite3 when no prebuilt binary fits this machine.
 BUILD_PACKAGES="build-essential python3"
 
 check_only=false
-[ "${1:-}" = "--check" ] && check_only=true
+runtime_only=false
+for arg in "$@"; do
+  case $arg in
+  --check) check_only=true ;;
+  --runtime) runtime_only=true ;;
+  *)
+    echo "test-setup: unknown option $arg (use --check, --runtime)" >&2
+    exit 64
+    ;;
+  esac
+done
+$runtime_only && PACKAGES=""
 
 say() { echo "test-setup: $*" >&2; }
 
@@ -40,17 +54,21 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
   $check_only && exit 1
 else
   wanted=$PACKAGES
+  # better-sqlite3 is built from source when no prebuilt binary can be fetched (node-gyp: python3, make, g++).
   if [ ! -e node_modules/better-sqlite3/build/Release/better_sqlite3.node ] &&
-    { ! command -v g++ >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1; }; then
+    { ! command -v g++ >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1; }; then
     wanted="$wanted $BUILD_PACKAGES"
   fi
+  wanted=${wanted# }
   missing=""
   for package in $wanted; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)
     [ "$status" = "installed" ] || missing="$missing $package"
   done
   missing=${missing# }
-  if [ -z "$missing" ]; then
+  if [ -z "$wanted" ]; then
+    say "no Debian packages needed"
+  elif [ -z "$missing" ]; then
     say "Debian packages already installed: $wanted"
   elif $check_only; then
     say "missing Debian packages: $missing (install them with: apt-get install $missing)"

@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,8 @@ import { type CliResult, repoRoot, runCli } from '../helpers/cli.js';
 
 const DATA_DIR = 7;
 let root: string;
-const examples = path.join(repoRoot, 'examples');
+/** The examples, copied under root: the clone may be out of nobody's reach (CI clones under /root). */
+const examples = 'examples';
 /** Paths as rmm shows them: relative to its working directory, root. */
 const shown = (p: string) => path.relative(root, p);
 
@@ -60,6 +61,7 @@ async function folder(name: string): Promise<string> {
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'rmm-data-dir-'));
   await chmod(root, 0o755);
+  await cp(path.join(repoRoot, 'examples'), path.join(root, examples), { recursive: true });
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });

@@ -34,7 +34,7 @@ describe('scripts/test-setup.sh', () => {
   it('finds everything installed here, where the tests run', async () => {
     const result = await check();
     expect(result.stderr).toBe(
-      'test-setup: Debian packages already installed: openssh-server procps python3-winrm openssl',
+      'test-setup: Debian packages already installed: openssh-server procps python3-winrm openssl iproute2',
     );
     expect(result.exitCode).toBe(0);
   });
@@ -67,11 +67,31 @@ describe('scripts/test-setup.sh', () => {
     );
   });
 
-  it('is the README test line, and what CI runs', async () => {
+  it('with --runtime, needs no test packages', async () => {
+    const result = await execa(script, ['--check', '--runtime'], {
+      cwd: repoRoot,
+      reject: false,
+      stdin: 'ignore',
+    });
+    expect(result.stderr).toBe('test-setup: no Debian packages needed');
+    expect(result.exitCode).toBe(0);
+  });
+
+  it('refuses an unknown option', async () => {
+    const result = await execa(script, ['--chek'], { cwd: repoRoot, reject: false, stdin: 'ignore' });
+    expect(result.stderr).toBe('test-setup: unknown option --chek (use --check, --runtime)');
+    expect(result.exitCode).toBe(64);
+  });
+
+  it('is the README setup and test lines, and what CI runs', async () => {
     const readme = await readFile(path.join(repoRoot, 'README.md'), 'utf8');
     const lines = /```sh\n([^\n]*)\n([^\n]*)\n```/.exec(readme);
+    expect(lines?.[1]).toBe(
+      'npm run setup && ./bin/run.js init && ./bin/run.js apply -f examples -R --auto-approve',
+    );
     expect(lines?.[2]).toBe('npm run test:all');
     const pkg = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8'));
+    expect(pkg.scripts.setup).toBe('scripts/test-setup.sh --runtime');
     expect(pkg.scripts['test:all']).toBe('scripts/test-setup.sh && npm test');
     const ci = await readFile(path.join(repoRoot, '.ci', 'run'), 'utf8');
     expect(ci.trimEnd().split('\n').at(-1)).toBe('npm run test:all');
