@@ -46,7 +46,8 @@ export interface RevisionedPlan {
 
 /**
  * The declared resources, all valid, or an error listing every problem. Plan and apply call it
- * before the database is opened, so invalid input never touches it.
+ * before the database is opened for the plan, so invalid input never changes it; `stored` (read
+ * beforehand) lets references resolve against what the database holds.
  */
 export async function loadValidResources(
   inputs: readonly string[],
@@ -78,8 +79,9 @@ export async function loadValidResources(
 }
 
 /**
- * Validates the inputs, then plans them against the database: `rmm plan` and `rmm apply -f`. The
- * database is opened only once the input is valid. (Planning while worker threads still check the
+ * Validates the inputs, then plans them against the database: `rmm plan` and `rmm apply -f`. Before
+ * the input is checked, the database is only read (the references it holds); it is opened for the
+ * plan only once the input is valid. (Planning while worker threads still check the
  * documents was tried: on 2 cores the workers already use both, so it gained nothing and held
  * 200 MB more at the peak.)
  */
