@@ -31,9 +31,9 @@ import { pendingMigration } from './state/pending-migration.js';
 import { readPlanKey } from './state/plan-key.js';
 import { fieldsOfImage, KIND_TABLES } from './state/resource-rows.js';
 import { readStoredResources, stateRevision, writeChanges } from './state/resource-store.js';
-import { readStoredRefs } from './state/stored-refs.js';
+import { readStoredDeviceRefs, readStoredRefs, readStoredResourceRefs } from './state/stored-refs.js';
 import { phase } from './timing.js';
-import { type DeclaredResource, validateInputs } from './validate.js';
+import { type DeclaredResource, type StoredRefs, validateInputs } from './validate.js';
 import { renderValidation } from './views/diagnostics.js';
 
 /** A plan and the state revision it was computed against. */
@@ -55,7 +55,7 @@ export async function loadValidResources(
     recursive: boolean;
     dataDir: string;
     transportSchemas?: TransportSchemas;
-    stored?: readonly ResourceRefs[];
+    stored?: StoredRefs;
   },
   verb: string,
 ): Promise<DeclaredResource[]> {
@@ -101,9 +101,13 @@ export async function planInputs(
 ): Promise<ResourceDatabase & { planned: PlannedAgainst }> {
   // References resolve against what the database holds as well as the input; the plan below must
   // then be computed at the same revision, or those checks may not hold for it.
-  const known = readStoredState(options.dataDir);
-  phase('read stored references');
-  const resources = await loadValidResources(inputs, { ...options, stored: known.refs }, verb);
+  const known = openStoredState(options.dataDir);
+  let resources: DeclaredResource[];
+  try {
+    resources = await loadValidResources(inputs, { ...options, stored: known.refs }, verb);
+  } finally {
+    known.close();
+  }
   const keyOf = sourceKeyer();
   const scope: ApplyScope = {
     set: resolveApplySet(options.applySet),
@@ -124,7 +128,7 @@ export async function planInputs(
         { details: ['compute a new plan and review it'] },
       );
     }
-    checkKeptReferences(planned.plan, known.refs, resources);
+    checkKeptReferences(planned.plan, known.read(), resources);
     return { ...opened, planned };
   } catch (error) {
     opened.db.close();
@@ -133,18 +137,38 @@ export async function planInputs(
 }
 
 /**
- * The references the database holds and the state revision they were read at, read before the
- * input is checked. None when there is no database yet (opening it afterwards says what to do).
+ * The references the database holds, and the state revision they were read at, while the input is
+ * checked: sites, policies and groups at once, stored devices once the declared ones are known
+ * (StoredRefs). Nothing when there is no database yet (opening it afterwards says what to do).
  */
-function readStoredState(dataDir: string): { refs: ResourceRefs[]; revision?: number } {
+function openStoredState(dataDir: string): {
+  refs?: StoredRefs;
+  revision?: number;
+  /** Every stored ref read so far. */
+  read(): ResourceRefs[];
+  close(): void;
+} {
   const file = databaseFile(dataDir);
-  if (!existsSync(file)) return { refs: [] };
+  if (!existsSync(file)) return { read: () => [], close: () => {} };
   requireDatabaseFile(file);
   const db = openDatabase(file, { readonly: true });
   try {
-    return db.transaction(() => ({ refs: readStoredRefs(db), revision: stateRevision(db) }))();
-  } finally {
+    const { resources, revision } = db.transaction(() => ({
+      resources: readStoredResourceRefs(db),
+      revision: stateRevision(db),
+    }))();
+    let devices: readonly ResourceRefs[] = [];
+    const refs: StoredRefs = {
+      resources,
+      devices: (declared) => {
+        devices = readStoredDeviceRefs(db, declared);
+        return devices;
+      },
+    };
+    return { refs, revision, read: () => [...resources, ...devices], close: () => db.close() };
+  } catch (error) {
     db.close();
+    throw error;
   }
 }
 

@@ -56,7 +56,15 @@ export interface ValidateOptions extends ReadOptions {
    * The resources the database holds (plan and apply): references resolve against them too. Without
    * them (rmm validate), references resolve among the inputs only, and messages say so.
    */
-  stored?: readonly ResourceRefs[];
+  stored?: StoredRefs;
+}
+
+/** What the database holds, for plan and apply (state/stored-refs). */
+export interface StoredRefs {
+  /** Every stored site, policy and group. */
+  resources: readonly ResourceRefs[];
+  /** The stored devices the checks need, except those the input declares (it replaces them). */
+  devices(declared: ReadonlySet<string>): readonly ResourceRefs[];
 }
 
 /** Documents per batch sent to a worker: large enough to amortize messaging, small enough to balance. */
@@ -155,13 +163,13 @@ export async function validateInputs(
     const index = new ReferenceIndex<DocumentChunk>((chunk) => {
       const { line, column } = positionIn(chunk, ['metadata', 'name']);
       return `${chunk.file}:${line}:${column}`;
-    }, options.stored);
+    }, options.stored?.resources);
     const resources: DeclaredResource[] = [];
     const installed = unknownTransportsAllowed();
     // For the checks of the block each device is reached with: sites' defaults, and the devices
     // whose documents are valid by themselves (the others' problems are reported already).
     const siteDefaults = new Map<string, { block: Record<string, unknown> | undefined; valid: boolean }>();
-    for (const refs of options.stored ?? [])
+    for (const refs of options.stored?.resources ?? [])
       if (refs.kind === 'Site') siteDefaults.set(refs.name, { block: refs.transportBlock, valid: true });
     const declaredSites = new Map<string, { chunk: DocumentChunk; valid: boolean }>();
     const declaredDevices = new Set<string>();
@@ -213,8 +221,10 @@ export async function validateInputs(
     // A declared site's default must still fit the devices only the database holds (plan, apply):
     // one problem per site, at its default, naming the first such device.
     const strays = new Map<string, { device: string; message: string; count: number }>();
-    for (const refs of options.stored ?? []) {
-      // Declared devices first: their stored blocks are then never parsed.
+    // Stored devices are read only now that the declared ones are known: most plans declare them all.
+    const storedDevices = options.stored?.devices(declaredDevices) ?? [];
+    index.addStored(storedDevices);
+    for (const refs of storedDevices) {
       if (refs.kind !== 'Device' || declaredDevices.has(refs.name) || !refs.transportBlock) continue;
       const site = refs.site ?? DEFAULT_SITE;
       if (!declaredSites.get(site)?.valid) continue;

@@ -90,7 +90,12 @@ export class ReferenceIndex<Ref> {
     private readonly describeRef: (ref: Ref) => string,
     stored?: Iterable<ResourceRefs>,
   ) {
-    for (const refs of stored ?? []) {
+    this.addStored(stored ?? []);
+  }
+
+  /** More stored resources to resolve against and check (devices are read once the declared are known). */
+  addStored(stored: Iterable<ResourceRefs>): void {
+    for (const refs of stored) {
       let byName = this.stored.get(refs.kind);
       if (!byName) {
         byName = new Map();

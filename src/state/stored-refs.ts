@@ -5,10 +5,19 @@ import type { Db } from './connection.js';
  * What the cross-reference checks need of the resources the database holds, managed or not: each
  * site (with its transport default), policy and group, the devices that are in a group, and those
  * with a transport block of their own (a device nothing refers to matters only through its groups,
- * and its transport block only through its site's default). Plan and apply resolve references against these as well as the input,
- * so one site's files can be planned alone. Reads only columns every schema version has.
+ * and its transport block only through its site's default). Plan and apply resolve references
+ * against these as well as the input, so one site's files can be planned alone. Reads only columns
+ * every schema version has.
  */
 export function readStoredRefs(db: Db): ResourceRefs[] {
+  return [...readStoredResourceRefs(db), ...readStoredDeviceRefs(db)];
+}
+
+/**
+ * What references resolve to: every stored site, policy and group (a few thousand rows at most, so
+ * read whole before the input is checked).
+ */
+export function readStoredResourceRefs(db: Db): ResourceRefs[] {
   const out: ResourceRefs[] = [];
   const sites = db
     .prepare(
@@ -43,8 +52,18 @@ export function readStoredRefs(db: Db): ResourceRefs[] {
     if (policy) refs.policy = policy;
     out.push(refs);
   }
-  // Devices in a group, and devices with a transport block of their own (a declared site's default
-  // must still fit them). CASE, not AND, guards the JSON functions: SQLite need not short-circuit.
+  return out;
+}
+
+/**
+ * The stored devices the checks need: those in a group, and those with a transport block of their
+ * own (a declared site's default must still fit them), leaving out the ones `declared` names (the
+ * input replaces them). A no-op plan of 100,000 devices declares them all, and SQLite leaves them
+ * out in 50 ms, where reading them took 350 ms.
+ */
+export function readStoredDeviceRefs(db: Db, declared: Iterable<string> = []): ResourceRefs[] {
+  const out: ResourceRefs[] = [];
+  // CASE, not AND, guards the JSON functions: SQLite need not short-circuit.
   const devices = db
     .prepare(
       `SELECT d.DeviceId, d.SiteId, CASE WHEN json_valid(d.GroupIds) THEN d.GroupIds END,
@@ -52,11 +71,12 @@ export function readStoredRefs(db: Db): ResourceRefs[] {
            CASE WHEN json_type(m.Settings, '$.transport') = 'object' THEN json_extract(m.Settings, '$.transport') END
          END AS block
        FROM Devices d LEFT JOIN ManagedResources m ON m.Kind = 'Device' AND m.Name = d.DeviceId
-       WHERE block IS NOT NULL
-          OR CASE WHEN json_valid(d.GroupIds) THEN json_array_length(d.GroupIds) > 0 ELSE 0 END`,
+       WHERE d.DeviceId NOT IN (SELECT value FROM json_each(?))
+         AND (block IS NOT NULL
+           OR CASE WHEN json_valid(d.GroupIds) THEN json_array_length(d.GroupIds) > 0 ELSE 0 END)`,
     )
     .raw()
-    .all() as Array<[string, string | null, string | null, string | null]>;
+    .all(JSON.stringify([...declared])) as Array<[string, string | null, string | null, string | null]>;
   for (const [name, site, groupIds, block] of devices) {
     const refs = new StoredDeviceRefs(name, block);
     if (site) refs.site = site;

@@ -88,6 +88,23 @@ describe('a repository applied a file at a time', () => {
     expect(plan.stdout).toContain('Plan: 0 to add, 1 to change, 0 to destroy.');
   });
 
+  it('a group re-scoped while devices only the database holds are still in it is refused at its line', async () => {
+    const groups = path.join(repo, 'groups', 'groups.yaml');
+    const text = await readFile(groups, 'utf8');
+    const at = text.indexOf('site: alpha', text.indexOf('name: alpha-web'));
+    await writeFile(groups, `${text.slice(0, at)}site: beta${text.slice(at + 'site: alpha'.length)}`);
+    const result = await rmm('plan', '-f', file('groups'));
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(
+      /repo\/groups\/groups\.yaml:\d+:\d+: DeviceGroup\/alpha-web: device "alpha-web-\d+" in the database is in this group and in site "alpha", so the group cannot be scoped to "beta" \(and \d+ more devices outside that site\)/,
+    );
+    // Declared together with its devices, moved to beta too, the same change is fine.
+    const devices = path.join(repo, 'devices', 'alpha.yaml');
+    await writeFile(devices, (await readFile(devices, 'utf8')).replaceAll('site: alpha', 'site: beta'));
+    const together = await rmm('plan', '-f', file('groups'), '-f', file('devices', 'alpha.yaml'));
+    expect(together.stderr).not.toContain('cannot be scoped');
+  });
+
   it('prune refuses to destroy a site that devices it keeps still name', async () => {
     await rm(path.join(repo, 'sites', 'gamma.yaml'));
     const before = count('Sites');
