@@ -2,6 +2,7 @@ import {
   accessSync,
   closeSync,
   constants,
+  lstatSync,
   mkdirSync,
   openSync,
   readSync,
@@ -11,6 +12,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { RmmError } from './errors.js';
+import { PRIVATE_DIR, realDirectory, warnIfOthersCanRead } from './private-files.js';
 import { displayPath } from './state/declared-schema.js';
 
 /**
@@ -46,6 +48,7 @@ export function requireDatabaseFile(file: string): void {
   }
   requireDatabaseContents(file, info);
   requireReadableWal(file);
+  warnIfOthersCanRead(dir);
 }
 
 /**
@@ -125,6 +128,7 @@ function writeProblem(target: string): string | undefined {
 /**
  * For `rmm init`: the data directory and its cache/ and archive/ folders exist (made if missing),
  * and the database, if there is one, is a file SQLite can read; if there is none, it can be made.
+ * Folders it makes are private (0700); a cache/ or archive/ that is a link is left alone and ignored.
  */
 export function prepareDataDir(dataDir: string): void {
   // Everything is checked before anything is made: a refused init leaves no folders behind.
@@ -144,11 +148,22 @@ export function prepareDataDir(dataDir: string): void {
     [path.join(dataDir, 'cache'), 'the cache folder'],
     [path.join(dataDir, 'archive'), 'the archive folder'],
   ] as const) {
+    // mkdir would follow a link to a directory without a word; realDirectory warns about it instead.
+    if (dir !== dataDir && lstatOrUndefined(dir) && !realDirectory(dir)) continue;
     try {
-      mkdirSync(dir, { recursive: true });
+      mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });
     } catch (error) {
       throw mkdirProblem(dir, role, error);
     }
+  }
+  warnIfOthersCanRead(dataDir);
+}
+
+function lstatOrUndefined(file: string): Stats | undefined {
+  try {
+    return lstatSync(file);
+  } catch {
+    return undefined;
   }
 }
 

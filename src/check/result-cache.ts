@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { cacheSalt } from '../cache-salt.js';
+import { cacheFolder, replacePrivateFile } from '../private-files.js';
 import type { DocumentResult } from './check-document.js';
 import { decodeResult, encodeResult } from './result-lines.js';
 
@@ -10,7 +11,8 @@ import { decodeResult, encodeResult } from './result-lines.js';
  * data/cache/check/ and keyed by a hash of the file's text, the rmm version and the kind schemas.
  * A plan over 1,000 files where ten changed parses only those ten. A key covers everything the
  * results depend on (see cacheSalt), so an entry is never stale, only old: entries expire after 24 hours (the seed's
- * warm tier) and are removed when a run writes new ones.
+ * warm tier) and are removed when a run writes new ones. A linked check/ folder is no cache at all,
+ * and entries are written 0600 without following links (private-files.ts).
  */
 export interface ResultCache {
   /**
@@ -32,19 +34,21 @@ const TTL_MS = 24 * 60 * 60 * 1000;
 const ENTRY = /^[0-9a-f]{64}\.json$/;
 
 export function resultCache(cacheDir: string, extraSalt = ''): ResultCache {
-  const dir = path.join(cacheDir, 'check');
+  // Looked up once, made only when there is something to write.
+  let dir = cacheFolder(cacheDir, 'check', false);
   // extraSalt: what else results depend on, such as the installed transports' option schemas.
   const salt = `rmm-check-cache ${CACHE_FORMAT}\0${cacheSalt()}\0${extraSalt}`;
   const fresh = new Map<string, DocumentResult[]>();
   // Files seen valid in this run (hits and new entries), for the next run's guess.
   const seen = new Set<string>();
-  const indexFile = path.join(dir, 'seen.json');
+  const INDEX = 'seen.json';
   // Read once: the guess before reading the inputs and the update after both use it.
   let index: Record<string, string> | undefined;
   const readIndex = () => {
     if (!index) {
       try {
-        index = JSON.parse(readFileSync(indexFile, 'utf8')) as Record<string, string>;
+        if (!dir) throw new Error('no cache folder');
+        index = JSON.parse(readFileSync(path.join(dir, INDEX), 'utf8')) as Record<string, string>;
       } catch {
         index = {}; // none yet, or unreadable: no guess to go on, every file may miss
       }
@@ -52,14 +56,15 @@ export function resultCache(cacheDir: string, extraSalt = ''): ResultCache {
     return index;
   };
   const keyOf = (text: string) => createHash('sha256').update(salt).update(text).digest('hex');
-  const fileOf = (key: string) => path.join(dir, `${key}.json`);
+  const fileOf = (folder: string, key: string) => path.join(folder, `${key}.json`);
   return {
     likelyMissBytes(files) {
       const index = readIndex();
       return files.reduce((sum, f) => (index[path.resolve(f.file)] === stamp(f) ? sum : sum + f.size), 0);
     },
     get(text, source) {
-      const file = fileOf(keyOf(text));
+      if (!dir) return undefined;
+      const file = fileOf(dir, keyOf(text));
       try {
         if (Date.now() - statSync(file).mtimeMs > TTL_MS) return undefined;
         const results = decode(readFileSync(file, 'utf8'));
@@ -75,17 +80,16 @@ export function resultCache(cacheDir: string, extraSalt = ''): ResultCache {
       if (source) seen.add(path.resolve(source));
     },
     flush() {
-      if (seen.size > 0) writeIndex(indexFile, readIndex(), seen);
+      if (seen.size === 0 && fresh.size === 0) return;
+      dir ??= cacheFolder(cacheDir, 'check', true);
+      const folder = dir;
+      if (!folder) return;
+      if (seen.size > 0) writeIndex(path.join(folder, INDEX), readIndex(), seen);
       if (fresh.size === 0) return;
       try {
-        mkdirSync(dir, { recursive: true });
-        for (const [key, results] of fresh) {
-          // Written whole then renamed, so a reader never sees half an entry.
-          const temp = `${fileOf(key)}.${process.pid}.tmp`;
-          writeFileSync(temp, encode(results));
-          renameSync(temp, fileOf(key));
-        }
-        removeExpired(dir);
+        // Written whole then renamed, so a reader never sees half an entry.
+        for (const [key, results] of fresh) replacePrivateFile(fileOf(folder, key), encode(results));
+        removeExpired(folder);
       } catch {
         // A cache that cannot be written only costs speed; the command's result does not depend on it.
       }
@@ -129,10 +133,7 @@ function writeIndex(indexFile: string, index: Record<string, string>, seen: Set<
         delete index[file];
       }
     }
-    mkdirSync(path.dirname(indexFile), { recursive: true });
-    const temp = `${indexFile}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify(index));
-    renameSync(temp, indexFile);
+    replacePrivateFile(indexFile, JSON.stringify(index));
   } catch {
     // Only the next run's guess suffers.
   }
@@ -144,7 +145,8 @@ function removeExpired(dir: string): void {
     if (!ENTRY.test(name)) continue;
     const file = path.join(dir, name);
     try {
-      if (now - statSync(file).mtimeMs > TTL_MS) rmSync(file, { force: true });
+      // lstat: a link's own age, and removing it removes the link, never its target.
+      if (now - lstatSync(file).mtimeMs > TTL_MS) rmSync(file, { force: true });
     } catch {
       // Removed by another run meanwhile.
     }

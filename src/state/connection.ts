@@ -1,8 +1,9 @@
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { RmmError } from '../errors.js';
+import { PRIVATE_DIR, PRIVATE_FILE } from '../private-files.js';
 
 // better-sqlite3 reads this once, when its addon loads at the first open: it turns on SQLite's URI
 // filenames, which the immutable read below needs. Only names that begin with "file:" are URIs, and
@@ -26,7 +27,7 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
   const absolute = path.resolve(file);
   let db: Db | undefined;
   try {
-    if (!readonly) mkdirSync(path.dirname(absolute), { recursive: true });
+    if (!readonly) createPrivately(absolute);
     db = readonly ? openReadOnly(absolute) : new Database(absolute);
     db.pragma('busy_timeout = 5000');
     // journal_mode is stored in the file; a read-only connection can neither set nor need it.
@@ -39,6 +40,20 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
     db?.close();
     const reason = error instanceof Error ? error.message : String(error);
     throw new RmmError('database', `cannot open database ${file}: ${reason}`, { cause: error });
+  }
+}
+
+/**
+ * A new database file is made 0600 before SQLite opens it (SQLite would make it 0644), and SQLite
+ * gives its -wal and -shm the database file's mode: all three private, as is its folder when made.
+ * An existing file keeps its mode (data-dir.ts warns when others can read it).
+ */
+function createPrivately(file: string): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: PRIVATE_DIR });
+  try {
+    closeSync(openSync(file, 'wx', PRIVATE_FILE));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
 }
 
