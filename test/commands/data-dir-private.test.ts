@@ -51,6 +51,9 @@ const COMMANDS: string[][] = [
   ['audit'],
   ['exec', '-t', 'name=no-such-device', '--', 'true'],
   ['inventory', 'collect', '-t', 'name=no-such-device'],
+  ['inventory', 'show', 'alpha-web-01'],
+  ['actions', 'cancel', 'abc'],
+  ['hostkeys', 'scan', '-t', 'name=no-such-device', '--yes'],
 ];
 
 /** Each file under a folder, with its bytes and modification time: what "untouched" compares. */
