@@ -23,7 +23,7 @@ export default class Init extends RmmCommand {
   static override summary = 'Create the data directory and the console database from schemas/database.yaml.';
 
   static override description = [
-    'Creates the data directory with its cache/ and archive/ folders, then devices.db with every table, index and seed row declared in schemas/database.yaml, and records the schema hash in RmmMeta. All of it runs in one transaction: an interrupted init leaves no half-made database.',
+    'Creates the data directory with its cache/ and archive/ folders (mode 0700: only you can read them; a looser existing one is reported in one warning, see docs/security.md), then devices.db (mode 0600) with every table, index and seed row declared in schemas/database.yaml, and records the schema hash in RmmMeta. All of it runs in one transaction: an interrupted init leaves no half-made database.',
     'Safe to run again: when the database already matches the declared schema it says so and changes nothing. When it exists but differs, init changes nothing either and exits 1; see the difference with `rmm db plan` and make it with `rmm db apply`.',
     'Exit codes: 0 created or already up to date, 1 the database differs or cannot be opened, 7 the data directory cannot be used (a file, not writable, devices.db not a readable SQLite file: nothing is created), 64 bad flags.',
   ].join('\n\n');
