@@ -4,6 +4,7 @@ import { openResourceDatabase, resolveActor } from '../reconcile.js';
 import type { Db } from '../state/connection.js';
 import { loadTransports } from '../transports/registry.js';
 import { actionOutput } from '../views/action-events.js';
+import { isBusy, lockedBeforeRun } from './busy.js';
 import { actionHooks } from './hooks.js';
 import type { Job } from './jobs.js';
 import { type Recovered, recoverStaleActions } from './recover.js';
@@ -34,7 +35,12 @@ export function openQueue(dataDir: string, actorFlag: string | undefined): { db:
   try {
     db.pragma('synchronous = NORMAL'); // WAL: one fsync per checkpoint, not per status change
     const store = actionStore(db, resolveActor(actorFlag));
-    recoverStale(db, store);
+    try {
+      recoverStale(db, store);
+    } catch (error) {
+      if (isBusy(error)) throw lockedBeforeRun('while ending what stopped runners left', error);
+      throw error;
+    }
     return { db, store };
   } catch (error) {
     db.close();
@@ -95,6 +101,7 @@ export async function dispatch(jobs: readonly Job[], options: DispatchOptions): 
       hooks: actionHooks(options.db),
       signal: controller.signal,
       onEvent: (event) => output.event(event),
+      onNotice: (text) => process.stderr.write(`${text}\n`),
     });
     output.done(summary);
     if (controller.signal.aborted) return ExitCode.cancelled;

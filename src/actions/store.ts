@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Db } from '../state/connection.js';
+import { isBusy, lockedBeforeRun } from './busy.js';
 
 /**
  * Actions rows: one per device and action, through Pending -> Running -> Succeeded / Failed /
@@ -155,14 +156,19 @@ export function actionStore(db: Db, actor: string, runner: Runner = THIS_RUNNER)
       options: { priority: number; scheduledAt?: string | null; owned?: boolean },
     ): string[] {
       const text = JSON.stringify(payload);
-      return db.transaction(() =>
-        devices.map((device) => {
-          const id = randomUUID();
-          insert.run(id, device, type, options.priority, text, options.scheduledAt ?? null, actor);
-          if (options.owned) lease.run(id, runner.pid, runner.host);
-          return id;
-        }),
-      )();
+      try {
+        return db.transaction(() =>
+          devices.map((device) => {
+            const id = randomUUID();
+            insert.run(id, device, type, options.priority, text, options.scheduledAt ?? null, actor);
+            if (options.owned) lease.run(id, runner.pid, runner.host);
+            return id;
+          }),
+        )();
+      } catch (error) {
+        if (isBusy(error)) throw lockedBeforeRun('while queuing the actions', error);
+        throw error;
+      }
     },
 
     /** The rows with these ids, in the same order (missing ids are skipped). */

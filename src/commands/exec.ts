@@ -18,7 +18,7 @@ export default class Exec extends RmmCommand {
     "Output: each device's result as it ends, then a summary; on a terminal, a live line of counts per state on stderr. --json writes NDJSON: one event per state change, then a summary. Ctrl-C, SIGTERM and SIGHUP cancel: actions not started become Cancelled, running ones are stopped.",
     "The rows are this command's own from the moment they are queued: rmm actions run never runs them, and if this rmm exec is killed before starting some, the next runner on this host ends those Cancelled (not run).",
     'Before it starts, actions a killed runner left Running are ended as Failed (their command may or may not have run; they are never rerun), and actions a killed rmm exec had queued and not started are ended as Cancelled.',
-    'Exit codes: 0 every action succeeded (or, with --at, all queued), 1 some did not (or an error), 64 bad flags, 130 cancelled.',
+    "Exit codes: 0 every action succeeded (or, with --at, all queued), 1 some did not (or an error), 5 another writer held the database's write lock (at start-up: nothing was queued; after the commands ran: past every retry, their results shown but not recorded), 64 bad flags, 130 cancelled.",
   ].join('\n\n');
 
   static override examples = [
