@@ -73,6 +73,10 @@ export interface ActionEvent {
 export type Summary = Record<ActionStatus, number>;
 
 const END_BATCH_MS = 25;
+
+/** What a write that waited out another writer's lock returns once the runner gave up on it. */
+const LOCKED = Symbol('locked');
+type Patiently = <T>(write: () => T) => Promise<T | typeof LOCKED>;
 const END_BATCH_ROWS = 100;
 
 export function emptySummary(): Summary {
@@ -171,19 +175,20 @@ export async function runActions(jobs: readonly Job[], options: RunOptions): Pro
     if (ending.length >= END_BATCH_ROWS) flushEnds();
     else endTimer ??= setTimeout(flushEnds, END_BATCH_MS);
   };
-  /** claim() that waits out another writer's lock like the ends do; false once it gives up. */
-  const claim = async (id: string): Promise<boolean | 'locked'> => {
+  /** A write (a claim, a hook's) that waits out another writer's lock like the ends do. */
+  const patiently: Patiently = async (write) => {
     for (;;) {
-      if (locked) return 'locked';
+      if (locked) return LOCKED;
       try {
-        const claimed = options.store.claim(id);
+        const value = write();
         busyTries = 0;
-        return claimed;
+        return value;
       } catch (error) {
-        if (!(await wait(error))) return 'locked';
+        if (!(await wait(error))) return LOCKED;
       }
     }
   };
+  const claim = (id: string) => patiently(() => options.store.claim(id));
   // The row is no longer ours (cancelled with rmm actions cancel, ended by another runner's
   // recovery, or another runner has it): say how it ended if it has; a row another runner is
   // running is that runner's to report.
@@ -214,8 +219,8 @@ export async function runActions(jobs: readonly Job[], options: RunOptions): Pro
             else end(job, 'Cancelled', { error: 'cancelled before it started', durationMs: 0 });
             continue;
           }
-          const claimed = locked ? 'locked' : await claim(job.id);
-          if (claimed === 'locked') {
+          const claimed = locked ? LOCKED : await claim(job.id);
+          if (claimed === LOCKED) {
             // Not started, and the database cannot say so: the next runner's recovery will.
             summary.Pending++;
             continue;
@@ -229,8 +234,16 @@ export async function runActions(jobs: readonly Job[], options: RunOptions): Pro
             end(job, 'Failed', { error: job.problem ?? unusable, durationMs: 0 });
             continue;
           }
-          const { status, result } = await runOne(registered.transport, validate, job, job.device, options);
-          if (status === 'Unreachable') options.hooks?.[job.type]?.unreachable?.(job);
+          const { status, result } = await runOne(
+            registered.transport,
+            validate,
+            job,
+            job.device,
+            options,
+            patiently,
+          );
+          const unreachable = options.hooks?.[job.type]?.unreachable;
+          if (status === 'Unreachable' && unreachable) await patiently(() => unreachable(job));
           end(job, status, result);
         }
       };
@@ -273,6 +286,7 @@ async function runOne(
   job: Job,
   device: DeviceRecord,
   options: RunOptions,
+  patiently: Patiently,
 ): Promise<{ status: ActionStatus; result: ActionResult }> {
   const started = performance.now();
   const took = () => Math.round(performance.now() - started);
@@ -327,7 +341,10 @@ async function runOne(
   const hook = options.hooks?.[job.type]?.succeeded;
   if (!hook) return { status: 'Succeeded', result };
   try {
-    result.note = hook(job, execResult);
+    // The hook stores what the command found (inventory): kept through a locked database too.
+    const note = await patiently(() => hook(job, execResult));
+    if (note === LOCKED) return { status: 'Succeeded', result };
+    result.note = note;
     return { status: 'Succeeded', result };
   } catch (error) {
     return { status: 'Failed', result: { ...result, error: (error as Error).message } };

@@ -244,6 +244,40 @@ describe('runActions', () => {
       }
     });
 
+    it("waits out the lock for an action type's hook too (what inventory stores), not failing the action", async () => {
+      db.pragma('busy_timeout = 0');
+      const holder = new Database(db.name);
+      try {
+        const events: ActionEvent[] = [];
+        const summary = await runActions(jobsFor('ok', [record('a')]), {
+          registry: locking(holder),
+          store,
+          concurrency: 1,
+          signal: new AbortController().signal,
+          unstarted: 'cancel',
+          busyRetryDelaysMs: [0, 0, 0],
+          hooks: {
+            exec: {
+              succeeded: () => {
+                db.prepare("INSERT INTO AuditLog (Action) VALUES ('hook wrote')").run();
+                return 'noted';
+              },
+            },
+          },
+          onEvent: (e) => events.push(e),
+          onNotice: () => holder.exec('ROLLBACK'),
+        });
+        expect(summary.Succeeded).toBe(1);
+        expect(events.at(-1)).toMatchObject({ device: 'a', status: 'Succeeded', note: 'noted' });
+        expect(db.prepare("SELECT count(*) AS n FROM AuditLog WHERE Action = 'hook wrote'").get()).toEqual({
+          n: 1,
+        });
+      } finally {
+        if (holder.inTransaction) holder.exec('ROLLBACK');
+        holder.close();
+      }
+    });
+
     it('gives up after the last retry: shows what ran, marked not recorded, starts nothing more, and fails as locked', async () => {
       db.pragma('busy_timeout = 0');
       const holder = new Database(db.name);
