@@ -20,7 +20,10 @@ export const ExitCode = {
   refused: 3,
   /** The plan destroys more than --max-destroy allows. */
   destroyLimit: 4,
-  /** Another apply holds the database's write lock past --lock-timeout. */
+  /**
+   * Another writer holds the database's write lock past apply's --lock-timeout, or past a runner's
+   * busy timeout at start-up or its bounded retries of writing results (exec, actions run).
+   */
   locked: 5,
   /** The user answered the apply prompt with anything but yes: nothing was changed. */
   declined: 6,
@@ -28,7 +31,10 @@ export const ExitCode = {
   dataDir: 7,
   /** Bad flags or arguments. */
   usage: 64,
-  /** Interrupted (Ctrl-C, SIGINT): what was running was stopped. 128 + SIGINT, as shells report it. */
+  /**
+   * Interrupted (Ctrl-C, SIGINT; runners also SIGTERM and SIGHUP): what was running was stopped.
+   * 128 + SIGINT, as shells report it.
+   */
   cancelled: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -11,15 +11,23 @@ import { type ActionStore, type Runner, THIS_RUNNER } from './store.js';
  * Such a row is never run again, nor set back to Pending: its command may have started on the device
  * (or even finished) before the runner died, and there is no telling. It ends Failed, saying so,
  * with an AuditLog row; whoever queued it decides whether to run it again.
+ *
+ * A Pending row with a lease belongs to the immediate `rmm exec` that queued it (store.create). If
+ * that exec is gone (this host, pid not alive), nobody wants the row any more: it ends Cancelled,
+ * never run. An owner on another host cannot be checked, and its exec may rightly take hours, so
+ * such a row is left alone (no runner takes it; `rmm actions cancel` ends it).
  */
 export interface Recovered {
   id: string;
   device: string;
+  /** Failed: it was Running; Cancelled: it was Pending, owned by an exec that stopped. */
+  status: 'Failed' | 'Cancelled';
   error: string;
 }
 
 interface RunningRow {
   ActionId: string;
+  Status: 'Pending' | 'Running';
   DeviceId: string | null;
   ActionType: string;
   Payload: string | null;
@@ -35,26 +43,43 @@ interface RunningRow {
  */
 export function recoverStaleActions(db: Db, store: ActionStore, me: Runner = THIS_RUNNER): Recovered[] {
   const running = db.prepare(
-    `SELECT a.ActionId, a.DeviceId, a.ActionType, a.Payload, l.RunnerPid, l.RunnerHost,
+    `SELECT a.ActionId, a.Status, a.DeviceId, a.ActionType, a.Payload, l.RunnerPid, l.RunnerHost,
             (julianday('now') - julianday(coalesce(l.LeasedAt, a.StartedAt, a.CreatedAt))) * 86400000 AS AgeMs
      FROM Actions a LEFT JOIN ActionLeases l ON l.ActionId = a.ActionId
-     WHERE a.Status = 'Running'`,
+     WHERE a.Status = 'Running' OR (a.Status = 'Pending' AND l.ActionId IS NOT NULL)
+     ORDER BY a.rowid`,
   );
   // IMMEDIATE: two runners starting at once must not both end (and audit) the same row.
   return db
     .transaction(() => {
       const recovered: Recovered[] = [];
       for (const row of running.all() as RunningRow[]) {
+        const device = row.DeviceId ?? '';
+        if (row.Status === 'Pending') {
+          const error = whyOrphaned(row, me);
+          if (
+            error &&
+            store.finish(row.ActionId, device, row.ActionType, 'Cancelled', { error, durationMs: 0 })
+          )
+            recovered.push({ id: row.ActionId, device, status: 'Cancelled', error });
+          continue;
+        }
         const error = whyStale(row, me);
         if (!error) continue;
-        const device = row.DeviceId ?? '';
         const durationMs = Math.max(0, Math.round(row.AgeMs ?? 0));
         if (store.finish(row.ActionId, device, row.ActionType, 'Failed', { error, durationMs }))
-          recovered.push({ id: row.ActionId, device, error });
+          recovered.push({ id: row.ActionId, device, status: 'Failed', error });
       }
       return recovered;
     })
     .immediate();
+}
+
+/** Why an owned Pending row ends Cancelled, or undefined while its exec may still run it. */
+function whyOrphaned(row: RunningRow, me: Runner): string | undefined {
+  const pid = row.RunnerPid;
+  if (pid === null || row.RunnerHost !== me.host || (pid !== me.pid && isAlive(pid))) return undefined;
+  return `the rmm exec (pid ${pid}) that queued this stopped before it started; not run`;
 }
 
 /** The error a stale row ends with, or undefined while its runner may still be at work. */

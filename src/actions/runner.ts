@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ValidateFunction } from 'ajv';
+import { RmmError } from '../errors.js';
 import { type DeviceTarget, type ExecResult, type Transport, TransportError } from '../plugin/api.js';
 import { pluginSchemaAjv } from '../resources/ajv.js';
 import { prepareTarget } from '../transports/device-target.js';
 import type { TransportRegistry } from '../transports/registry.js';
+import { BUSY_RETRY_DELAYS_MS, isBusy } from './busy.js';
 import { decodeClixml } from './clixml.js';
 import { CONNECT_ATTEMPTS, type Job } from './jobs.js';
 import { resolveSecret } from './secret.js';
@@ -35,6 +37,10 @@ export interface RunOptions {
   onEvent: (event: ActionEvent) => void;
   /** What some action types make of their results (inventory stores what it collected): by ActionType. */
   hooks?: ActionHooks;
+  /** Pauses between tries to write to a database another writer keeps locked (busy.ts); bounded. */
+  busyRetryDelaysMs?: readonly number[];
+  /** Told when the database turns out locked and results wait to be written. */
+  onNotice?: (text: string) => void;
 }
 
 /**
@@ -67,6 +73,10 @@ export interface ActionEvent {
 export type Summary = Record<ActionStatus, number>;
 
 const END_BATCH_MS = 25;
+
+/** What a write that waited out another writer's lock returns once the runner gave up on it. */
+const LOCKED = Symbol('locked');
+type Patiently = <T>(write: () => T) => Promise<T | typeof LOCKED>;
 const END_BATCH_ROWS = 100;
 
 export function emptySummary(): Summary {
@@ -100,32 +110,85 @@ export async function runActions(jobs: readonly Job[], options: RunOptions): Pro
   // Ends are written in batches, one transaction at most END_BATCH_MS apart, and reported once
   // committed. A runner killed in between leaves those rows Running: recovery ends them Failed as
   // "may or may not have completed", which is what they are to anyone reading the queue then.
+  // While another writer keeps the database locked, ends are kept and written again after a pause
+  // (busy.ts); past the last pause the runner gives up on the database (`locked`, below).
   const ending: Array<{ job: Job; status: ActionStatus; result: ActionResult }> = [];
   let endTimer: NodeJS.Timeout | undefined;
-  const flushEnds = () => {
+  const delays = options.busyRetryDelaysMs ?? BUSY_RETRY_DELAYS_MS;
+  let busyTries = 0;
+  let locked: unknown;
+  /** A write that another writer's lock refused: true to try again after the pause it waits. */
+  const wait = async (error: unknown): Promise<boolean> => {
+    if (!isBusy(error) || locked) throw error;
+    if (busyTries === 0)
+      options.onNotice?.(
+        'the database is locked by another writer: results are kept and written once it is free',
+      );
+    const delay = delays[busyTries++];
+    if (delay === undefined) {
+      locked = error;
+      return false;
+    }
+    await sleep(delay);
+    return true;
+  };
+  /** Writes what has ended; false when the database was locked (nothing written, all kept). */
+  const tryFlush = (): boolean => {
     clearTimeout(endTimer);
     endTimer = undefined;
-    const batch = ending.splice(0);
-    if (batch.length === 0) return;
-    const ended = options.store.finishMany(
-      batch.map(({ job, status, result }) => ({
-        id: job.id,
-        device: job.deviceName,
-        type: job.type,
-        status,
-        result,
-      })),
-    );
-    batch.forEach(({ job, status, result }, i) => {
+    if (ending.length === 0 || locked) return true;
+    let ended: boolean[];
+    try {
+      ended = options.store.finishMany(
+        ending.map(({ job, status, result }) => ({
+          id: job.id,
+          device: job.deviceName,
+          type: job.type,
+          status,
+          result,
+        })),
+      );
+    } catch (error) {
+      if (isBusy(error)) return false;
+      throw error;
+    }
+    busyTries = 0;
+    ending.splice(0, ended.length).forEach(({ job, status, result }, i) => {
       if (ended[i]) report(job, status, result);
       else endedElsewhere(job, 'while this runner ran it');
+    });
+    return true;
+  };
+  let retrying: Promise<void> | undefined;
+  const flushEnds = () => {
+    if (retrying || tryFlush()) return;
+    const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    retrying = (async () => {
+      while ((await wait(busy)) && !tryFlush()) {}
+    })().finally(() => {
+      retrying = undefined;
     });
   };
   const end = (job: Job, status: ActionStatus, result: ActionResult) => {
     ending.push({ job, status, result });
+    if (retrying) return;
     if (ending.length >= END_BATCH_ROWS) flushEnds();
     else endTimer ??= setTimeout(flushEnds, END_BATCH_MS);
   };
+  /** A write (a claim, a hook's) that waits out another writer's lock like the ends do. */
+  const patiently: Patiently = async (write) => {
+    for (;;) {
+      if (locked) return LOCKED;
+      try {
+        const value = write();
+        busyTries = 0;
+        return value;
+      } catch (error) {
+        if (!(await wait(error))) return LOCKED;
+      }
+    }
+  };
+  const claim = (id: string) => patiently(() => options.store.claim(id));
   // The row is no longer ours (cancelled with rmm actions cancel, ended by another runner's
   // recovery, or another runner has it): say how it ended if it has; a row another runner is
   // running is that runner's to report.
@@ -134,6 +197,7 @@ export async function runActions(jobs: readonly Job[], options: RunOptions): Pro
     if (now && FINAL_STATUSES.includes(now))
       report(job, now, { error: `ended as ${now} elsewhere ${when}`, durationMs: 0 });
   };
+  let failure: unknown;
   await Promise.all(
     [...byTransport].map(async ([type, queue]) => {
       const registered = type ? options.registry.transports.get(type) : undefined;
@@ -150,12 +214,18 @@ export async function runActions(jobs: readonly Job[], options: RunOptions): Pro
       const lane = async () => {
         while (next < queue.length) {
           const job = queue[next++] as Job;
-          if (options.signal.aborted) {
+          if (options.signal.aborted && !locked) {
             if (options.unstarted === 'leave') summary.Pending++;
             else end(job, 'Cancelled', { error: 'cancelled before it started', durationMs: 0 });
             continue;
           }
-          if (!options.store.claim(job.id)) {
+          const claimed = locked ? LOCKED : await claim(job.id);
+          if (claimed === LOCKED) {
+            // Not started, and the database cannot say so: the next runner's recovery will.
+            summary.Pending++;
+            continue;
+          }
+          if (!claimed) {
             endedElsewhere(job, 'before this runner started it');
             continue;
           }
@@ -164,14 +234,49 @@ export async function runActions(jobs: readonly Job[], options: RunOptions): Pro
             end(job, 'Failed', { error: job.problem ?? unusable, durationMs: 0 });
             continue;
           }
-          const { status, result } = await runOne(registered.transport, validate, job, job.device, options);
-          if (status === 'Unreachable') options.hooks?.[job.type]?.unreachable?.(job);
+          const { status, result } = await runOne(
+            registered.transport,
+            validate,
+            job,
+            job.device,
+            options,
+            patiently,
+          );
+          const unreachable = options.hooks?.[job.type]?.unreachable;
+          if (status === 'Unreachable' && unreachable) await patiently(() => unreachable(job));
           end(job, status, result);
         }
       };
       await Promise.all(Array.from({ length: width }, lane));
     }),
-  ).finally(flushEnds);
+  ).catch((error: unknown) => {
+    failure = error;
+  });
+  // What ended is written even when a lane failed; a lane's bug is thrown after.
+  await retrying;
+  while (
+    !tryFlush() &&
+    (await wait(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' })))
+  ) {}
+  if (failure) throw failure;
+  if (locked) {
+    // The commands ran: show every result that could not be written, then fail plainly.
+    for (const { job, status, result } of ending.splice(0))
+      report(job, status, {
+        ...result,
+        error: [result.error, 'not recorded: the database stayed locked'].filter(Boolean).join('; '),
+      });
+    throw new RmmError(
+      'locked',
+      'another writer kept the write lock on the database past every retry; the results above were not recorded',
+      {
+        details: [
+          'their rows stay Running until the next runner ends them Failed ("may or may not have completed"); rows not started are left to it as well',
+        ],
+        cause: locked,
+      },
+    );
+  }
   return summary;
 }
 
@@ -181,6 +286,7 @@ async function runOne(
   job: Job,
   device: DeviceRecord,
   options: RunOptions,
+  patiently: Patiently,
 ): Promise<{ status: ActionStatus; result: ActionResult }> {
   const started = performance.now();
   const took = () => Math.round(performance.now() - started);
@@ -235,7 +341,10 @@ async function runOne(
   const hook = options.hooks?.[job.type]?.succeeded;
   if (!hook) return { status: 'Succeeded', result };
   try {
-    result.note = hook(job, execResult);
+    // The hook stores what the command found (inventory): kept through a locked database too.
+    const note = await patiently(() => hook(job, execResult));
+    if (note === LOCKED) return { status: 'Succeeded', result };
+    result.note = note;
     return { status: 'Succeeded', result };
   } catch (error) {
     return { status: 'Failed', result: { ...result, error: (error as Error).message } };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Db } from '../state/connection.js';
+import { isBusy, lockedBeforeRun } from './busy.js';
 
 /**
  * Actions rows: one per device and action, through Pending -> Running -> Succeeded / Failed /
@@ -8,6 +9,12 @@ import type { Db } from '../state/connection.js';
  * the runner's lease (ActionLeases) in the same transaction; every row that ends drops its lease and
  * writes its AuditLog row in the same transaction, so the queue, the leases and the audit trail
  * never disagree.
+ *
+ * Rows an immediate `rmm exec` (or `rmm inventory collect`) queues are that process's from the
+ * start: create() writes their leases in the transaction that inserts them. A Pending row with a
+ * lease is nobody else's to run (due() skips it and claim() refuses it); if its owner stops before
+ * starting it, recovery ends it Cancelled. Only rows queued without an owner (`--at`) are the
+ * queue's, for `rmm actions run`.
  */
 export type ActionStatus =
   | 'Pending'
@@ -84,8 +91,12 @@ export function actionStore(db: Db, actor: string, runner: Runner = THIS_RUNNER)
     `INSERT INTO Actions (ActionId, DeviceId, ActionType, Status, Priority, Payload, ScheduledAt, CreatedBy)
      VALUES (?, ?, ?, 'Pending', ?, ?, ?, ?)`,
   );
+  // Only a Pending row that no other runner owns.
   const toRunning = db.prepare(
-    "UPDATE Actions SET Status = 'Running', StartedAt = CURRENT_TIMESTAMP WHERE ActionId = ? AND Status = 'Pending'",
+    `UPDATE Actions SET Status = 'Running', StartedAt = CURRENT_TIMESTAMP
+     WHERE ActionId = ? AND Status = 'Pending'
+       AND NOT EXISTS (SELECT 1 FROM ActionLeases l WHERE l.ActionId = Actions.ActionId
+                       AND NOT (l.RunnerPid = ? AND l.RunnerHost = ?))`,
   );
   const lease = db.prepare(
     'INSERT OR REPLACE INTO ActionLeases (ActionId, RunnerPid, RunnerHost) VALUES (?, ?, ?)',
@@ -105,10 +116,12 @@ export function actionStore(db: Db, actor: string, runner: Runner = THIS_RUNNER)
   );
   const statusOf = db.prepare('SELECT Status FROM Actions WHERE ActionId = ?').pluck();
   const byId = db.prepare('SELECT * FROM Actions WHERE ActionId = ?');
+  // An owned Pending row (it has a lease) is its owner's, however due it is.
   const due = db.prepare(
     `SELECT * FROM Actions
      WHERE Status = 'Pending' AND ActionType IN (${RUNNABLE_TYPES.map(() => '?').join(', ')})
        AND (ScheduledAt IS NULL OR datetime(ScheduledAt) <= datetime('now'))
+       AND NOT EXISTS (SELECT 1 FROM ActionLeases l WHERE l.ActionId = Actions.ActionId)
      ORDER BY coalesce(Priority, 5), CreatedAt, rowid
      LIMIT ?`,
   );
@@ -131,21 +144,31 @@ export function actionStore(db: Db, actor: string, runner: Runner = THIS_RUNNER)
   };
 
   return {
-    /** Queues one action per device in one transaction; returns their ids in the same order. */
+    /**
+     * Queues one action per device in one transaction; returns their ids in the same order. `owned`:
+     * the rows are this runner's from the start (its leases written in the same transaction), to run
+     * now; no other runner takes them, even if this one stops.
+     */
     create(
       type: string,
       devices: readonly string[],
       payload: unknown,
-      options: { priority: number; scheduledAt?: string | null },
+      options: { priority: number; scheduledAt?: string | null; owned?: boolean },
     ): string[] {
       const text = JSON.stringify(payload);
-      return db.transaction(() =>
-        devices.map((device) => {
-          const id = randomUUID();
-          insert.run(id, device, type, options.priority, text, options.scheduledAt ?? null, actor);
-          return id;
-        }),
-      )();
+      try {
+        return db.transaction(() =>
+          devices.map((device) => {
+            const id = randomUUID();
+            insert.run(id, device, type, options.priority, text, options.scheduledAt ?? null, actor);
+            if (options.owned) lease.run(id, runner.pid, runner.host);
+            return id;
+          }),
+        )();
+      } catch (error) {
+        if (isBusy(error)) throw lockedBeforeRun('while queuing the actions', error);
+        throw error;
+      }
     },
 
     /** The rows with these ids, in the same order (missing ids are skipped). */
@@ -159,12 +182,13 @@ export function actionStore(db: Db, actor: string, runner: Runner = THIS_RUNNER)
     },
 
     /**
-     * Pending -> Running, with this runner's lease, if the row is still Pending. False when another
-     * runner took it first or it was cancelled: then the caller must not run it.
+     * Pending -> Running, with this runner's lease, if the row is still Pending and no other runner
+     * owns it. False when another runner took it first, owns it, or it was cancelled: then the
+     * caller must not run it.
      */
     claim(id: string): boolean {
       return db.transaction(() => {
-        if (toRunning.run(id).changes === 0) return false;
+        if (toRunning.run(id, runner.pid, runner.host).changes === 0) return false;
         lease.run(id, runner.pid, runner.host);
         return true;
       })();
@@ -206,6 +230,7 @@ export function actionStore(db: Db, actor: string, runner: Runner = THIS_RUNNER)
       return db.transaction(() => {
         const result: ActionResult = { error: reason, durationMs: 0 };
         if (toCancelled.run(JSON.stringify(result), id).changes === 0) return false;
+        unlease.run(id);
         writeAudit(id, device, type, 'Cancelled', result);
         return true;
       })();

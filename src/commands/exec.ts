@@ -15,9 +15,10 @@ export default class Exec extends RmmCommand {
     'Queues one Actions row per selected device (ActionType exec), then runs them through the transports: per transport a sliding window as wide as its batch size (SSH 200) or --concurrency, whichever is smaller. Each row goes Pending -> Running -> Succeeded, Failed, TimedOut, Unreachable or Cancelled, with its exit code and output (the first 64 KiB of stdout and of stderr) in Actions.Result, and an AuditLog row.',
     'Selectors: name=NAME (* matches any run of characters), site=SITE, group=GROUP (members of its subgroups too), label.KEY=VALUE. Terms joined by commas must all hold; repeat --target to add devices.',
     'With --at TIME the rows are only queued, due at TIME (ISO 8601; without an offset, local time): rmm actions run runs due actions.',
-    "Output: each device's result as it ends, then a summary; on a terminal, a live line of counts per state on stderr. --json writes NDJSON: one event per state change, then a summary. Ctrl-C cancels: actions not started become Cancelled, running ones are stopped.",
-    'Before it starts, actions a killed runner left Running are ended as Failed (their command may or may not have run; they are never rerun).',
-    'Exit codes: 0 every action succeeded (or, with --at, all queued), 1 some did not (or an error), 64 bad flags, 130 cancelled.',
+    "Output: each device's result as it ends, then a summary; on a terminal, a live line of counts per state on stderr. --json writes NDJSON: one event per state change, then a summary. Ctrl-C, SIGTERM and SIGHUP cancel: actions not started become Cancelled, running ones are stopped.",
+    "The rows are this command's own from the moment they are queued: rmm actions run never runs them, and if this rmm exec is killed before starting some, the next runner on this host ends those Cancelled (not run).",
+    'Before it starts, actions a killed runner left Running are ended as Failed (their command may or may not have run; they are never rerun), and actions a killed rmm exec had queued and not started are ended as Cancelled.',
+    "Exit codes: 0 every action succeeded (or, with --at, all queued), 1 some did not (or an error), 5 another writer held the database's write lock (at start-up: nothing was queued; after the commands ran: past every retry, their results shown but not recorded), 64 bad flags, 130 cancelled.",
   ].join('\n\n');
 
   static override examples = [
@@ -87,6 +88,8 @@ export default class Exec extends RmmCommand {
       const ids = store.create('exec', names, payload, {
         priority: flags.priority,
         scheduledAt: at?.utc ?? null,
+        // Run now: this process's rows, never the queue's (see store.create).
+        owned: !at,
       });
       // Queued for later: rmm actions run picks them up once due.
       if (at) return showQueued(ids, names, at.utc, flags.json);

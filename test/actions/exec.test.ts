@@ -190,38 +190,49 @@ describe('rmm exec', () => {
     expect(query<{ n: number }>('SELECT count(*) AS n FROM Actions')[0]?.n).toBe(before);
   });
 
-  it('Ctrl-C (SIGINT) stops the running action and cancels the rest: exit 130, nothing Pending or Running', async () => {
-    const before = query<{ n: number }>('SELECT max(rowid) AS n FROM Actions')[0]?.n ?? 0;
-    const child = spawnCli(['exec', '-t', 'label.role=web', '-t', 'name=db-a', '-c', '1', '--', 'sleep 30'], {
-      cwd,
-      env,
-    });
-    try {
-      const running = await waitFor('an action to be Running', () => {
-        const rows = query<{ ActionId: string }>(
-          "SELECT ActionId FROM Actions WHERE rowid > ? AND Status = 'Running'",
+  // Ctrl-C, a cancelled CI job (SIGTERM) and a closed terminal (SIGHUP) all mean nobody wants the
+  // rest: an immediate exec owns its rows and must not leave them Pending for the queue's runner.
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)(
+    '%s stops the running action and cancels the rest: exit 130, nothing Pending or Running',
+    async (signal) => {
+      const before = query<{ n: number }>('SELECT max(rowid) AS n FROM Actions')[0]?.n ?? 0;
+      const child = spawnCli(
+        ['exec', '-t', 'label.role=web', '-t', 'name=db-a', '-c', '1', '--', 'sleep 30'],
+        {
+          cwd,
+          env,
+        },
+      );
+      try {
+        const running = await waitFor('an action to be Running', () => {
+          const rows = query<{ ActionId: string }>(
+            "SELECT ActionId FROM Actions WHERE rowid > ? AND Status = 'Running'",
+            before,
+          );
+          return rows.length > 0 ? rows.map((r) => r.ActionId) : undefined;
+        });
+        child.kill(signal);
+        const result = await child;
+        expect(result.exitCode, String(result.stderr)).toBe(130);
+        const rows = query<{ ActionId: string; Status: string; Result: string }>(
+          'SELECT ActionId, Status, Result FROM Actions WHERE rowid > ?',
           before,
         );
-        return rows.length > 0 ? rows.map((r) => r.ActionId) : undefined;
-      });
-      child.kill('SIGINT');
-      const result = await child;
-      expect(result.exitCode, String(result.stderr)).toBe(130);
-      const rows = query<{ ActionId: string; Status: string; Result: string }>(
-        'SELECT ActionId, Status, Result FROM Actions WHERE rowid > ?',
-        before,
-      );
-      expect(rows).toHaveLength(3);
-      expect(rows.filter((r) => r.Status === 'Pending' || r.Status === 'Running')).toEqual([]);
-      expect(rows.map((r) => r.Status)).toEqual(['Cancelled', 'Cancelled', 'Cancelled']);
-      for (const id of running)
-        expect(JSON.parse(rows.find((r) => r.ActionId === id)?.Result ?? '{}').error).toContain('cancelled');
-      expect(query('SELECT * FROM ActionLeases')).toEqual([]);
-      expect(result.stdout).toContain(
-        'Exec complete: 0 succeeded, 0 failed, 0 timedout, 0 unreachable, 3 cancelled.',
-      );
-    } finally {
-      child.kill('SIGKILL');
-    }
-  }, 60_000);
+        expect(rows).toHaveLength(3);
+        expect(rows.filter((r) => r.Status === 'Pending' || r.Status === 'Running')).toEqual([]);
+        expect(rows.map((r) => r.Status)).toEqual(['Cancelled', 'Cancelled', 'Cancelled']);
+        for (const id of running)
+          expect(JSON.parse(rows.find((r) => r.ActionId === id)?.Result ?? '{}').error).toBe(
+            `cancelled (${signal === 'SIGINT' ? 'Ctrl-C' : signal})`,
+          );
+        expect(query('SELECT * FROM ActionLeases')).toEqual([]);
+        expect(result.stdout).toContain(
+          'Exec complete: 0 succeeded, 0 failed, 0 timedout, 0 unreachable, 3 cancelled.',
+        );
+      } finally {
+        child.kill('SIGKILL');
+      }
+    },
+    60_000,
+  );
 });

@@ -137,7 +137,7 @@ describe('recoverStaleActions', () => {
 
     const recovered = recoverStaleActions(db, actionStore(db, 'recoverer', me), me);
     const error = `the runner stopped (pid ${dead}) while this ran; it may or may not have completed`;
-    expect(recovered).toEqual([{ id: a, device: 'web-a', error }]);
+    expect(recovered).toEqual([{ id: a, device: 'web-a', status: 'Failed', error }]);
     expect(row(a).Status).toBe('Failed');
     expect(JSON.parse(row(a).Result ?? '{}')).toMatchObject({ error });
     expect(row(a).CompletedAt).not.toBeNull();
@@ -151,6 +151,59 @@ describe('recoverStaleActions', () => {
     expect(audit).toMatchObject({ Action: 'action.exec Device/web-a', Success: 0 });
     expect(JSON.parse(audit?.Details ?? '{}')).toMatchObject({ actionId: a, status: 'Failed', error });
     expect(recoverStaleActions(db, actionStore(db, 'recoverer', me), me)).toEqual([]);
+  });
+
+  it('cancels, never runs, the rows an exec owned and had not started once it is gone; leaves live and remote owners alone', async () => {
+    const dead = await deadPid();
+    const own = (runner: { pid: number; host: string }, devices: string[]) =>
+      actionStore(db, 'exec', runner).create(
+        'exec',
+        devices,
+        { command: 'true', timeoutMs: 10_000, connectTimeoutMs: 1000 },
+        { priority: 5, owned: true },
+      );
+    const [orphan = '', started = ''] = own({ pid: dead, host }, ['web-a', 'web-b']);
+    actionStore(db, 'exec', { pid: dead, host }).claim(started);
+    const [live = ''] = own({ pid: process.ppid, host }, ['web-c']);
+    const [remote = ''] = own({ pid: 4242, host: 'elsewhere' }, ['web-d']);
+    // An hour-old remote owner may still be working through a long list: still not the queue's.
+    db.prepare("UPDATE ActionLeases SET LeasedAt = datetime('now', '-1 hour') WHERE ActionId = ?").run(
+      remote,
+    );
+    const [queued = ''] = queue(actionStore(db, 'cron', me), ['web-e']);
+
+    const recoverer = actionStore(db, 'recoverer', me);
+    // Owned rows are nobody else's, even before recovery: not due, and not claimable.
+    expect(recoverer.due(10).map((r) => r.ActionId)).toEqual([queued]);
+    expect(recoverer.claim(orphan)).toBe(false);
+    expect(row(orphan).Status).toBe('Pending');
+
+    const recovered = recoverStaleActions(db, recoverer, me);
+    const notRun = `the rmm exec (pid ${dead}) that queued this stopped before it started; not run`;
+    expect(recovered.map((r) => [r.id, r.status, r.error])).toEqual([
+      [orphan, 'Cancelled', notRun],
+      [
+        started,
+        'Failed',
+        `the runner stopped (pid ${dead}) while this ran; it may or may not have completed`,
+      ],
+    ]);
+    expect(row(orphan).Status).toBe('Cancelled');
+    expect(JSON.parse(row(orphan).Result ?? '{}')).toEqual({ error: notRun, durationMs: 0 });
+    expect(row(orphan).StartedAt).toBeNull();
+    expect(audits().find((a) => a.Action === 'action.exec Device/web-a')).toMatchObject({ Success: 0 });
+    expect([row(live).Status, row(remote).Status, row(queued).Status]).toEqual([
+      'Pending',
+      'Pending',
+      'Pending',
+    ]);
+    expect(recoverer.due(10).map((r) => r.ActionId)).toEqual([queued]);
+    expect(recoverer.claim(live)).toBe(false);
+    expect(recoverer.claim(remote)).toBe(false);
+    // The owner claims its own; `rmm actions cancel` ends a remote owner's row and drops its lease.
+    expect(actionStore(db, 'exec', { pid: process.ppid, host }).claim(live)).toBe(true);
+    expect(recoverer.cancelPending(remote, 'web-d', 'exec', 'cancelled by rmm actions cancel')).toBe(true);
+    expect(leases()).toEqual([{ ActionId: live, RunnerPid: process.ppid, RunnerHost: host }]);
   });
 
   it('treats a lease naming its own pid as a dead runner whose pid was reused', () => {

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Job, toJobs } from '../../src/actions/jobs.js';
 import { type ActionEvent, runActions } from '../../src/actions/runner.js';
@@ -181,5 +182,136 @@ describe('runActions', () => {
       n: 250,
     });
     expect(db.prepare('SELECT count(*) AS n FROM ActionLeases').get()).toEqual({ n: 0 });
+  });
+
+  describe('when another writer keeps the database locked', () => {
+    /** A transport whose first command takes the lock from another connection before it returns. */
+    const locking = (holder: Database.Database): TransportRegistry => {
+      let taken = false;
+      return {
+        transports: new Map([
+          [
+            'fake',
+            {
+              plugin: 'test',
+              transport: {
+                ...fake,
+                batchSize: 1,
+                connect: async () =>
+                  ({
+                    exec: async (command: string) => {
+                      if (!taken) holder.exec('BEGIN IMMEDIATE');
+                      taken = true;
+                      return { exitCode: 0, stdout: Buffer.from(command), stderr: Buffer.alloc(0) };
+                    },
+                    close: async () => {},
+                  }) as Session,
+              },
+            },
+          ],
+        ]),
+        refused: [],
+      };
+    };
+
+    it('keeps the results and writes them once the lock is released', async () => {
+      db.pragma('busy_timeout = 0');
+      const holder = new Database(db.name);
+      try {
+        const notices: string[] = [];
+        const events: ActionEvent[] = [];
+        const summary = await runActions(jobsFor('ok', [record('a'), record('b')]), {
+          registry: locking(holder),
+          store,
+          concurrency: 1,
+          signal: new AbortController().signal,
+          unstarted: 'cancel',
+          busyRetryDelaysMs: [0, 0, 0],
+          onEvent: (e) => events.push(e),
+          onNotice: (text) => {
+            notices.push(text);
+            holder.exec('ROLLBACK');
+          },
+        });
+        expect(notices).toEqual([
+          'the database is locked by another writer: results are kept and written once it is free',
+        ]);
+        expect(summary.Succeeded).toBe(2);
+        expect(statuses()).toEqual({ a: 'Succeeded', b: 'Succeeded' });
+      } finally {
+        if (holder.inTransaction) holder.exec('ROLLBACK');
+        holder.close();
+      }
+    });
+
+    it("waits out the lock for an action type's hook too (what inventory stores), not failing the action", async () => {
+      db.pragma('busy_timeout = 0');
+      const holder = new Database(db.name);
+      try {
+        const events: ActionEvent[] = [];
+        const summary = await runActions(jobsFor('ok', [record('a')]), {
+          registry: locking(holder),
+          store,
+          concurrency: 1,
+          signal: new AbortController().signal,
+          unstarted: 'cancel',
+          busyRetryDelaysMs: [0, 0, 0],
+          hooks: {
+            exec: {
+              succeeded: () => {
+                db.prepare("INSERT INTO AuditLog (Action) VALUES ('hook wrote')").run();
+                return 'noted';
+              },
+            },
+          },
+          onEvent: (e) => events.push(e),
+          onNotice: () => holder.exec('ROLLBACK'),
+        });
+        expect(summary.Succeeded).toBe(1);
+        expect(events.at(-1)).toMatchObject({ device: 'a', status: 'Succeeded', note: 'noted' });
+        expect(db.prepare("SELECT count(*) AS n FROM AuditLog WHERE Action = 'hook wrote'").get()).toEqual({
+          n: 1,
+        });
+      } finally {
+        if (holder.inTransaction) holder.exec('ROLLBACK');
+        holder.close();
+      }
+    });
+
+    it('gives up after the last retry: shows what ran, marked not recorded, starts nothing more, and fails as locked', async () => {
+      db.pragma('busy_timeout = 0');
+      const holder = new Database(db.name);
+      try {
+        const events: ActionEvent[] = [];
+        const run = runActions(jobsFor('ok', [record('a'), record('b')]), {
+          registry: locking(holder),
+          store,
+          concurrency: 1,
+          signal: new AbortController().signal,
+          unstarted: 'cancel',
+          busyRetryDelaysMs: [0, 0],
+          onEvent: (e) => events.push(e),
+        });
+        await expect(run).rejects.toMatchObject({
+          name: 'RmmError',
+          code: 'locked',
+          message:
+            'another writer kept the write lock on the database past every retry; the results above were not recorded',
+        });
+        expect(events.filter((e) => e.status !== 'Running')).toEqual([
+          expect.objectContaining({
+            device: 'a',
+            status: 'Succeeded',
+            stdout: 'ok',
+            error: 'not recorded: the database stayed locked',
+          }),
+        ]);
+        holder.exec('ROLLBACK');
+        expect(statuses()).toEqual({ a: 'Running', b: 'Pending' });
+      } finally {
+        if (holder.inTransaction) holder.exec('ROLLBACK');
+        holder.close();
+      }
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, spawnCli } from '../helpers/cli.js';
@@ -11,7 +11,9 @@ import { waitFor } from '../helpers/wait.js';
  * Issue 4's acceptance: `rmm exec` on 200 devices (one real sshd on a loopback port behind all of
  * them) is killed with SIGKILL at a random moment after actions started. The next runner must find
  * every row: none Running, none lost, the ones killed mid-run Failed with the runner-stopped error
- * (never rerun: their command may have run), the ones never started run now.
+ * (never rerun: their command may have run). Issue 11: the ones never started belonged to that
+ * exec, which nobody runs any more, so the next runner ends them Cancelled and runs none of them;
+ * each command appends a line to a file on the device, which proves it.
  */
 const DEVICES = 200;
 let sshd: Sshd;
@@ -49,15 +51,22 @@ afterAll(async () => {
 });
 
 describe('rmm exec killed with SIGKILL on 200 devices', () => {
-  it('the next runner leaves no row Running and loses none; rows killed mid-run are Failed, not rerun', async () => {
+  it('the next runner leaves no row Running and loses none; rows killed mid-run are Failed, not rerun; rows not started are Cancelled, not run', async () => {
+    const ran = path.join(cwd, 'ran.log');
     // 50 wide, so that the kill finds rows in every state: ended, running, not started yet.
-    const child = spawnCli(['exec', '-t', 'name=dev-*', '-c', '50', '--', 'sleep 0.2'], { cwd, env });
+    const child = spawnCli(
+      ['exec', '-t', 'name=dev-*', '-c', '50', '--', `echo ran >> '${ran}'; sleep 0.2`],
+      {
+        cwd,
+        env,
+      },
+    );
     let pid: number | undefined;
     try {
       pid = child.pid;
-      // A random moment after actions started: once a random number of them (0 to 150 of 200) has
-      // ended, so that some are always still running or waiting when the kill comes.
-      const target = Math.floor(Math.random() * 150);
+      // A random moment after actions started: once a random number of them (0 to 100 of 200) has
+      // ended, so that some are always still running and some waiting when the kill comes.
+      const target = Math.floor(Math.random() * 100);
       await waitFor(
         `${target} ended actions and one Running`,
         () => {
@@ -88,14 +97,16 @@ describe('rmm exec killed with SIGKILL on 200 devices', () => {
       `actions crash test: at the kill ${ended.length} ended, ${running.length} running, ${pending.length} pending`,
     );
     expect(running.length).toBeGreaterThan(0);
-    // Each Running row names the killed runner in its lease.
+    expect(pending.length).toBeGreaterThan(0);
+    // Each Running row, and each the exec had queued but not started, names it in its lease.
     expect(
       query<{ n: number }>('SELECT count(*) AS n FROM ActionLeases WHERE RunnerPid = ?', pid)[0]?.n,
-    ).toBe(running.length);
+    ).toBe(running.length + pending.length);
 
     const next = await runCli(['actions', 'run'], { cwd, env });
     expect(next.stderr).toContain(`Recovered ${running.length} action`);
     expect(next.exitCode, next.stderr).toBe(0);
+    expect(next.stderr).toContain('No actions are due.');
 
     const after = rows();
     expect(after).toHaveLength(DEVICES);
@@ -111,12 +122,25 @@ describe('rmm exec killed with SIGKILL on 200 devices', () => {
     }
     // What had ended stays as it was; what had not started ran now, once.
     for (const r of ended) expect(now.get(r.ActionId)).toEqual(r);
-    for (const r of pending) expect(now.get(r.ActionId)?.Status).toBe('Succeeded');
+    const notRun = `the rmm exec (pid ${pid}) that queued this stopped before it started; not run`;
+    for (const r of pending) {
+      expect(now.get(r.ActionId)?.Status).toBe('Cancelled');
+      expect(JSON.parse(now.get(r.ActionId)?.Result ?? '{}').error).toBe(notRun);
+    }
+    // Every command that ran appended one line; only rows that had started can have run.
+    const lines = (await readFile(ran, 'utf8')).split('\n').filter(Boolean).length;
+    expect(lines).toBeGreaterThanOrEqual(ended.length);
+    expect(lines).toBeLessThanOrEqual(ended.length + running.length);
     expect(query('SELECT * FROM ActionLeases')).toEqual([]);
     const audited = query<{ n: number }>(
       "SELECT count(*) AS n FROM AuditLog WHERE Action = 'action.exec Device/' || substr(Target, 8) AND Details LIKE ?",
       `%runner stopped (pid ${pid})%`,
     )[0]?.n;
     expect(audited).toBe(running.length);
+    const cancelled = query<{ n: number }>(
+      "SELECT count(*) AS n FROM AuditLog WHERE Details LIKE ? AND Details LIKE '%Cancelled%'",
+      `%rmm exec (pid ${pid}) that queued this%`,
+    )[0]?.n;
+    expect(cancelled).toBe(pending.length);
   }, 60_000);
 });

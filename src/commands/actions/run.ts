@@ -15,8 +15,8 @@ export default class ActionsRun extends RmmCommand {
     'Runs the Pending actions whose ScheduledAt is unset or past (rmm exec --at queues them), by Priority (1 first), then oldest first, through the same runner as rmm exec: per transport a sliding window as wide as its batch size or --concurrency. Each device is looked up in the database as it is now; a device that is gone ends its action Failed.',
     'One pass: actions that fall due while it runs wait for the next run (run it from cron or a systemd timer). Two runners at once never run the same action: each is claimed before it starts.',
     'Before it starts, actions a killed runner left Running are ended as Failed (their command may or may not have run; they are never rerun).',
-    'Ctrl-C stops the running actions (Cancelled) and leaves the others Pending.',
-    'Exit codes: 0 every action succeeded or none was due, 1 some did not (or an error), 64 bad flags, 130 cancelled.',
+    'Ctrl-C, SIGTERM and SIGHUP stop the running actions (Cancelled) and leave the others Pending.',
+    "Exit codes: 0 every action succeeded or none was due, 1 some did not (or an error), 5 another writer held the database's write lock (as for rmm exec), 64 bad flags, 130 cancelled.",
   ].join('\n\n');
 
   static override examples = [

@@ -15,8 +15,8 @@ export default class InventoryCollect extends RmmCommand {
   static override description = [
     "Runs the collector for each device's OS through its transport, as an Actions row of type inventory, and stores one Inventory row per category with its data as JSON. The device's observed fields follow: LastSeen, LastInventory, Status Online, OSName, OSVersion, OSBuild; a device that does not answer becomes Offline. `rmm get devices` shows them; `rmm apply` never changes them.",
     'Windows devices (os windows) get a PowerShell collector (collectors/windows/inventory.ps1; Windows PowerShell 5.1, read-only): categories os, hardware, disks, network, software. macOS devices (os macos) get a POSIX sh collector of their own (sw_vers, sysctl, vm_stat, df, ifconfig, system_profiler): os, kernel, hostname, cpu, memory, disks, network, hardware. Other devices get the Linux one (/etc/os-release, /proc): os, kernel, hostname, cpu, memory, disks, network.',
-    'Output as for rmm exec: each device as it ends (with what was found), a live line of counts on a terminal, NDJSON with --json. Ctrl-C cancels. Queued inventory actions are run by rmm actions run like any other.',
-    'Selectors as for rmm exec. Exit codes: 0 every device inventoried, 1 some were not, 64 bad flags, 130 cancelled.',
+    "Output as for rmm exec: each device as it ends (with what was found), a live line of counts on a terminal, NDJSON with --json. Ctrl-C, SIGTERM and SIGHUP cancel; the rows are this command's own, never run by rmm actions run. Queued inventory actions are run by rmm actions run like any other.",
+    'Selectors as for rmm exec. Exit codes: 0 every device inventoried, 1 some were not, 5 the database stayed locked (as for rmm exec), 64 bad flags, 130 cancelled.',
   ].join('\n\n');
 
   static override examples = [
@@ -56,7 +56,7 @@ export default class InventoryCollect extends RmmCommand {
       }
       const queued = [...byCommand.values()].flatMap(({ payload, names }) =>
         store
-          .create('inventory', names, payload, { priority: 5, scheduledAt: at?.utc ?? null })
+          .create('inventory', names, payload, { priority: 5, scheduledAt: at?.utc ?? null, owned: !at })
           .map((id, i) => ({ id, device: names[i] as string })),
       );
       const ids = queued.map((q) => q.id);
