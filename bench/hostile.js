@@ -51,7 +51,7 @@ export const HOSTILE = {
   // Git commits symlinks: a .yaml one to a device that never ends.
   'zero.yaml': {
     write: (file) => symlinkSync('/dev/zero', file),
-    message: 'not a regular file',
+    message: 'not a regular file (a character device); rmm reads only regular files',
   },
   // A FIFO nobody writes to: reading it would wait forever.
   'fifo.yaml': {
@@ -59,7 +59,7 @@ export const HOSTILE = {
       const made = spawnSync('mkfifo', [file], { encoding: 'utf8' });
       if (made.status !== 0) throw new Error(`mkfifo ${file}: ${made.stderr}`);
     },
-    message: 'not a regular file',
+    message: 'not a regular file (a FIFO); rmm reads only regular files',
   },
 };
 

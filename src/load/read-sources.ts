@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -101,12 +101,12 @@ export function listedFiles(
 export async function readSource(file: string, stdin?: Readable): Promise<Source> {
   let bytes: Buffer;
   try {
-    if (file !== STDIN_NAME && statSync(file).size > MAX_FILE_BYTES) throw new RangeError('file too large');
-    bytes = file === STDIN_NAME ? await readStream(stdin ?? process.stdin) : readFileSync(file);
+    bytes = file === STDIN_NAME ? await readStream(stdin ?? process.stdin) : readRegularFile(file);
   } catch (error) {
-    if (error instanceof RangeError || (error as { code?: string }).code === 'ERR_FS_FILE_TOO_LARGE') {
+    if (error instanceof RangeError) {
       return failed(file, 'too-large', `file is over the limit of ${formatSize(MAX_FILE_BYTES)}`);
     }
+    if (error instanceof NotRegularFile) return failed(file, 'io', error.message);
     return failed(file, 'io', describeIoError(error));
   }
   if (bytes.length > MAX_FILE_BYTES) {
@@ -166,6 +166,50 @@ export function invalidUtf8Position(bytes: Buffer): { line: number; column: numb
     lineStart = newline + 1;
     line++;
   }
+}
+
+class NotRegularFile extends Error {}
+
+/**
+ * A regular file's bytes, never more than MAX_FILE_BYTES + 1 of them. Opened without blocking and
+ * checked on the open descriptor (so a swap after a check cannot slip through): a FIFO would wait for
+ * a writer forever and a symlink to /dev/zero never ends (5.1 GB in 30 s), and git commits both.
+ */
+function readRegularFile(file: string): Buffer {
+  const fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    const info = fstatSync(fd);
+    if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    if (!info.isFile()) {
+      throw new NotRegularFile(`not a regular file (${fileType(info)}); rmm reads only regular files`);
+    }
+    if (info.size > MAX_FILE_BYTES) throw new RangeError('file too large');
+    // The size is a hint: the file may grow while it is read, and the cap holds regardless.
+    let buffer = Buffer.allocUnsafe(info.size + 1);
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        if (length > MAX_FILE_BYTES) throw new RangeError('file too large');
+        const grown = Buffer.allocUnsafe(Math.min(buffer.length * 2, MAX_FILE_BYTES + 1));
+        buffer.copy(grown, 0, 0, length);
+        buffer = grown;
+      }
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fileType(info: Stats): string {
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isCharacterDevice()) return 'a character device';
+  if (info.isBlockDevice()) return 'a block device';
+  if (info.isSocket()) return 'a socket';
+  return 'not a file';
 }
 
 async function readStream(stream: Readable): Promise<Buffer> {

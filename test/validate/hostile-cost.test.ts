@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeHostile } from '../../bench/hostile.js';
+import { HOSTILE, writeHostile } from '../../bench/hostile.js';
 import { repoRoot } from '../helpers/cli.js';
 
 /**
@@ -54,5 +54,9 @@ describe('rmm validate with inputs that cost too much', () => {
     expect(lines[50]).toBe(
       'unknown-keys.yaml:57:3: Device/web-01: ... and 3950 more problems in this document',
     );
+  });
+
+  it.each(['zero.yaml', 'fifo.yaml'])('%s: only regular files are read', async (name) => {
+    expect(await validate(name)).toEqual([`${name}:1:1: ${HOSTILE[name]?.message}`]);
   });
 });
