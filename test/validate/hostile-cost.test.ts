@@ -56,6 +56,12 @@ describe('rmm validate with inputs that cost too much', () => {
     );
   });
 
+  it('a byte that is not UTF-8 at the end of a 500 KB line', async () => {
+    expect(await validate('bad-utf8-long-line.yaml')).toEqual([
+      'bad-utf8-long-line.yaml:1:500004: not valid UTF-8 text; save the file as UTF-8',
+    ]);
+  });
+
   it.each(['zero.yaml', 'fifo.yaml'])('%s: only regular files are read', async (name) => {
     expect(await validate(name)).toEqual([`${name}:1:1: ${HOSTILE[name]?.message}`]);
   });
