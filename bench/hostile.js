@@ -48,6 +48,11 @@ export const HOSTILE = {
     write: (file) => writeFileSync(file, nearLimit('- ', 8)),
     message: 'nesting deeper than 64 levels',
   },
+  // 500,000 blank lines before a problem that points at the document's first content.
+  'blank-lines.yaml': {
+    write: (file) => writeFileSync(file, `${'\n'.repeat(500_000)}${'['.repeat(100)}\n`),
+    message: 'nesting deeper than 64 levels',
+  },
   // Git commits symlinks: a .yaml one to a device that never ends.
   'zero.yaml': {
     write: (file) => symlinkSync('/dev/zero', file),

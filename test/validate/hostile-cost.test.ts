@@ -66,15 +66,13 @@ describe('rmm validate with inputs that cost too much', () => {
     ['deep-flow.yaml', 8],
     ['deep-flow-map.yaml', 1],
     ['deep-compact.yaml', 8],
-  ])(
-    '%s: flow or compact nesting far deeper than 64 levels, refused before parsing',
-    async (name, documents) => {
-      const lines = await validate(name);
-      expect(lines).toHaveLength(documents);
-      for (const line of lines)
-        expect(line).toMatch(new RegExp(`^${name}:\\d+:\\d+: nesting deeper than 64 levels$`));
-    },
-  );
+    ['blank-lines.yaml', 1],
+  ])('%s: nesting far deeper than 64 levels, refused quickly', async (name, documents) => {
+    const lines = await validate(name);
+    expect(lines).toHaveLength(documents);
+    for (const line of lines)
+      expect(line).toMatch(new RegExp(`^${name}:\\d+:\\d+: nesting deeper than 64 levels$`));
+  });
 
   it.each(['zero.yaml', 'fifo.yaml'])('%s: only regular files are read', async (name) => {
     expect(await validate(name)).toEqual([`${name}:1:1: ${HOSTILE[name]?.message}`]);
