@@ -2,7 +2,7 @@
 // on the same input. Every measurement runs in a fresh process, so one's heap never inflates
 // another's peak RSS. Figures are printed, never asserted.
 //
-//   node --import tsx bench/run.js [--quick] [--only=validate|reconcile|fanout|winrm]
+//   node --import tsx bench/run.js [--quick] [--only=validate|reconcile|fanout|winrm|hostile]
 //     --quick skips the slow `yaml` floor (about 30 s and 1.2 GB); --only runs one part, to iterate.
 //     fanout (bench/fanout.js) needs /usr/sbin/sshd, ssh, parallel-ssh and GNU time: apt-get install
 //     openssh-server openssh-client pssh time
@@ -24,14 +24,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fanout } from './fanout.js';
 import { generate } from './generate.js';
+import { HOSTILE, writeHostile } from './hostile.js';
 import { winrm } from './winrm.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const work = path.join(root, 'bench', '.work');
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-if (only !== undefined && !['validate', 'reconcile', 'fanout', 'winrm'].includes(only))
-  throw new Error(`--only=${only}: expected validate, reconcile, fanout or winrm`);
+if (only !== undefined && !['validate', 'reconcile', 'fanout', 'winrm', 'hostile'].includes(only))
+  throw new Error(`--only=${only}: expected validate, reconcile, fanout, winrm or hostile`);
 const reportFile = path.join(work, 'usage.json');
 // The child's stdout goes to a file: rmm apply prints about 60 MB for 100,000 devices, more than a
 // pipe buffer should hold, and only its last lines are read.
@@ -130,7 +131,7 @@ console.log(
   `rmm benchmarks on ${os.cpus().length} cores, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}`,
 );
 // The 100,000-device input is for validate and reconcile only: fanout declares its own devices.
-const ownInput = only === 'fanout' || only === 'winrm';
+const ownInput = only === 'fanout' || only === 'winrm' || only === 'hostile';
 if (ownInput) mkdirSync(work, { recursive: true });
 const { one, many, devices } = ownInput ? {} : generate(work);
 if (devices)
@@ -266,3 +267,27 @@ if (!only || only === 'reconcile') {
 
 if (!only || only === 'fanout') await fanout({ root, work, cli, fmt });
 if (!only || only === 'winrm') await winrm({ root, work, cli, fmt });
+
+if (!only || only === 'hostile') {
+  // Each hostile input alone in a fresh folder, through `rmm validate`, which must refuse it.
+  const dir = path.join(work, 'hostile');
+  rmSync(dir, { recursive: true, force: true });
+  console.log('\nhostile inputs (issue 11), each refused by rmm validate -f FILE');
+  console.log(
+    `  ${'file'.padEnd(26)} ${'size'.padStart(10)} ${'wall s'.padStart(8)} ${'peak RSS MB'.padStart(12)}  message`,
+  );
+  for (const name of Object.keys(HOSTILE)) {
+    const file = writeHostile(dir, name);
+    const r = measure(name, [cli, 'validate', '-f', file], { expectExit: 1 });
+    if (!r.out.includes(HOSTILE[name].message))
+      throw new Error(`${name}: expected "${HOSTILE[name].message}"\n${r.out}`);
+    const size = spawnSync('stat', ['-c', '%F %s', file], { encoding: 'utf8' }).stdout.trim();
+    const bytes = size.startsWith('regular file')
+      ? fmt(Number(size.split(' ').pop()))
+      : size.split(' ').slice(0, -1).join(' ');
+    console.log(
+      `  ${name.padEnd(26)} ${bytes.padStart(10)} ${fmt(r.wallMs / 1000, 2).padStart(8)} ${fmt(r.maxRssMb).padStart(12)}  ${HOSTILE[name].message}`,
+    );
+  }
+  console.log('Targets (issue 11): each under 2 s and 300 MB.');
+}

@@ -13,7 +13,7 @@ import {
 } from './check/pool.js';
 import { resultCache } from './check/result-cache.js';
 import { compareDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
-import { locate } from './load/precise-parse.js';
+import { type Locator, locator } from './load/precise-parse.js';
 import { listedFiles, listInputFiles, type ReadOptions, readInputs } from './load/read-sources.js';
 import { splitDocuments } from './load/split-documents.js';
 import type { ResourceRefs } from './resources/cross-references.js';
@@ -160,8 +160,9 @@ export async function validateInputs(
     if (!checker) useChecker(missedBytes);
     phase('read and queued');
 
+    const locateIn = locatorCache();
     const index = new ReferenceIndex<DocumentChunk>((chunk) => {
-      const { line, column } = positionIn(chunk, ['metadata', 'name']);
+      const { line, column } = positionIn(chunk, locateIn(chunk), ['metadata', 'name']);
       return `${chunk.file}:${line}:${column}`;
     }, options.stored?.resources);
     const resources: DeclaredResource[] = [];
@@ -216,7 +217,7 @@ export async function validateInputs(
         name: site,
         block: defaults?.block,
       }))
-        diagnostics.push(diagnosticAt(chunk, 'Device', refs.name, problem));
+        diagnostics.push(diagnosticAt(chunk, 'Device', refs.name, problem, locateIn(chunk)));
     }
     // A declared site's default must still fit the devices only the database holds (plan, apply):
     // one problem per site, at its default, naming the first such device.
@@ -239,13 +240,20 @@ export async function validateInputs(
     }
     for (const [site, { device, message, count }] of strays) {
       const more = count > 1 ? ` (and ${count - 1} more devices in the database)` : '';
+      const { chunk } = declaredSites.get(site) as { chunk: DocumentChunk };
       diagnostics.push(
-        diagnosticAt((declaredSites.get(site) as { chunk: DocumentChunk }).chunk, 'Site', site, {
-          code: 'schema',
-          path: ['spec', 'defaults', 'transport'],
-          at: 'key',
-          message: `device "${device}" in the database would not work with this default: ${message}${more}`,
-        }),
+        diagnosticAt(
+          chunk,
+          'Site',
+          site,
+          {
+            code: 'schema',
+            path: ['spec', 'defaults', 'transport'],
+            at: 'key',
+            message: `device "${device}" in the database would not work with this default: ${message}${more}`,
+          },
+          locateIn(chunk),
+        ),
       );
     }
     for (const [type, { refs, chunk, count }] of unknownTransports) {
@@ -253,13 +261,19 @@ export async function validateInputs(
         refs.kind === 'Site' ? ['spec', 'defaults', 'transport', 'type'] : ['spec', 'transport', 'type'];
       const more = count > 1 ? ` (and ${count - 1} more like it)` : '';
       diagnostics.push(
-        diagnosticAt(chunk, refs.kind, refs.name, {
-          code: 'schema',
-          severity: 'warning',
-          path,
-          at: 'value',
-          message: `no installed plugin provides the transport "${type}" (installed: ${installed?.join(', ') || 'none'}); its options are not checked${more}`,
-        }),
+        diagnosticAt(
+          chunk,
+          refs.kind,
+          refs.name,
+          {
+            code: 'schema',
+            severity: 'warning',
+            path,
+            at: 'value',
+            message: `no installed plugin provides the transport "${type}" (installed: ${installed?.join(', ') || 'none'}); its options are not checked${more}`,
+          },
+          locateIn(chunk),
+        ),
       );
     }
     for (const [file, count] of documentsPerFile) {
@@ -275,7 +289,15 @@ export async function validateInputs(
       }
     }
     for (const problem of index.check()) {
-      diagnostics.push(diagnosticAt(problem.ref, problem.kind, problem.name, { ...problem, at: 'value' }));
+      diagnostics.push(
+        diagnosticAt(
+          problem.ref,
+          problem.kind,
+          problem.name,
+          { ...problem, at: 'value' },
+          locateIn(problem.ref),
+        ),
+      );
     }
     phase('cross-references');
     if (cache && resultsByChunk) {
@@ -294,9 +316,27 @@ export async function validateInputs(
 }
 
 /** 1-based file position of a node in a document. */
-function positionIn(chunk: DocumentChunk, path: Parameters<typeof locate>[1], at: 'key' | 'value' = 'value') {
-  const { line, column } = locate(chunk.text, path, at);
+function positionIn(chunk: DocumentChunk, locate: Locator, path: Parameters<Locator>[0]) {
+  const { line, column } = locate(path);
   return { line: chunk.firstLine + line + 1, column: column + 1 };
+}
+
+/**
+ * The locators of the documents that problems across documents point into, the latest few kept: a
+ * document with many such problems is parsed once, and 100,000 documents with one each are not all
+ * held in memory at once.
+ */
+function locatorCache(size = 64): (chunk: DocumentChunk) => Locator {
+  const cache = new Map<DocumentChunk, Locator>();
+  return (chunk) => {
+    let found = cache.get(chunk);
+    if (!found) {
+      found = locator(chunk.text);
+      cache.set(chunk, found);
+      if (cache.size > size) cache.delete(cache.keys().next().value as DocumentChunk);
+    }
+    return found;
+  };
 }
 
 /**

@@ -2,12 +2,18 @@ import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { toJsonPointer } from '../diagnostics/diagnostic.js';
 import { viewOf } from '../engine/resource-view.js';
 import { parseDocumentText } from '../load/parse-document.js';
-import { locate } from '../load/precise-parse.js';
+import { type Locator, locator } from '../load/precise-parse.js';
 import type { DocumentProblem } from '../resources/ajv-messages.js';
 import { type ResourceRefs, refsOf } from '../resources/cross-references.js';
 import { isKind, type Kind } from '../resources/kinds.js';
 import { validateResource } from '../resources/validate-resource.js';
 import { imageOf } from '../state/resource-rows.js';
+
+/**
+ * Problems shown per document, in the order they appear; the rest are one line that counts them. A
+ * document of thousands of unknown keys is a mistake that one screen of examples explains.
+ */
+export const MAX_DIAGNOSTICS_PER_DOCUMENT = 50;
 
 /** A resource name the kind schemas accept (metadata.name). */
 const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -48,19 +54,24 @@ export function checkDocument(chunk: DocumentChunk, collect: boolean): DocumentR
   const parsed = parseDocumentText(chunk.text);
   if (!parsed.ok) {
     return {
-      diagnostics: parsed.problems.map((p) => ({
-        severity: 'error',
-        code: p.code,
-        file: chunk.file,
-        line: chunk.firstLine + p.line + 1,
-        column: p.column + 1,
-        message: p.message,
-      })),
+      diagnostics: capDiagnostics(
+        parsed.problems.map((p) => ({
+          severity: 'error',
+          code: p.code,
+          file: chunk.file,
+          line: chunk.firstLine + p.line + 1,
+          column: p.column + 1,
+          message: p.message,
+        })),
+      ),
     };
   }
   if (parsed.value === null || parsed.value === undefined) return { diagnostics: [], empty: true };
   const check = validateResource(parsed.value);
-  const diagnostics = check.problems.map((p) => diagnosticAt(chunk, check.kind, check.name, p));
+  const locate = locator(chunk.text);
+  const diagnostics = capDiagnostics(
+    check.problems.map((p) => diagnosticAt(chunk, check.kind, check.name, p, locate)),
+  );
   if (!check.resource) {
     // Still declared for the cross-reference checks, so that one bad field is one error, not one
     // more "is not declared" for every resource that names it. Its own references are not checked.
@@ -81,8 +92,9 @@ export function diagnosticAt(
   kind: string | undefined,
   name: string | undefined,
   problem: DocumentProblem,
+  locate: Locator = locator(chunk.text),
 ): Diagnostic {
-  const { line, column } = locate(chunk.text, problem.path, problem.at);
+  const { line, column } = locate(problem.path, problem.at);
   const diagnostic: Diagnostic = {
     severity: problem.severity ?? 'error',
     code: problem.code,
@@ -95,4 +107,26 @@ export function diagnosticAt(
   if (name !== undefined) diagnostic.name = name;
   if (problem.path.length > 0) diagnostic.pointer = toJsonPointer(problem.path);
   return diagnostic;
+}
+
+/**
+ * One document's diagnostics in position order, at most MAX_DIAGNOSTICS_PER_DOCUMENT of them; the
+ * rest become one line where the first of them is, counting them (an error if any of them is).
+ */
+export function capDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
+  if (diagnostics.length <= MAX_DIAGNOSTICS_PER_DOCUMENT) return diagnostics;
+  const sorted = [...diagnostics].sort((a, b) => a.line - b.line || a.column - b.column);
+  const rest = sorted.slice(MAX_DIAGNOSTICS_PER_DOCUMENT);
+  const first = rest[0] as Diagnostic;
+  const summary: Diagnostic = {
+    severity: rest.some((d) => d.severity === 'error') ? 'error' : 'warning',
+    code: first.code,
+    file: first.file,
+    line: first.line,
+    column: first.column,
+    message: `... and ${rest.length} more problems in this document`,
+  };
+  if (first.kind !== undefined) summary.kind = first.kind;
+  if (first.name !== undefined) summary.name = first.name;
+  return [...sorted.slice(0, MAX_DIAGNOSTICS_PER_DOCUMENT), summary];
 }

@@ -1,6 +1,7 @@
 import jsyaml from 'js-yaml';
 import { yaml12CoreSchema } from './core-schema.js';
 import { needsPreciseParse } from './fast-path-rules.js';
+import { mightNestDeeperThan, nestsDeeperThan } from './nesting-scan.js';
 import { documentStart, MAX_DEPTH, type PreciseProblem, parsePrecise } from './precise-parse.js';
 
 /** A single resource is a few hundred bytes; a 1 MiB document is a mistake or an attack. */
@@ -24,6 +25,15 @@ export function parseDocumentText(text: string): ParseResult {
           message: `document is ${formatSize(text.length)}, over the limit of ${formatSize(MAX_DOCUMENT_BYTES)} for one resource`,
           ...documentStart(text),
         },
+      ],
+    };
+  }
+  // Refused before either parser reads it: both take seconds and gigabytes on 1 MiB of `[[[`.
+  if (mightNestDeeperThan(text, MAX_DEPTH) && nestsDeeperThan(text, MAX_DEPTH)) {
+    return {
+      ok: false,
+      problems: [
+        { code: 'nesting', message: `nesting deeper than ${MAX_DEPTH} levels`, ...documentStart(text) },
       ],
     };
   }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { PathSegment } from '../diagnostics/diagnostic.js';
 import { formatDiagnostic } from '../diagnostics/render.js';
 import { RmmError } from '../errors.js';
-import { locate, parsePrecise } from '../load/precise-parse.js';
+import { locator, parsePrecise } from '../load/precise-parse.js';
 import { databaseSchemaFile } from '../paths.js';
 import { createAjv, type ErrorObject, type ValidateFunction } from '../resources/ajv.js';
 import { pathOf, problemsFromAjv } from '../resources/ajv-messages.js';
@@ -101,7 +101,8 @@ function checkDeclaredSchema(file: string, label: string, text: string): Declare
     ? semanticProblems(parsed.value as RawSchema)
     : schemaProblems(validate.errors ?? []);
   if (problems.length > 0) {
-    const located = problems.map((p) => ({ ...locate(text, p.path, p.at), message: p.message }));
+    const locate = locator(text);
+    const located = problems.map((p) => ({ ...locate(p.path, p.at), message: p.message }));
     located.sort((a, b) => a.line - b.line || a.column - b.column);
     throw invalid(located.map((p) => line(where, p.line + 1, p.column + 1, p.message)));
   }
