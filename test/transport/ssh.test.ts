@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { execa } from 'execa';
@@ -21,6 +22,8 @@ const transport = createSshTransport({ apiVersion: TRANSPORT_API_VERSION, Transp
 let sshd: Sshd;
 beforeAll(async () => {
   sshd = await startSshd();
+  // The console allows the sshd's folder, where these tests keep their known_hosts files.
+  process.env.RMM_KNOWN_HOSTS_DIRS = sshd.dir;
 });
 afterAll(async () => {
   await sshd?.stop();
@@ -126,6 +129,59 @@ describe('ssh transport', () => {
     );
     expect(error.code).toBe('host-key-mismatch');
     expect(await readFile(changed, 'utf8')).toBe(`[127.0.0.1]:${sshd.port} ${other.publicKey}\n`);
+  });
+
+  it('writes a new key once when a fan-out under accept-new reaches one host many times', async () => {
+    const knownHosts = path.join(sshd.dir, 'fanout', 'known_hosts');
+    const sessions = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        transport.connect(target({ knownHosts, hostKeyPolicy: 'accept-new' }), keyLogin()),
+      ),
+    );
+    await Promise.all(sessions.map((s) => s.close()));
+    const [type, key] = sshd.hostPublicKey.split(' ');
+    expect(await readFile(knownHosts, 'utf8')).toBe(`[127.0.0.1]:${sshd.port} ${type} ${key}\n`);
+  });
+
+  it('refuses a knownHosts outside the allowed folders, and writes nothing there', async () => {
+    const outside = await mkdtemp(path.join(os.tmpdir(), 'rmm-not-allowed-'));
+    try {
+      const bashrc = path.join(outside, '.bashrc');
+      await writeFile(bashrc, 'echo hi\n');
+      const error = await connectError(
+        transport,
+        target({ knownHosts: bashrc, hostKeyPolicy: 'accept-new' }),
+        keyLogin(),
+      );
+      expect(error.message).toContain(`knownHosts "${bashrc}" is outside the folders`);
+      expect(error.message).toContain('RMM_KNOWN_HOSTS_DIRS');
+      expect(await readFile(bashrc, 'utf8')).toBe('echo hi\n');
+      // Nor are folders made outside them, nor does a link out of an allowed folder help.
+      const deep = path.join(outside, 'new', 'known_hosts');
+      await expect(
+        transport.connect(target({ knownHosts: deep, hostKeyPolicy: 'accept-new' }), keyLogin()),
+      ).rejects.toThrow(/is outside the folders/);
+      expect(existsSync(path.join(outside, 'new'))).toBe(false);
+      await symlink(outside, path.join(sshd.dir, 'link-out'));
+      await expect(
+        transport.connect(
+          target({ knownHosts: path.join(sshd.dir, 'link-out', '.bashrc'), hostKeyPolicy: 'accept-new' }),
+          keyLogin(),
+        ),
+      ).rejects.toThrow(/is outside the folders/);
+      await expect(
+        transport.connect(
+          target({
+            knownHosts: `${sshd.dir}/../${path.basename(outside)}/.bashrc`,
+            hostKeyPolicy: 'accept-new',
+          }),
+          keyLogin(),
+        ),
+      ).rejects.toThrow(/has a "\.\."/);
+      expect(await readFile(bashrc, 'utf8')).toBe('echo hi\n');
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
   });
 
   it('reports a closed port as unreachable, retryable, nothing sent', async () => {

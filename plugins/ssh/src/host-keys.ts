@@ -2,6 +2,7 @@ import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fingerprint, keyType, knownHostsLine, knownHostsName, knownKeysFor } from './known-hosts.js';
+import { assertKnownHostsPlace } from './known-hosts-dirs.js';
 
 export interface HostKeyOptions {
   knownHosts?: string;
@@ -67,6 +68,7 @@ export async function trustStore(host: string, port: number, options: HostKeyOpt
   }
 
   const file = knownHostsFile(options);
+  assertKnownHostsPlace(file, options.knownHosts);
   const { known } = await knownFor(file, name);
   const trusted = known.filter((key) => !key.revoked);
   const knownTypes = new Set(trusted.map((key) => key.type));
@@ -130,9 +132,27 @@ export async function hostKeyCheck(
 /**
  * Appends `name`'s key to known_hosts as `ssh-keyscan` writes it, after reading the file afresh:
  * a key already listed is left alone ('known'), and a host listed with other keys is not touched
- * ('changed'); only a host the file does not list gets the line ('new').
+ * ('changed'); only a host the file does not list gets the line ('new'). Records to one file wait
+ * for each other: a fan-out to 20 devices behind one address under accept-new writes the key once,
+ * where each connection read the file before any had written it.
  */
-export async function recordHostKey(file: string, name: string, blob: Buffer): Promise<Verdict> {
+export function recordHostKey(file: string, name: string, blob: Buffer): Promise<Verdict> {
+  const previous = recording.get(file) ?? Promise.resolve();
+  const next = previous.then(() => recordNow(file, name, blob));
+  const settled = next.catch(() => undefined);
+  recording.set(file, settled);
+  void settled.then(() => {
+    if (recording.get(file) === settled) recording.delete(file);
+  });
+  return next;
+}
+
+/** The last record queued for each known_hosts file (see recordHostKey). */
+const recording = new Map<string, Promise<unknown>>();
+
+async function recordNow(file: string, name: string, blob: Buffer): Promise<Verdict> {
+  // Checked again here, where the file and its folders are written: no caller can skip it.
+  assertKnownHostsPlace(file);
   parsed.delete(file);
   const { text, known } = await knownFor(file, name);
   const trusted = known.filter((key) => !key.revoked);

@@ -3,6 +3,7 @@ import type { DeviceTarget, HostKeyScan, HostKeyScanOptions, HostKeyTrust } from
 import type { ConnectConfig } from 'ssh2';
 import { recordHostKey, trustStore } from './host-keys.js';
 import { fingerprint, keyType } from './known-hosts.js';
+import { knownHostsFailure } from './known-hosts-dirs.js';
 import type { Fail, Ssh2, SshOptions } from './transport.js';
 
 /**
@@ -16,7 +17,9 @@ export function sshHostKeys(loadSsh2: () => Promise<Ssh2>, fail: Fail): HostKeyT
     scan: (target, options) => scan(target, options, loadSsh2, fail),
     async record(target, scanned) {
       const opts = target.options as SshOptions;
-      const trust = await trustStore(target.host, opts.port ?? 22, opts);
+      const trust = await trustStore(target.host, opts.port ?? 22, opts).catch((error: unknown) => {
+        throw knownHostsFailure(fail, target.name, error);
+      });
       const where = `${target.name} (${trust.name})`;
       if (trust.file === undefined)
         throw fail('protocol', `${where}: its host key is pinned by hostKeyFingerprint; nothing to record`);
@@ -40,9 +43,7 @@ async function scan(
   const port = opts.port ?? 22;
   options.signal?.throwIfAborted();
   const trust = await trustStore(target.host, port, opts).catch((error: unknown) => {
-    throw fail('protocol', `${target.name}: cannot read known hosts: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw knownHostsFailure(fail, target.name, error);
   });
   const where = `${target.name} (${trust.name})`;
   const { Client } = await loadSsh2();

@@ -15,6 +15,7 @@ import type {
 import type { ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { hostKeyCheck } from './host-keys.js';
 import { knownHostsName } from './known-hosts.js';
+import { knownHostsFailure } from './known-hosts-dirs.js';
 import { sshHostKeys } from './scan.js';
 
 export type Ssh2 = typeof import('ssh2');
@@ -139,9 +140,7 @@ async function connect(target: DeviceTarget, options: ConnectOptions, fail: Fail
   const { Client, utils } = await loadSsh2();
   const auth = authConfig(opts.auth ?? 'key', options.secret, where, fail, utils);
   const hostKeys = await hostKeyCheck(target.host, port, opts).catch((error: unknown) => {
-    throw fail('protocol', `${where}: cannot read known hosts: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw knownHostsFailure(fail, where, error);
   });
   options.signal?.throwIfAborted();
   const readyTimeout = Math.min(options.connectTimeoutMs, opts.readyTimeoutMs ?? Number.POSITIVE_INFINITY);
