@@ -347,5 +347,10 @@ function locatorCache(size = 64): (chunk: DocumentChunk) => Locator {
 export function transportSalt(checks: TransportSchemas | undefined): string {
   if (!checks) return 'null';
   const schemas = Object.entries(checks.schemas).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify({ allowUnknown: Boolean(checks.allowUnknown), schemas });
+  // The credential policy too: a reference allowed under a wider one must be checked again.
+  return JSON.stringify({
+    allowUnknown: Boolean(checks.allowUnknown),
+    schemas,
+    credentials: checks.credentials ?? null,
+  });
 }

@@ -1,4 +1,5 @@
 import type { Config } from '@oclif/core';
+import { type CredentialPolicy, credentialPolicy } from '../credentials/policy.js';
 import { ExitCode } from '../errors.js';
 import { openResourceDatabase, resolveActor } from '../reconcile.js';
 import type { Db } from '../state/connection.js';
@@ -27,10 +28,20 @@ export interface DispatchOptions {
   label: string;
   /** Rows not started when a cancel comes: exec cancels its own, actions run leaves the queue's. */
   unstarted: 'cancel' | 'leave';
+  /** The credential references this console resolves (credentials/policy.ts). */
+  credentials: CredentialPolicy;
 }
 
-/** The console database for a runner, with stale Running rows already ended. Close db when done. */
-export function openQueue(dataDir: string, actorFlag: string | undefined): { db: Db; store: ActionStore } {
+/**
+ * The console database for a runner, with stale Running rows already ended, and the credential
+ * references this console resolves (checked first: a malformed widening changes nothing). Close db
+ * when done.
+ */
+export function openQueue(
+  dataDir: string,
+  actorFlag: string | undefined,
+): { db: Db; store: ActionStore; credentials: CredentialPolicy } {
+  const credentials = credentialPolicy(dataDir);
   const { db } = openResourceDatabase(dataDir);
   try {
     db.pragma('synchronous = NORMAL'); // WAL: one fsync per checkpoint, not per status change
@@ -41,7 +52,7 @@ export function openQueue(dataDir: string, actorFlag: string | undefined): { db:
       if (isBusy(error)) throw lockedBeforeRun('while ending what stopped runners left', error);
       throw error;
     }
-    return { db, store };
+    return { db, store, credentials };
   } catch (error) {
     db.close();
     throw error;
@@ -95,6 +106,7 @@ export async function dispatch(jobs: readonly Job[], options: DispatchOptions): 
     });
     const summary = await runActions(jobs, {
       registry,
+      credentials: options.credentials,
       store: options.store,
       concurrency: options.concurrency,
       unstarted: options.unstarted,

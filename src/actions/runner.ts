@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ValidateFunction } from 'ajv';
+import type { CredentialPolicy } from '../credentials/policy.js';
 import { RmmError } from '../errors.js';
 import { type DeviceTarget, type ExecResult, type Transport, TransportError } from '../plugin/api.js';
 import { pluginSchemaAjv } from '../resources/ajv.js';
@@ -29,6 +30,8 @@ import type { DeviceRecord } from './targets.js';
  */
 export interface RunOptions {
   registry: TransportRegistry;
+  /** Which credential references may be resolved: refused ones fail before connecting. */
+  credentials: CredentialPolicy;
   store: ActionStore;
   concurrency: number;
   signal: AbortSignal;
@@ -296,7 +299,8 @@ async function runOne(
   const { target, credentialRef, user } = prepared;
   let execResult: ExecResult;
   try {
-    const secret = credentialRef === undefined ? undefined : resolveSecret(credentialRef);
+    const secret =
+      credentialRef === undefined ? undefined : resolveSecret(credentialRef, options.credentials);
     const session = await connectWithRetry(transport, target, {
       ...(user === undefined ? {} : { user }),
       ...(secret ? { secret } : {}),

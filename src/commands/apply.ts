@@ -14,7 +14,7 @@ import {
 } from '../reconcile.js';
 import { displayPath } from '../state/declared-schema.js';
 import { phase } from '../timing.js';
-import { transportChecks } from '../transports/registry.js';
+import { transportChecks, transportSchemas } from '../transports/registry.js';
 import { colorEnabled } from '../views/color.js';
 import { writeLines } from '../views/output.js';
 import { planLines } from '../views/plan.js';
@@ -107,7 +107,11 @@ export default class Apply extends RmmCommand {
             applySet: flags['apply-set'],
             takeOver: flags['take-over'],
             readonly: false,
-            transportSchemas: await transportChecks(this.config, flags['allow-unknown-transports']),
+            transportSchemas: await transportChecks(
+              this.config,
+              flags['allow-unknown-transports'],
+              this.dataDir(flags),
+            ),
           },
           'applied',
         );
@@ -120,7 +124,7 @@ export default class Apply extends RmmCommand {
         (await planSaved(db, args.plan as string, {
           dataDir: this.dataDir(flags),
           migration: opened.migration,
-          transportSchemas: (await transportChecks(this.config, false)).schemas,
+          transportSchemas: await transportSchemas(this.config),
         }));
       const { plan, revision } = planned;
       checkOwnership(plan);

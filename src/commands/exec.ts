@@ -75,7 +75,7 @@ export default class Exec extends RmmCommand {
     if (!command.trim())
       throw new RmmError('usage', 'give the command after --, for example: rmm exec -t site=alpha -- uptime');
     const at = flags.at === undefined ? undefined : parseAt(flags.at);
-    const { db, store } = openQueue(this.dataDir(flags), flags.actor);
+    const { db, store, credentials } = openQueue(this.dataDir(flags), flags.actor);
     try {
       const devices = selectDevices(db, flags.target);
       const payload: ExecPayload = {
@@ -95,6 +95,7 @@ export default class Exec extends RmmCommand {
       if (at) return showQueued(ids, names, at.utc, flags.json);
       const jobs = toJobs(store.load(ids), new Map(devices.map((d) => [d.name, d])));
       process.exitCode = await dispatch(jobs, {
+        credentials,
         config: this.config,
         db,
         store,

@@ -104,7 +104,11 @@ export default class PlanCommand extends RmmCommand {
         applySet: flags['apply-set'],
         takeOver: flags['take-over'],
         readonly: true,
-        transportSchemas: await transportChecks(this.config, flags['allow-unknown-transports']),
+        transportSchemas: await transportChecks(
+          this.config,
+          flags['allow-unknown-transports'],
+          this.dataDir(flags),
+        ),
       },
       'planned',
     );

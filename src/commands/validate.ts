@@ -3,6 +3,7 @@ import { RmmCommand, unknownTransportsFlags } from '../base-command.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { errorCount } from '../diagnostics/diagnostic.js';
 import { ExitCode } from '../errors.js';
+import { resolveDataDir } from '../paths.js';
 import { transportChecks } from '../transports/registry.js';
 import { validateInputs } from '../validate.js';
 import { colorEnabled } from '../views/color.js';
@@ -56,7 +57,11 @@ export default class Validate extends RmmCommand {
     const { flags } = await this.parse(Validate);
     const result = await validateInputs(flags.filename, {
       recursive: flags.recursive,
-      transportSchemas: await transportChecks(this.config, flags['allow-unknown-transports']),
+      transportSchemas: await transportChecks(
+        this.config,
+        flags['allow-unknown-transports'],
+        resolveDataDir(undefined),
+      ),
     });
     if (errorCount(result.diagnostics) > 0) process.exitCode = ExitCode.error;
     if (!this.jsonEnabled()) this.log(renderValidation(result, colorEnabled()));

@@ -1,4 +1,5 @@
 import type { ValidateFunction } from 'ajv';
+import { type CredentialPolicy, credentialRefusal } from '../credentials/policy.js';
 import type { PathSegment } from '../diagnostics/diagnostic.js';
 import { suggest } from '../suggest.js';
 import { DEFAULT_TRANSPORT, effectiveTransport } from '../transports/effective-transport.js';
@@ -26,16 +27,20 @@ export interface TransportSchemas {
   schemas: Record<string, object>;
   /** Accept a type no installed plugin provides (its options are not checked). */
   allowUnknown?: boolean;
+  /** The credential references the console resolves: others are errors at their credentialRef. */
+  credentials?: CredentialPolicy;
 }
 
 let validators = new Map<string, ValidateFunction>();
 let installed: string[] = [];
 let enabled = false;
 let allowUnknown = false;
+let credentials: CredentialPolicy | undefined;
 
 export function setTransportSchemas(check: TransportSchemas | undefined): void {
   enabled = check !== undefined;
   allowUnknown = check?.allowUnknown ?? false;
+  credentials = check?.credentials;
   const ajv = pluginSchemaAjv();
   validators = new Map(
     Object.entries(check?.schemas ?? {}).map(([name, schema]) => [name, ajv.compile(schema)]),
@@ -53,17 +58,33 @@ export function unknownTransportsAllowed(): readonly string[] | undefined {
 
 export function transportProblems(resource: Resource): DocumentProblem[] {
   if (!enabled) return [];
-  if (resource.kind === 'Device') return check(resource.spec.transport as Block, ['spec', 'transport']);
+  if (resource.kind === 'Device') {
+    const block = resource.spec.transport as Block;
+    return [...refusedCredential(block, ['spec', 'transport']), ...check(block, ['spec', 'transport'])];
+  }
   if (resource.kind === 'Site') {
     const block = resource.spec.defaults?.transport as Block;
+    const at = ['spec', 'defaults', 'transport'];
+    const refused = refusedCredential(block, at);
     // A site's default without type is an ssh default; checked as one when ssh is installed.
-    if (block && block.type === undefined && !validators.has(DEFAULT_TRANSPORT)) return [];
-    return check(block, ['spec', 'defaults', 'transport'], DEFAULT_TRANSPORT);
+    if (block && block.type === undefined && !validators.has(DEFAULT_TRANSPORT)) return refused;
+    return [...refused, ...check(block, at, DEFAULT_TRANSPORT)];
   }
   return [];
 }
 
 type Block = Record<string, unknown> | undefined;
+
+/**
+ * A credentialRef the console would refuse to resolve, at its value. The message says which forms
+ * are allowed and how to widen them; it never repeats the reference (a diagnostic points at it).
+ */
+function refusedCredential(block: Block, at: PathSegment[]): DocumentProblem[] {
+  const ref = block?.credentialRef;
+  if (!credentials || typeof ref !== 'string') return [];
+  const refusal = credentialRefusal(ref, credentials);
+  return refusal ? [{ code: 'secret', path: [...at, 'credentialRef'], at: 'value', message: refusal }] : [];
+}
 
 function check(block: Block, at: PathSegment[], implicitType?: string): DocumentProblem[] {
   const type = typeof block?.type === 'string' ? block.type : implicitType;

@@ -1,4 +1,5 @@
 import type { Config } from '@oclif/core';
+import { credentialPolicy } from '../credentials/policy.js';
 import {
   type PluginRuntime,
   TRANSPORT_API_VERSION,
@@ -114,10 +115,16 @@ export function shapeProblem(candidate: unknown, compileSchema = true): string |
 
 /**
  * What `rmm validate`, `plan` and `apply` check transport blocks against: the installed transports'
- * option schemas, and whether a type none of them provides is allowed (--allow-unknown-transports).
+ * option schemas, whether a type none of them provides is allowed (--allow-unknown-transports), and
+ * the credential references the console with this data directory resolves (credentials/policy.ts).
  */
-export async function transportChecks(config: Config, allowUnknown: boolean): Promise<TransportSchemas> {
-  return { schemas: await transportSchemas(config), allowUnknown };
+export async function transportChecks(
+  config: Config,
+  allowUnknown: boolean,
+  dataDir: string,
+): Promise<TransportSchemas> {
+  const credentials = credentialPolicy(dataDir);
+  return { schemas: await transportSchemas(config), allowUnknown, credentials };
 }
 
 /** The installed transports' option schemas by name (also what `rmm schema export` builds in). */

@@ -7,6 +7,7 @@ import { type Job, toJobs } from '../../src/actions/jobs.js';
 import { type ActionEvent, runActions } from '../../src/actions/runner.js';
 import { type ActionStore, actionStore } from '../../src/actions/store.js';
 import type { DeviceRecord } from '../../src/actions/targets.js';
+import { credentialPolicy } from '../../src/credentials/policy.js';
 import type { Session, Transport } from '../../src/plugin/api.js';
 import { type Db, openDatabase } from '../../src/state/connection.js';
 import { loadDeclaredSchema } from '../../src/state/declared-schema.js';
@@ -47,6 +48,7 @@ const fake: Transport = {
       close: async () => {},
     }) as Session,
 };
+const credentials = credentialPolicy('/nonexistent-data-dir', {});
 const registry: TransportRegistry = {
   transports: new Map([['fake', { transport: fake, plugin: 'test' }]]),
   refused: [],
@@ -84,6 +86,7 @@ describe('runActions', () => {
     const events: ActionEvent[] = [];
     const summary = await runActions(jobs, {
       registry,
+      credentials,
       store,
       concurrency: 10,
       signal: new AbortController().signal,
@@ -115,6 +118,7 @@ describe('runActions', () => {
       const running = new Set<string>();
       const summary = await runActions(jobs, {
         registry,
+        credentials,
         store,
         concurrency: 10,
         signal: controller.signal,
@@ -140,6 +144,7 @@ describe('runActions', () => {
     const events: ActionEvent[] = [];
     await runActions(jobsFor('hello', [record('x', 'broken')]), {
       registry: withBroken,
+      credentials,
       store,
       concurrency: 10,
       signal: new AbortController().signal,
@@ -166,6 +171,7 @@ describe('runActions', () => {
     };
     const summary = await runActions(jobsFor('ok', devices), {
       registry: { transports: new Map([['fake', { transport: many, plugin: 'test' }]]), refused: [] },
+      credentials,
       store: counting,
       concurrency: 250,
       signal: new AbortController().signal,
@@ -222,6 +228,7 @@ describe('runActions', () => {
         const events: ActionEvent[] = [];
         const summary = await runActions(jobsFor('ok', [record('a'), record('b')]), {
           registry: locking(holder),
+          credentials,
           store,
           concurrency: 1,
           signal: new AbortController().signal,
@@ -251,6 +258,7 @@ describe('runActions', () => {
         const events: ActionEvent[] = [];
         const summary = await runActions(jobsFor('ok', [record('a')]), {
           registry: locking(holder),
+          credentials,
           store,
           concurrency: 1,
           signal: new AbortController().signal,
@@ -285,6 +293,7 @@ describe('runActions', () => {
         const events: ActionEvent[] = [];
         const run = runActions(jobsFor('ok', [record('a'), record('b')]), {
           registry: locking(holder),
+          credentials,
           store,
           concurrency: 1,
           signal: new AbortController().signal,

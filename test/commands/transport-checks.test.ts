@@ -216,6 +216,55 @@ describe('transport blocks', () => {
     ]);
   });
 
+  it('refuse a credentialRef the console does not allow, at its value, saying how to widen, never echoing it', async () => {
+    const allowed = `this console resolves env: only for variables starting with RMM_ and file: only for files under ${path.join(dir, 'data', 'credentials')}; widen it on the console with RMM_CREDENTIAL_ENV_PREFIXES or RMM_CREDENTIAL_DIRS`;
+    const device = (name: string, ref: string) =>
+      `apiVersion: rmm/v1\nkind: Device\nmetadata: {name: ${name}}\nspec:\n  site: main\n  transport: {type: ssh, credentialRef: "${ref}"}\n`;
+    const envFile = path.join(dir, 'aws.yaml');
+    await writeFile(envFile, device('db-02', 'env:AWS_SECRET_ACCESS_KEY'));
+    await refusedEverywhere(envFile, [
+      `${envFile}:6:41: Device/db-02: credentialRef names an environment variable this console does not allow: ${allowed}`,
+    ]);
+    for (const ref of ['file:/root/.ssh/id_ed25519', 'file:data/credentials/../../../etc/passwd']) {
+      const file = path.join(dir, 'key.yaml');
+      await writeFile(file, device('db-03', ref));
+      await refusedEverywhere(file, [
+        `${file}:6:41: Device/db-03: credentialRef names a file outside the folders this console allows (symlinks and .. resolved): ${allowed}`,
+      ]);
+    }
+    const site = path.join(dir, 'site-ref.yaml');
+    await writeFile(
+      site,
+      'apiVersion: rmm/v1\nkind: Site\nmetadata: {name: ref}\nspec:\n  defaults:\n    transport: {type: ssh, credentialRef: env:HOME}\n',
+    );
+    const validated = await rmm('validate', '-f', site);
+    expect(validated.exitCode).toBe(1);
+    expect(validated.stdout).toContain(`${site}:6:43: Site/ref: credentialRef names an environment variable`);
+
+    const ok = path.join(dir, 'allowed.yaml');
+    await writeFile(
+      ok,
+      [device('db-04', 'env:RMM_SSH_KEY'), device('db-05', 'file:data/credentials/db-05')].join('---\n'),
+    );
+    expect((await rmm('validate', '-f', ok)).exitCode).toBe(0);
+    const widened = await runCli(['validate', '-f', envFile], {
+      cwd: dir,
+      env: { RMM_CREDENTIAL_ENV_PREFIXES: 'AWS_' },
+    });
+    expect(widened.exitCode, widened.stdout).toBe(0);
+    // A plan checked under a wider policy is not reused from the check cache under a narrower one.
+    const planned = await runCli(['plan', '-f', envFile], {
+      cwd: dir,
+      env: { RMM_CREDENTIAL_ENV_PREFIXES: 'AWS_' },
+    });
+    expect(planned.exitCode, planned.stderr).toBe(0);
+    const narrower = await rmm('plan', '-f', envFile);
+    expect(narrower.exitCode).toBe(1);
+    expect(narrower.stderr).toContain(
+      'credentialRef names an environment variable this console does not allow',
+    );
+  });
+
   it("refuse a site's new default that a device only the database holds cannot work with", async () => {
     const site = (scheme: string) =>
       `apiVersion: rmm/v1\nkind: Site\nmetadata: {name: tls2}\nspec:\n  defaults:\n    transport: {type: winrm, ${scheme}user: ops}\n`;

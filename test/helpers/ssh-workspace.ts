@@ -23,7 +23,11 @@ export async function sshWorkspace(prefix: string, actor?: string): Promise<SshW
   const cwd = await mkdtemp(path.join(os.tmpdir(), prefix));
   await mkdir(path.join(cwd, 'home', '.ssh'), { recursive: true });
   await copyFile(sshd.knownHostsPath, path.join(cwd, 'home', '.ssh', 'known_hosts'));
-  const env: Record<string, string> = { HOME: path.join(cwd, 'home') };
+  // The test key lives with sshd, outside <data-dir>/credentials: the console allows its folder.
+  const env: Record<string, string> = {
+    HOME: path.join(cwd, 'home'),
+    RMM_CREDENTIAL_DIRS: path.dirname(sshd.clientKeyPath),
+  };
   if (actor) env.RMM_ACTOR = actor;
   const transport = `type: ssh, port: ${sshd.port}, user: ${sshd.user}, credentialRef: "file:${sshd.clientKeyPath}"`;
   return { sshd, cwd, env, transport };

@@ -26,6 +26,8 @@ export interface Sshd {
   clientPublicKey: string;
   /** One line: `[127.0.0.1]:port ssh-ed25519 AAAA...`. */
   knownHostsPath: string;
+  /** What sshd logs, one connection per `Connection from` line (LogLevel VERBOSE). */
+  logPath: string;
   dir: string;
   stop(): Promise<void>;
 }
@@ -67,6 +69,7 @@ export async function startSshd(): Promise<Sshd> {
 
     const user = os.userInfo().username;
     const configPath = path.join(dir, 'sshd_config');
+    const logPath = path.join(dir, 'sshd.log');
     // A port found free can be taken before sshd binds it: then sshd exits and we try another.
     let lastError: unknown;
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -74,14 +77,14 @@ export async function startSshd(): Promise<Sshd> {
       await writeFile(configPath, sshdConfig(dir, port, hostKeyPath, authorizedKeysPath), { mode: 0o600 });
       const pidFile = path.join(dir, 'sshd.pid');
       await rm(pidFile, { force: true });
-      const child = execa(SSHD, ['-D', '-e', '-f', configPath], {
+      const child = execa(SSHD, ['-D', '-E', logPath, '-f', configPath], {
         detached: false,
         stdin: 'ignore',
         reject: false,
         buffer: true,
       });
       try {
-        await waitForPort(port, pidFile, child);
+        await waitForPort(port, pidFile, child, logPath);
       } catch (error) {
         lastError = error;
         await stopChild(child);
@@ -100,6 +103,7 @@ export async function startSshd(): Promise<Sshd> {
         clientKeyPath,
         clientPublicKey,
         knownHostsPath,
+        logPath,
         dir,
         async stop() {
           await stopChild(child);
@@ -131,7 +135,8 @@ function sshdConfig(dir: string, port: number, hostKeyPath: string, authorizedKe
     // Tests open many connections and sessions at once; the defaults (10:30:100, 10) would drop them.
     'MaxStartups 1000:30:1000',
     'MaxSessions 1000',
-    'LogLevel ERROR',
+    // VERBOSE logs each connection, so a test can tell that none was made.
+    'LogLevel VERBOSE',
     // See startSshd: keeps bash from sourcing ~/.bashrc for every command.
     'SetEnv SHLVL=1',
     // -f replaces /etc/ssh/sshd_config, where Debian declares SFTP: without this line SFTP is refused.
@@ -161,7 +166,12 @@ export async function freePort(): Promise<number> {
  * Bounded: 5 s, every 50 ms. sshd writes its PidFile only once it listens, so the pid in it plus an
  * answering port means our sshd (not whoever else took the port). Fails early if sshd exits.
  */
-async function waitForPort(port: number, pidFile: string, child: ResultPromise): Promise<void> {
+async function waitForPort(
+  port: number,
+  pidFile: string,
+  child: ResultPromise,
+  logPath: string,
+): Promise<void> {
   let exited = false;
   const settle = () => {
     exited = true;
@@ -175,7 +185,8 @@ async function waitForPort(port: number, pidFile: string, child: ResultPromise):
   }
   if (!exited) throw new Error(`sshd did not accept connections on port ${port} within 5 s`);
   const result = await child;
-  throw new Error(`sshd exited (${result.exitCode}): ${String(result.stderr).trim()}`);
+  const log = await readFile(logPath, 'utf8').catch(() => '');
+  throw new Error(`sshd exited (${result.exitCode}): ${`${String(result.stderr)}\n${log}`.trim()}`);
 }
 
 function accepts(port: number): Promise<boolean> {

@@ -35,7 +35,7 @@ export default class ActionsRun extends RmmCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(ActionsRun);
-    const { db, store } = openQueue(this.dataDir(flags), flags.actor);
+    const { db, store, credentials } = openQueue(this.dataDir(flags), flags.actor);
     try {
       const due = store.due(flags.limit);
       if (due.length === 0) {
@@ -44,6 +44,7 @@ export default class ActionsRun extends RmmCommand {
         return;
       }
       process.exitCode = await dispatch(toJobs(due, devicesByName(db)), {
+        credentials,
         config: this.config,
         db,
         store,

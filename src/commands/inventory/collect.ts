@@ -41,7 +41,7 @@ export default class InventoryCollect extends RmmCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(InventoryCollect);
     const at = flags.at === undefined ? undefined : parseAt(flags.at);
-    const { db, store } = openQueue(this.dataDir(flags), flags.actor);
+    const { db, store, credentials } = openQueue(this.dataDir(flags), flags.actor);
     try {
       const devices = selectDevices(db, flags.target);
       const limits = { timeoutMs: flags.timeout * 1000, connectTimeoutMs: flags['connect-timeout'] * 1000 };
@@ -69,6 +69,7 @@ export default class InventoryCollect extends RmmCommand {
         );
       const jobs = toJobs(store.load(ids), new Map(devices.map((d) => [d.name, d])));
       process.exitCode = await dispatch(jobs, {
+        credentials,
         config: this.config,
         db,
         store,
