@@ -48,7 +48,14 @@ export async function fanout({ root, work, cli, fmt }) {
     const home = path.join(dir, 'home');
     mkdirSync(path.join(home, '.ssh'), { recursive: true, mode: 0o700 });
     copyFileSync(sshd.knownHostsPath, path.join(home, '.ssh', 'known_hosts'));
-    const env = { ...process.env, HOME: home, RMM_ACTOR: 'bench', NO_COLOR: '1' };
+    // The client key lives in the sshd's temp folder: the console allows references there.
+    const env = {
+      ...process.env,
+      HOME: home,
+      RMM_ACTOR: 'bench',
+      NO_COLOR: '1',
+      RMM_CREDENTIAL_DIRS: path.dirname(sshd.clientKeyPath),
+    };
     const ctx = { dir, env, reportUsage, sshd };
 
     // Unmeasured warm-up, so the first measurement does not pay for cold page caches.
