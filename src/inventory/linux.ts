@@ -1,4 +1,4 @@
-import { splitSections } from './sections.js';
+import { disksOf, kernelOf, type PosixInventory, splitSections } from './sections.js';
 
 /**
  * The Linux inventory collector: one POSIX sh script, run through the device's transport like any
@@ -16,19 +16,8 @@ export const LINUX_COLLECTOR = [
   "echo '### network'; if command -v ip >/dev/null 2>&1; then ip -o addr; else cat /proc/net/dev; fi",
 ].join('\n');
 
-export interface LinuxInventory {
+export interface LinuxInventory extends PosixInventory {
   os: { name: string | null; version: string | null; id: string | null; prettyName: string | null };
-  kernel: { name: string | null; release: string | null; machine: string | null };
-  hostname: { name: string | null };
-  cpu: { model: string | null; cores: number | null };
-  memory: {
-    totalKb: number | null;
-    availableKb: number | null;
-    swapTotalKb: number | null;
-    swapFreeKb: number | null;
-  };
-  disks: Array<{ filesystem: string; sizeKb: number; usedKb: number; availableKb: number; mount: string }>;
-  network: Array<{ name: string; family: string; address: string }>;
 }
 
 export type InventoryCategory = keyof LinuxInventory;
@@ -65,7 +54,6 @@ export function parseLinuxInventory(output: string): LinuxInventory {
       return match ? [[match[1], unquote(match[2] ?? '')]] : [];
     }),
   ) as Record<string, string>;
-  const [kernelName, kernelRelease, machine] = lines('kernel');
   const [cpuModelLine, cpuCount] = lines('cpu');
   const meminfo = Object.fromEntries(
     lines('memory').flatMap((line) => {
@@ -80,7 +68,7 @@ export function parseLinuxInventory(output: string): LinuxInventory {
       id: release.ID ?? null,
       prettyName: release.PRETTY_NAME ?? null,
     },
-    kernel: { name: kernelName ?? null, release: kernelRelease ?? null, machine: machine ?? null },
+    kernel: kernelOf(lines('kernel')),
     hostname: { name: lines('hostname')[0] ?? null },
     cpu: {
       model: cpuModelLine?.replace(/^model name\s*:\s*/, '') ?? null,
@@ -92,21 +80,7 @@ export function parseLinuxInventory(output: string): LinuxInventory {
       swapTotalKb: meminfo.SwapTotal ?? null,
       swapFreeKb: meminfo.SwapFree ?? null,
     },
-    disks: lines('disks')
-      .slice(1)
-      .flatMap((line) => {
-        const f = line.split(/\s+/);
-        if (f.length < 6 || !/^\d+$/.test(f[1] ?? '')) return [];
-        return [
-          {
-            filesystem: f[0] as string,
-            sizeKb: Number(f[1]),
-            usedKb: Number(f[2]),
-            availableKb: Number(f[3]),
-            mount: f.slice(5).join(' '),
-          },
-        ];
-      }),
+    disks: disksOf(lines('disks')),
     network: lines('network').flatMap((line) => {
       // `ip -o addr`: "2: eth0    inet 192.0.2.2/24 brd ... scope global eth0\ ..."
       const match = /^\d+:\s+(\S+)\s+(inet6?)\s+(\S+)/.exec(line);

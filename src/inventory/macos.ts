@@ -1,5 +1,5 @@
 import type { ObservedOs } from './linux.js';
-import { splitSections } from './sections.js';
+import { disksOf, kernelOf, type PosixInventory, splitSections } from './sections.js';
 
 /**
  * The macOS inventory collector: one POSIX sh script (macOS has no /etc/os-release and no /proc,
@@ -21,25 +21,9 @@ export const MACOS_COLLECTOR = [
   "echo '### hardware'; system_profiler SPHardwareDataType 2>/dev/null",
 ].join('\n');
 
-export interface MacosInventory {
+export interface MacosInventory extends PosixInventory {
   /** sw_vers: `macOS`, `14.4.1`, build `23E224`. */
   os: { name: string | null; version: string | null; build: string | null; prettyName: string | null };
-  kernel: { name: string | null; release: string | null; machine: string | null };
-  hostname: { name: string | null };
-  cpu: { model: string | null; cores: number | null };
-  /**
-   * availableKb is what vm_stat counts free, inactive and speculative (pages the system can hand
-   * out without swapping), as Activity Monitor's "memory available" roughly is.
-   */
-  memory: {
-    totalKb: number | null;
-    availableKb: number | null;
-    swapTotalKb: number | null;
-    swapFreeKb: number | null;
-  };
-  disks: Array<{ filesystem: string; sizeKb: number; usedKb: number; availableKb: number; mount: string }>;
-  /** Addresses as the Linux collector gives them: `192.168.1.23/24`, `fe80::1/64`. */
-  network: Array<{ name: string; family: string; address: string }>;
   /** system_profiler SPHardwareDataType. */
   hardware: {
     modelName: string | null;
@@ -63,7 +47,6 @@ export function parseMacosInventory(output: string): MacosInventory {
       `the output is not the macOS collector's (no sw_vers in "### os"): ${JSON.stringify(excerpt)}`,
     );
   }
-  const [kernelName, kernelRelease, machine] = lines('kernel');
   const [cpuModel, cpuCount] = lines('cpu');
   const hardware = keyValues(lines('hardware'));
   const name = swVers.ProductName ?? null;
@@ -75,27 +58,14 @@ export function parseMacosInventory(output: string): MacosInventory {
       build: swVers.BuildVersion ?? null,
       prettyName: name && version ? `${name} ${version}` : name,
     },
-    kernel: { name: kernelName ?? null, release: kernelRelease ?? null, machine: machine ?? null },
+    kernel: kernelOf(lines('kernel')),
     hostname: { name: lines('hostname')[0] ?? null },
     cpu: {
       model: cpuModel ?? null,
       cores: cpuCount !== undefined && /^\d+$/.test(cpuCount) ? Number(cpuCount) : null,
     },
     memory: memory(lines('memory')),
-    disks: lines('disks').flatMap((line) => {
-      // Filesystems and mount points may hold spaces (`map auto_home`): read from the numbers.
-      const match = /^(.+?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(?:\d+%|-)\s+(.+)$/.exec(line);
-      if (!match) return [];
-      return [
-        {
-          filesystem: match[1] as string,
-          sizeKb: Number(match[2]),
-          usedKb: Number(match[3]),
-          availableKb: Number(match[4]),
-          mount: match[5] as string,
-        },
-      ];
-    }),
+    disks: disksOf(lines('disks')),
     network: network(lines('network')),
     hardware: {
       modelName: hardware['Model Name'] ?? null,
@@ -140,7 +110,8 @@ function leadingNumber(text: string | undefined): number | null {
 /**
  * `hw.memsize: 34359738368` (bytes), `vm.swapusage: total = 2048.00M  used = 1024.50M  free =
  * 1023.50M  (encrypted)`, then vm_stat: `Mach Virtual Memory Statistics: (page size of 16384
- * bytes)` and `Pages free:   12345.` lines.
+ * bytes)` and `Pages free:   12345.` lines. availableKb is what vm_stat counts free, inactive and speculative (pages the system can hand out
+ * without swapping), as Activity Monitor's "memory available" roughly is.
  */
 function memory(lines: readonly string[]): MacosInventory['memory'] {
   let totalKb: number | null = null;
