@@ -10,7 +10,9 @@ export interface Sample {
 /** The label pairs sorted by name as `k=v`, joined by `,`; empty for none. */
 export function canonicalLabels(labels: Readonly<Record<string, string>>): string {
   const names = Object.keys(labels);
+  // Most series have no label or one: a key is built per sample, so those skip the sort and join.
   if (names.length === 0) return '';
+  if (names.length === 1) return `${names[0]}=${labels[names[0] as string]}`;
   names.sort();
   return names.map((name) => `${name}=${labels[name]}`).join(',');
 }
