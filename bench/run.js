@@ -2,7 +2,7 @@
 // on the same input. Every measurement runs in a fresh process, so one's heap never inflates
 // another's peak RSS. Figures are printed, never asserted.
 //
-//   node --import tsx bench/run.js [--quick] [--only=validate|reconcile|fanout|winrm|hostile]
+//   node --import tsx bench/run.js [--quick] [--only=validate|reconcile|fanout|winrm|hostile|evaluate]
 //     --quick skips the slow `yaml` floor (about 30 s and 1.2 GB); --only runs one part, to iterate.
 //     fanout (bench/fanout.js) needs /usr/sbin/sshd, ssh, parallel-ssh and GNU time: apt-get install
 //     openssh-server openssh-client pssh time
@@ -31,8 +31,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const work = path.join(root, 'bench', '.work');
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-if (only !== undefined && !['validate', 'reconcile', 'fanout', 'winrm', 'hostile'].includes(only))
-  throw new Error(`--only=${only}: expected validate, reconcile, fanout, winrm or hostile`);
+if (only !== undefined && !['validate', 'reconcile', 'fanout', 'winrm', 'hostile', 'evaluate'].includes(only))
+  throw new Error(`--only=${only}: expected validate, reconcile, fanout, winrm, hostile or evaluate`);
 const reportFile = path.join(work, 'usage.json');
 // The child's stdout goes to a file: rmm apply prints about 60 MB for 100,000 devices, more than a
 // pipe buffer should hold, and only its last lines are read.
@@ -131,7 +131,7 @@ console.log(
   `rmm benchmarks on ${os.cpus().length} cores, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}`,
 );
 // The 100,000-device input is for validate and reconcile only: fanout declares its own devices.
-const ownInput = only === 'fanout' || only === 'winrm' || only === 'hostile';
+const ownInput = only === 'fanout' || only === 'winrm' || only === 'hostile' || only === 'evaluate';
 if (ownInput) mkdirSync(work, { recursive: true });
 const { one, many, devices } = ownInput ? {} : generate(work);
 if (devices)
@@ -290,4 +290,33 @@ if (!only || only === 'hostile') {
     );
   }
   console.log('Targets (issue 11): each under 2 s and 300 MB.');
+}
+
+if (!only || only === 'evaluate') {
+  // bench/evaluate.js builds the hot tier and runs the evaluator and its floor in one process.
+  const r = measure('evaluate', ['--expose-gc', path.join(root, 'bench', 'evaluate.js')]);
+  const t = r.timed;
+  console.log(
+    `\nevaluation (issue 12): ${fmt(t.series)} series (100,000 devices x 5 monitors), ${fmt(t.samples)} samples in the hot tier`,
+  );
+  console.log(
+    `  ${'measurement'.padEnd(44)} ${'wall s'.padStart(8)} ${'cpu s'.padStart(8)} ${'x floor cpu'.padStart(12)}`,
+  );
+  const row = (label, part) =>
+    console.log(
+      `  ${label.padEnd(44)} ${fmt(part.wallMs / 1000, 3).padStart(8)} ${fmt(part.cpuMs / 1000, 3).padStart(8)} ${fmt(part.cpuMs / t.parts.floor.cpuMs, 1).padStart(12)}`,
+    );
+  row('cycle over the whole 5-minute window', t.parts.full);
+  row('steady cycle (1 new sample per series)', t.parts.steady);
+  row('add 1 sample per series + evict', t.parts.add);
+  row('floor: bare loop over a Float64Array', t.parts.floor);
+  console.log(
+    `  fired ${fmt(t.fired)} alerts in the first cycle; peak RSS ${fmt(t.peakRssMb)} MB after the cycles (${fmt(r.maxRssMb)} MB with the floor's array);`,
+  );
+  console.log(
+    `  bytes per series: ${fmt(t.bytesPerSeries)} heap (${fmt(t.typedBytesPerSeries)} in typed arrays), ${fmt(t.rssBytesPerSeries)} RSS`,
+  );
+  console.log(
+    'Targets (issue 12): a cycle under 1 s, peak RSS under 600 MB. Wall time is shared; cpu is this process.',
+  );
 }

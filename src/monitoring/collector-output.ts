@@ -1,6 +1,6 @@
 import type { CollectorRequest } from './collector-request.js';
 import { type MetricSpec, valueProblem } from './metric-spec.js';
-import { canonicalLabels, type Sample, seriesKey } from './samples.js';
+import { canonicalLabels, type Sample, sampleSeriesKey } from './samples.js';
 
 /**
  * What a metric collector printed, turned into samples. A device's output is untrusted input: the
@@ -168,7 +168,7 @@ class LineReader {
     const problem = valueProblem(spec.kind, value);
     if (problem) return `${series}: ${valueField} ${problem}`;
     const sample: Sample = { device: this.options.device, metric, labels, value, at: this.options.at };
-    const key = seriesKey(sample);
+    const key = sampleSeriesKey(sample);
     if (this.seen.has(key)) return `${series}: a second sample in one output (the first is kept)`;
     const count = this.instances.get(metric) ?? 0;
     if (count >= limits.maxInstancesPerMetric)

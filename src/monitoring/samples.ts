@@ -1,25 +1,28 @@
-/**
- * A metric sample and the key of the series it belongs to (a series is device, metric, labels).
- * Shared by collection, storage, the hot tier and evaluation.
- */
+/** One measured value of one metric instance on one device (shared shape of issue 12's modules). */
 export interface Sample {
-  /** Devices.DeviceId */
-  device: string;
+  device: string /* Devices.DeviceId */;
   metric: string;
   labels: Readonly<Record<string, string>>;
   value: number;
-  /** epoch ms */
-  at: number;
+  at: number /* epoch ms */;
 }
 
 /** The label pairs sorted by name as `k=v`, joined by `,`; empty for none. */
 export function canonicalLabels(labels: Readonly<Record<string, string>>): string {
-  return Object.keys(labels)
-    .sort()
-    .map((name) => `${name}=${labels[name]}`)
-    .join(',');
+  const names = Object.keys(labels);
+  // Most series have no label or one: a key is built per sample, so those skip the sort and join.
+  if (names.length === 0) return '';
+  if (names.length === 1) return `${names[0]}=${labels[names[0] as string]}`;
+  names.sort();
+  return names.map((name) => `${name}=${labels[name]}`).join(',');
 }
 
-export function seriesKey(sample: Pick<Sample, 'device' | 'metric' | 'labels'>): string {
-  return `${sample.device}\u0000${sample.metric}\u0000${canonicalLabels(sample.labels)}`;
+/** A series is (device, metric, labels): this is its key everywhere in rmm. */
+export function seriesKey(device: string, metric: string, labels: Readonly<Record<string, string>>): string {
+  return `${device}\u0000${metric}\u0000${canonicalLabels(labels)}`;
+}
+
+/** The series key of a sample. */
+export function sampleSeriesKey(sample: Pick<Sample, 'device' | 'metric' | 'labels'>): string {
+  return seriesKey(sample.device, sample.metric, sample.labels);
 }
