@@ -2,10 +2,10 @@
 // on the same input. Every measurement runs in a fresh process, so one's heap never inflates
 // another's peak RSS. Figures are printed, never asserted.
 //
-//   node --import tsx bench/run.js [--quick] [--only=validate|reconcile|fanout|winrm|hostile|evaluate]
+//   node --import tsx bench/run.js [--quick] [--only=PART]   (PART: one of PARTS below)
 //     --quick skips the slow `yaml` floor (about 30 s and 1.2 GB); --only runs one part, to iterate.
 //     fanout (bench/fanout.js) needs /usr/sbin/sshd, ssh, parallel-ssh and GNU time: apt-get install
-//     openssh-server openssh-client pssh time
+//     openssh-server openssh-client pssh time; collect (bench/collect.js) needs /usr/sbin/sshd
 import { spawnSync } from 'node:child_process';
 import {
   closeSync,
@@ -22,6 +22,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { collect } from './collect.js';
 import { fanout } from './fanout.js';
 import { generate } from './generate.js';
 import { HOSTILE, writeHostile } from './hostile.js';
@@ -31,8 +32,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const work = path.join(root, 'bench', '.work');
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-if (only !== undefined && !['validate', 'reconcile', 'fanout', 'winrm', 'hostile', 'evaluate'].includes(only))
-  throw new Error(`--only=${only}: expected validate, reconcile, fanout, winrm, hostile or evaluate`);
+// The parts --only can name.
+const PARTS = ['validate', 'reconcile', 'fanout', 'winrm', 'hostile', 'evaluate', 'collect'];
+// Parts that bring their own input: the 100,000-device input is for validate and reconcile only.
+const OWN_INPUT = PARTS.filter((part) => part !== 'validate' && part !== 'reconcile');
+if (only !== undefined && !PARTS.includes(only))
+  throw new Error(`--only=${only}: expected one of ${PARTS.join(', ')}`);
 const reportFile = path.join(work, 'usage.json');
 // The child's stdout goes to a file: rmm apply prints about 60 MB for 100,000 devices, more than a
 // pipe buffer should hold, and only its last lines are read.
@@ -131,7 +136,7 @@ console.log(
   `rmm benchmarks on ${os.cpus().length} cores, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}`,
 );
 // The 100,000-device input is for validate and reconcile only: fanout declares its own devices.
-const ownInput = only === 'fanout' || only === 'winrm' || only === 'hostile' || only === 'evaluate';
+const ownInput = only !== undefined && OWN_INPUT.includes(only);
 if (ownInput) mkdirSync(work, { recursive: true });
 const { one, many, devices } = ownInput ? {} : generate(work);
 if (devices)
@@ -267,6 +272,7 @@ if (!only || only === 'reconcile') {
 
 if (!only || only === 'fanout') await fanout({ root, work, cli, fmt });
 if (!only || only === 'winrm') await winrm({ root, work, cli, fmt });
+if (!only || only === 'collect') await collect({ root, fmt });
 
 if (!only || only === 'hostile') {
   // Each hostile input alone in a fresh folder, through `rmm validate`, which must refuse it.

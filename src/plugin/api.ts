@@ -77,6 +77,14 @@ export interface Session {
   /** Copies a file from the device (only when capabilities.fileTransfer). */
   fetchFile(remotePath: string, localPath: string, options?: TransferOptions): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Optional: settles once the connection under this session has ended, from either side (the
+   * device went away, a keepalive failed, close()). Whoever keeps sessions open between commands
+   * (monitoring's session pool) drops a session when it settles instead of finding out on its next
+   * exec. Never rejects. Leave it out when a session has no connection of its own (HTTP per request).
+   * (Not `closed`: plugins written before it may have a member of that name.)
+   */
+  readonly connectionClosed?: Promise<void>;
 }
 
 export interface TransportCapabilities {

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,6 +30,12 @@ export interface Sshd {
   logPath: string;
   dir: string;
   stop(): Promise<void>;
+  /**
+   * The host goes down: the listener and every connection it serves are killed, so clients see
+   * their sessions end and new connections refused. `resume` starts it again on the same port.
+   */
+  halt(): Promise<void>;
+  resume(): Promise<void>;
 }
 
 /**
@@ -92,9 +98,12 @@ export async function startSshd(): Promise<Sshd> {
       }
       const knownHostsPath = path.join(dir, 'known_hosts');
       await writeFile(knownHostsPath, `[127.0.0.1]:${port} ${hostPublicKey}\n`);
+      let running = child;
       return {
         port,
-        pid: child.pid as number,
+        get pid() {
+          return running.pid as number;
+        },
         host: '127.0.0.1',
         user,
         hostKeyPath,
@@ -106,8 +115,27 @@ export async function startSshd(): Promise<Sshd> {
         logPath,
         dir,
         async stop() {
-          await stopChild(child);
+          await stopChild(running);
           await rm(dir, { recursive: true, force: true });
+        },
+        async halt() {
+          // The connections first: they hold the listener's output pipes, which its exit waits on.
+          for (const pid of await childPids(running.pid as number)) {
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {}
+          }
+          await stopChild(running);
+        },
+        async resume() {
+          await rm(pidFile, { force: true });
+          running = execa(SSHD, ['-D', '-E', logPath, '-f', configPath], {
+            detached: false,
+            stdin: 'ignore',
+            reject: false,
+            buffer: true,
+          });
+          await waitForPort(port, pidFile, running, logPath);
         },
       };
     }
@@ -143,6 +171,19 @@ function sshdConfig(dir: string, port: number, hostKeyPath: string, authorizedKe
     'Subsystem sftp internal-sftp',
     '',
   ].join('\n');
+}
+
+/** The processes whose parent is `parent` (sshd forks one per connection), read from /proc. */
+async function childPids(parent: number): Promise<number[]> {
+  const pids: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    // The command name (field 2) is in parentheses and may hold spaces: fields count after it.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid === parent) pids.push(Number(name));
+  }
+  return pids;
 }
 
 async function keygen(file: string, comment: string): Promise<void> {

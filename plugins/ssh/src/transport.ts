@@ -277,6 +277,10 @@ class SshSession implements Session {
     );
   }
 
+  get connectionClosed(): Promise<void> {
+    return this.#closed;
+  }
+
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     options.signal?.throwIfAborted();
     const release = await this.#slots.acquire();
