@@ -1,8 +1,9 @@
 import type { Config } from '@oclif/core';
+import { resolveActor } from '../actor.js';
 import { type CredentialPolicy, credentialPolicy } from '../credentials/policy.js';
 import { ExitCode } from '../errors.js';
-import { openResourceDatabase, resolveActor } from '../reconcile.js';
 import type { Db } from '../state/connection.js';
+import { openResourceDatabase } from '../state/resource-database.js';
 import { loadTransports } from '../transports/registry.js';
 import { actionOutput } from '../views/action-events.js';
 import { isBusy, lockedBeforeRun } from './busy.js';

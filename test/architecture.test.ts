@@ -1,0 +1,110 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The layering rules of docs/Architecture.md, read from the imports under src/: the core runs
+ * headless (`rmm serve` calls it without a command or a terminal), so it never reaches up into the
+ * commands, their shared code, the views or oclif. Rules follow runtime imports transitively (a
+ * type-only import is erased and loads nothing); each broken rule is shown with its import chain.
+ */
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+/** What the CLI side holds: a core module that loads any of it is not headless. */
+const CLI_SIDE = ['src/commands', 'src/cli', 'src/views', 'src/base-command', '@oclif/core'];
+
+const RULES: { layers: string[]; forbidden: string[]; why: string }[] = [
+  {
+    layers: ['src/reconcile'],
+    forbidden: CLI_SIDE,
+    why: 'plan and apply return data and throw RmmErrors; commands render',
+  },
+];
+
+/** Where the core would talk to a terminal itself: these modules return what they have to say. */
+const SILENT = ['src/reconcile', 'src/engine', 'src/check', 'src/state'];
+
+/** Module ids without extension: `src/actions/store`; packages by name: `@oclif/core`. */
+type Graph = Map<string, { imports: string[]; text: string }>;
+
+function sourceGraph(): Graph {
+  const graph: Graph = new Map();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
+      const rel = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) walk(rel);
+      else if (entry.name.endsWith('.ts')) {
+        const text = readFileSync(path.join(ROOT, rel), 'utf8');
+        graph.set(rel.replace(/\.ts$/, ''), { imports: runtimeImports(rel, text), text });
+      }
+    }
+  };
+  walk('src');
+  return graph;
+}
+
+/** The modules a file loads when it runs: `import type` and `export type` lines load nothing. */
+function runtimeImports(file: string, text: string): string[] {
+  const found: string[] = [];
+  const statement = /^(?:import|export)\s+(type\s+)?(?:[^'"]*?\sfrom\s+)?['"]([^'"]+)['"]/gm;
+  const dynamic = /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+  for (const m of text.matchAll(statement)) if (!m[1]) found.push(resolve(file, m[2] as string));
+  for (const m of text.matchAll(dynamic)) found.push(resolve(file, m[1] as string));
+  return found;
+}
+
+function resolve(file: string, specifier: string): string {
+  if (!specifier.startsWith('.')) return specifier;
+  return path.posix.join(path.posix.dirname(file), specifier).replace(/\.js$/, '');
+}
+
+const within = (id: string, area: string) => id === area || id.startsWith(`${area}/`);
+
+/** For each module of `layers`, the first import chain that reaches a forbidden module. */
+function violations(graph: Graph, layers: string[], forbidden: string[]): string[] {
+  const found: string[] = [];
+  for (const start of graph.keys()) {
+    if (!layers.some((layer) => within(start, layer))) continue;
+    const seen = new Set([start]);
+    const queue: string[][] = [[start]];
+    // Bounded: each module enters the queue at most once.
+    while (queue.length > 0) {
+      const chain = queue.shift() as string[];
+      const imports = graph.get(chain.at(-1) as string)?.imports ?? [];
+      const bad = imports.find((id) => forbidden.some((area) => within(id, area)));
+      if (bad) {
+        found.push([...chain, bad].join(' -> '));
+        break;
+      }
+      for (const id of imports) {
+        if (seen.has(id) || !graph.has(id)) continue;
+        seen.add(id);
+        queue.push([...chain, id]);
+      }
+    }
+  }
+  return found;
+}
+
+describe('layering of src/', () => {
+  const graph = sourceGraph();
+
+  it('reads the imports it checks', () => {
+    expect(graph.get('src/actions/runner')?.imports).toContain('src/actions/store');
+    expect(graph.get('src/commands/exec')?.imports).toContain('@oclif/core');
+  });
+
+  it(`${SILENT.join(', ')} write nothing to stdout or stderr`, () => {
+    const writers = [...graph]
+      .filter(([id]) => SILENT.some((area) => within(id, area)))
+      .filter(([, { text }]) => /process\.(stdout|stderr)|console\./.test(text))
+      .map(([id]) => id);
+    expect(writers).toEqual([]);
+  });
+
+  for (const rule of RULES) {
+    it(`${rule.layers.join(', ')} load nothing of ${rule.forbidden.join(', ')}: ${rule.why}`, () => {
+      expect(violations(graph, rule.layers, rule.forbidden)).toEqual([]);
+    });
+  }
+});
