@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { RmmError } from '../errors.js';
+import type { MigrationStep } from '../formats/migration-step.js';
 import type { Db } from '../state/connection.js';
 import { loadDeclaredSchema } from '../state/declared-schema.js';
 import { withMigration } from '../state/migrate.js';
-import type { MigrationStep } from '../state/migration-plan.js';
 import { pendingMigration } from '../state/pending-migration.js';
 import { schemaCache } from '../state/resource-database.js';
 import { stateRevision, writeChanges } from '../state/resource-store.js';

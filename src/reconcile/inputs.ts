@@ -7,13 +7,13 @@ import { danglingReferences } from '../engine/kept-references.js';
 import type { DesiredResource, Plan } from '../engine/plan.js';
 import { ImageView } from '../engine/resource-view.js';
 import { RmmError } from '../errors.js';
+import { fieldsOfImage } from '../formats/row-image.js';
 import { pruneScopeOf, sourceKeyer } from '../load/source-keys.js';
 import { databaseFile } from '../paths.js';
 import { type ResourceRefs, refsOfFields } from '../resources/cross-references.js';
 import type { TransportSchemas } from '../resources/transport-options.js';
 import { openDatabase } from '../state/connection.js';
 import { openResourceDatabase, type ResourceDatabase } from '../state/resource-database.js';
-import { fieldsOfImage } from '../state/resource-rows.js';
 import { stateRevision } from '../state/resource-store.js';
 import { readStoredDeviceRefs, readStoredResourceRefs } from '../state/stored-refs.js';
 import {

@@ -5,11 +5,11 @@ import {
   type PlanOptions,
   type StoredResource,
 } from '../engine/plan.js';
+import { KIND_TABLES } from '../formats/kind-tables.js';
+import type { MigrationPlan, MigrationStep } from '../formats/migration-step.js';
 import type { Db } from '../state/connection.js';
 import { dependentsOf } from '../state/dependents.js';
 import { withMigration } from '../state/migrate.js';
-import type { MigrationPlan, MigrationStep } from '../state/migration-plan.js';
-import { KIND_TABLES } from '../state/resource-rows.js';
 import { readStoredResources, stateRevision } from '../state/resource-store.js';
 import { phase } from '../timing.js';
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { PathSegment } from '../diagnostics/diagnostic.js';
 import { formatDiagnostic } from '../diagnostics/render.js';
+import { displayPath } from '../display-path.js';
 import { RmmError } from '../errors.js';
 import { locator, parsePrecise } from '../load/precise-parse.js';
 import { databaseSchemaFile } from '../paths.js';
@@ -123,12 +124,6 @@ function line(file: string, lineNo: number, column: number, message: string): st
 
 function labelOf(file: string): string {
   return path.resolve(file) === databaseSchemaFile ? 'schemas/database.yaml' : displayPath(file);
-}
-
-/** A file named for people: relative to the working directory when inside it (short, and editors resolve it), else absolute. */
-export function displayPath(file: string): string {
-  const relative = path.relative(process.cwd(), path.resolve(file));
-  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : path.resolve(file);
 }
 
 /** AJV's errors in words, with the two `not` rules of database.schema.json explained. */

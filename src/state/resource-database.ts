@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { requireDatabaseFile, requireWritableDatabase } from '../data-dir.js';
 import { RmmError } from '../errors.js';
+import type { MigrationPlan } from '../formats/migration-step.js';
 import { databaseFile } from '../paths.js';
 import { type Db, memoryCopy, openDatabase } from './connection.js';
 import { loadDeclaredSchema } from './declared-schema.js';
-import type { MigrationPlan } from './migration-plan.js';
 import { pendingMigration } from './pending-migration.js';
 
 /** A database opened for resource work, and the schema steps it is behind schemas/database.yaml. */
