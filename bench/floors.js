@@ -71,7 +71,7 @@ if (task === 'js-yaml') {
 process.stderr.write(`${documents}\n`);
 
 /**
- * The rows apply writes into the four resource tables (the columns of src/state/resource-rows.ts that
+ * The rows apply writes into the four resource tables (the columns of src/formats/kind-tables.ts that
  * the generated documents fill), in one transaction. Open to close is timed, as rmm's apply also opens
  * and closes the database (closing checkpoints the WAL). rmm also writes a ManagedResources and an
  * AuditLog row per resource; this floor does not.

@@ -11,9 +11,9 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { displayPath } from './display-path.js';
 import { RmmError } from './errors.js';
 import { PRIVATE_DIR, realDirectory, warnIfOthersCanRead } from './private-files.js';
-import { displayPath } from './state/declared-schema.js';
 
 /**
  * Checks of the data directory and its database file, made before SQLite or mkdir meet them: they

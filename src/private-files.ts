@@ -1,6 +1,6 @@
 import { lstatSync, mkdirSync, renameSync, rmSync, type Stats, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { displayPath } from './state/declared-schema.js';
+import { displayPath } from './display-path.js';
 
 /**
  * The data directory holds command output, the audit trail and the inventory, so rmm keeps it private

@@ -1,13 +1,13 @@
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { toJsonPointer } from '../diagnostics/diagnostic.js';
 import { viewOf } from '../engine/resource-view.js';
+import { imageOf } from '../formats/row-image.js';
 import { parseDocumentText } from '../load/parse-document.js';
 import { type Locator, locator } from '../load/precise-parse.js';
 import type { DocumentProblem } from '../resources/ajv-messages.js';
 import { type ResourceRefs, refsOf } from '../resources/cross-references.js';
 import { isKind, type Kind } from '../resources/kinds.js';
 import { validateResource } from '../resources/validate-resource.js';
-import { imageOf } from '../state/resource-rows.js';
 
 /**
  * Problems shown per document, in the order they appear; the rest are one line that counts them. A
@@ -37,7 +37,7 @@ export interface DocumentResult {
 }
 
 /**
- * A valid resource reduced to what plan needs: its row image (state/resource-rows imageOf). One
+ * A valid resource reduced to what plan needs: its row image (formats/row-image imageOf). One
  * string instead of an object tree: cheap to send back from a worker and to keep for 100,000 devices.
  */
 export interface DeclaredRecord {

@@ -1,18 +1,15 @@
 import { createInterface } from 'node:readline/promises';
 import { Args, Flags } from '@oclif/core';
+import { resolveActor } from '../actor.js';
 import { dataDirFlags, RmmCommand } from '../base-command.js';
+import { planInputs } from '../cli/plan-inputs.js';
+import { displayPath } from '../display-path.js';
 import { blastRadius } from '../engine/blast-radius.js';
 import { RmmError } from '../errors.js';
-import {
-  checkDestroyLimit,
-  checkOwnership,
-  commitPlan,
-  openResourceDatabase,
-  planInputs,
-  planSaved,
-  resolveActor,
-} from '../reconcile.js';
-import { displayPath } from '../state/declared-schema.js';
+import { commitPlan } from '../reconcile/apply.js';
+import { checkDestroyLimit, checkOwnership } from '../reconcile/refusals.js';
+import { planSaved } from '../reconcile/saved-plan.js';
+import { openResourceDatabase } from '../state/resource-database.js';
 import { phase } from '../timing.js';
 import { transportChecks, transportSchemas } from '../transports/registry.js';
 import { colorEnabled } from '../views/color.js';

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { listAudit } from '../audit/queries.js';
 import { parseSince } from '../audit/since.js';
 import { dataDirFlags, outputFlags, outputFormat, RmmCommand } from '../base-command.js';
-import { openResourceDatabase } from '../reconcile.js';
+import { openResourceDatabase } from '../state/resource-database.js';
 import { auditJson, auditTable } from '../views/audit.js';
 
 /** At most this many rows in one answer: a bigger look goes through --since and --target. */

@@ -1,10 +1,10 @@
 import { Args, Flags } from '@oclif/core';
-import { dispatch, openQueue } from '../actions/dispatch.js';
-import { queueingFlags, runnerFlags } from '../actions/flags.js';
 import { type ExecPayload, toJobs } from '../actions/jobs.js';
 import { parseAt } from '../actions/schedule.js';
 import { selectDevices } from '../actions/targets.js';
 import { dataDirFlags, RmmCommand } from '../base-command.js';
+import { dispatch, openRunnerQueue } from '../cli/dispatch.js';
+import { queueingFlags, runnerFlags } from '../cli/runner-flags.js';
 import { RmmError } from '../errors.js';
 import { showQueued } from '../views/queued.js';
 
@@ -75,7 +75,7 @@ export default class Exec extends RmmCommand {
     if (!command.trim())
       throw new RmmError('usage', 'give the command after --, for example: rmm exec -t site=alpha -- uptime');
     const at = flags.at === undefined ? undefined : parseAt(flags.at);
-    const { db, store, credentials } = openQueue(this.dataDir(flags), flags.actor);
+    const { db, store, credentials } = openRunnerQueue(this.dataDir(flags), flags.actor);
     try {
       const devices = selectDevices(db, flags.target);
       const payload: ExecPayload = {

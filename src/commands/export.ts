@@ -5,8 +5,8 @@ import { stringify } from 'yaml';
 import { dataDirFlags, RmmCommand } from '../base-command.js';
 import { toResource } from '../engine/to-resource.js';
 import { RmmError } from '../errors.js';
-import { openResourceDatabase } from '../reconcile.js';
 import { KINDS, type Kind } from '../resources/kinds.js';
+import { openResourceDatabase } from '../state/resource-database.js';
 import { readStoredResources } from '../state/resource-store.js';
 
 const FILE_OF: Record<Kind, string> = {

@@ -4,8 +4,8 @@ import { dataDirFlags, outputFlags, outputFormat, RmmCommand } from '../base-com
 import type { StoredResource } from '../engine/plan.js';
 import { toResource } from '../engine/to-resource.js';
 import { RmmError } from '../errors.js';
-import { openResourceDatabase } from '../reconcile.js';
 import type { Kind } from '../resources/kinds.js';
+import { openResourceDatabase } from '../state/resource-database.js';
 import { readStoredResources } from '../state/resource-store.js';
 import { type DeviceTransport, deviceTransportOf, renderDeviceTransport } from '../views/device-transport.js';
 

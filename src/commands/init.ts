@@ -1,13 +1,14 @@
 import { Flags } from '@oclif/core';
+import { resolveActor } from '../actor.js';
 import { dataDirFlags, RmmCommand } from '../base-command.js';
 import { prepareDataDir } from '../data-dir.js';
+import { displayPath } from '../display-path.js';
 import { RmmError } from '../errors.js';
+import type { MigrationStep } from '../formats/migration-step.js';
 import { databaseFile } from '../paths.js';
-import { resolveActor } from '../reconcile.js';
 import { openDatabase } from '../state/connection.js';
-import { displayPath, loadDeclaredSchema } from '../state/declared-schema.js';
+import { loadDeclaredSchema } from '../state/declared-schema.js';
 import { applyMigration } from '../state/migrate.js';
-import type { MigrationStep } from '../state/migration-plan.js';
 import { pendingMigration } from '../state/pending-migration.js';
 import { shortHash } from '../state/table-schema.js';
 import { describeCreation, renderSteps } from '../views/migration-plan.js';

@@ -1,11 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { dataDirFlags, outputFlag, RmmCommand, unknownTransportsFlags } from '../base-command.js';
+import { planInputs } from '../cli/plan-inputs.js';
 import { blastRadius } from '../engine/blast-radius.js';
 import { redactFieldChanges } from '../engine/redact.js';
 import { signedPlanText, toSavedPlan } from '../engine/saved-plan.js';
 import { ExitCode, RmmError } from '../errors.js';
-import { checkDestroyLimit, checkOwnership, planInputs } from '../reconcile.js';
+import { checkDestroyLimit, checkOwnership } from '../reconcile/refusals.js';
 import { planKeyForSaving } from '../state/plan-key.js';
 import { phase } from '../timing.js';
 import { transportChecks } from '../transports/registry.js';

@@ -14,7 +14,7 @@ export interface ResourceView {
   name: string;
   readonly fields: Fields;
   /**
-   * The fields as one canonical string, when the caller has it (see state/resource-rows imageOf).
+   * The fields as one canonical string, when the caller has it (see formats/row-image imageOf).
    * Equal images mean equal fields, so plan skips the field diff for them; it is only a shortcut.
    */
   image?: string;

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { RmmError } from '../errors.js';
+import type { MigrationStep } from '../formats/migration-step.js';
 import { isKind } from '../resources/kinds.js';
-import type { MigrationStep } from '../state/migration-plan.js';
 import type { ApplyScope } from './apply-set.js';
 import type { Plan, ResourceChange } from './plan.js';
 

@@ -1,6 +1,7 @@
 import { RmmError } from '../errors.js';
+import type { MigrationPlan, MigrationStep } from '../formats/migration-step.js';
 import type { Db } from './connection.js';
-import { type MigrationPlan, type MigrationStep, REBUILD_PREFIX } from './migration-plan.js';
+import { REBUILD_PREFIX } from './migration-plan.js';
 
 export interface ApplyOptions {
   /** Allow steps that lose data (dropped tables, dropped columns). */

@@ -1,3 +1,4 @@
+import type { MigrationPlan, MigrationStep, StepAction } from '../formats/migration-step.js';
 import { isDestructive, type SchemaChange, unknownChange } from './diff.js';
 import type { ColumnSchema, ForeignKeySchema, IndexSchema, TableSchema } from './table-schema.js';
 import {
@@ -14,33 +15,6 @@ import {
  * Schema changes turned into ordered SQL steps. Nothing runs here: the plan is what `rmm db plan`
  * shows and what `rmm db apply` executes, so the two can never disagree.
  */
-
-export type StepAction =
-  | 'create table'
-  | 'add column'
-  | 'drop index'
-  | 'rebuild table'
-  | 'create index'
-  | 'insert seed row'
-  | 'drop table'
-  | 'record schema hash';
-
-export interface MigrationStep {
-  action: StepAction;
-  /** The table, column (`Table.Column`), index or seed row (`Table/key`) the step acts on. */
-  object: string;
-  /** One line for people: `rebuild table Alerts (column Severity: type TEXT -> INTEGER)`. */
-  summary: string;
-  destructive: boolean;
-  sql: string[];
-}
-
-export interface MigrationPlan {
-  steps: MigrationStep[];
-  destructive: boolean;
-  /** A rebuild or a dropped table: foreign keys must be off while it runs (see migrate.ts). */
-  needsForeignKeysOff: boolean;
-}
 
 /** The prefix of the temporary table a rebuild copies into. */
 export const REBUILD_PREFIX = '_rmm_new_';

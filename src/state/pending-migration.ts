@@ -1,8 +1,9 @@
+import type { MigrationPlan } from '../formats/migration-step.js';
 import type { Db } from './connection.js';
 import type { DeclaredSchema } from './declared-schema.js';
 import { diffSchemas } from './diff.js';
 import { inspectDatabase, type LiveDatabase } from './inspect.js';
-import { type MigrationPlan, planMigration } from './migration-plan.js';
+import { planMigration } from './migration-plan.js';
 
 /** What it takes to bring `db` to the declared schema: inspect, diff, plan. */
 export function pendingMigration(

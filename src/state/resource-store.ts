@@ -3,17 +3,11 @@ import { imageOfChange, type Plan, type ResourceChange, type StoredResource } fr
 import { redactFieldChanges } from '../engine/redact.js';
 import type { Fields } from '../engine/resource-view.js';
 import { RmmError } from '../errors.js';
+import { KIND_TABLES, type SqlValue } from '../formats/kind-tables.js';
+import { fieldsOfValues, imageHash, imageOf, imageOfValues } from '../formats/row-image.js';
 import { KINDS, type Kind } from '../resources/kinds.js';
 import type { Db } from './connection.js';
 import { type DependentRows, dependentsOf } from './dependents.js';
-import {
-  fieldsOfValues,
-  imageHash,
-  imageOf,
-  imageOfValues,
-  KIND_TABLES,
-  type SqlValue,
-} from './resource-rows.js';
 
 /**
  * Every resource row of the four kinds' tables, managed by rmm or not. SQLite builds each row's image

@@ -1,4 +1,4 @@
-import type { MigrationPlan, MigrationStep, StepAction } from '../state/migration-plan.js';
+import type { MigrationPlan, MigrationStep, StepAction } from '../formats/migration-step.js';
 import { type Color, paint } from './color.js';
 
 /** Output of `rmm db plan` and `rmm db apply`: one line per step, as Terraform and Atlas show a plan. */

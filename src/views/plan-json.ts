@@ -2,8 +2,8 @@ import type { BlastRadius } from '../engine/blast-radius.js';
 import type { FieldChange } from '../engine/field-diff.js';
 import type { Action, Plan, ResourceChange } from '../engine/plan.js';
 import { redactFieldChanges, redactFields } from '../engine/redact.js';
+import type { MigrationStep } from '../formats/migration-step.js';
 import type { Kind } from '../resources/kinds.js';
-import type { MigrationStep } from '../state/migration-plan.js';
 
 /**
  * The machine-readable forms of plan and apply (docs/cli.md). Each carries formatVersion; a change

@@ -4,7 +4,7 @@ import type { FieldChange } from '../engine/field-diff.js';
 import type { Plan, ResourceChange } from '../engine/plan.js';
 import { redactFieldChanges, SENSITIVE } from '../engine/redact.js';
 import type { FieldValue } from '../engine/resource-view.js';
-import type { MigrationStep } from '../state/migration-plan.js';
+import type { MigrationStep } from '../formats/migration-step.js';
 import { paint } from './color.js';
 import { renderSteps } from './migration-plan.js';
 

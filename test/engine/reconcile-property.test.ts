@@ -7,13 +7,15 @@ import { inScope, type Owner } from '../../src/engine/apply-set.js';
 import type { DesiredResource, StoredResource } from '../../src/engine/plan.js';
 import { viewOf } from '../../src/engine/resource-view.js';
 import { toResource } from '../../src/engine/to-resource.js';
-import { checkOwnership, commitPlan, planAgainst } from '../../src/reconcile.js';
+import { imageOf } from '../../src/formats/row-image.js';
+import { commitPlan } from '../../src/reconcile/apply.js';
+import { planAgainst } from '../../src/reconcile/plan.js';
+import { checkOwnership } from '../../src/reconcile/refusals.js';
 import type { Resource } from '../../src/resources/kinds.js';
 import { type Db, openDatabase } from '../../src/state/connection.js';
 import { loadDeclaredSchema } from '../../src/state/declared-schema.js';
 import { applyMigration } from '../../src/state/migrate.js';
 import { pendingMigration } from '../../src/state/pending-migration.js';
-import { imageOf } from '../../src/state/resource-rows.js';
 import { readStoredResources } from '../../src/state/resource-store.js';
 
 /**

@@ -4,13 +4,14 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Document, parseDocument } from 'yaml';
 import { isRmmError, type RmmError } from '../../src/errors.js';
+import type { MigrationPlan } from '../../src/formats/migration-step.js';
 import { databaseSchemaFile } from '../../src/paths.js';
 import { type Db, openDatabase } from '../../src/state/connection.js';
 import { type DeclaredSchema, loadDeclaredSchema } from '../../src/state/declared-schema.js';
 import { diffSchemas } from '../../src/state/diff.js';
 import { inspectDatabase } from '../../src/state/inspect.js';
 import { applyMigration } from '../../src/state/migrate.js';
-import { type MigrationPlan, planMigration } from '../../src/state/migration-plan.js';
+import { planMigration } from '../../src/state/migration-plan.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rmm-migrate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,9 +1,10 @@
 import { Args, Flags } from '@oclif/core';
 import { matchAction, matchProblem } from '../../actions/queries.js';
 import { actionStore } from '../../actions/store.js';
+import { resolveActor } from '../../actor.js';
 import { dataDirFlags, RmmCommand } from '../../base-command.js';
 import { ExitCode } from '../../errors.js';
-import { openResourceDatabase, resolveActor } from '../../reconcile.js';
+import { openResourceDatabase } from '../../state/resource-database.js';
 
 export default class ActionsCancel extends RmmCommand {
   static override summary = 'Cancel queued actions before they run.';

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { listActions } from '../../actions/queries.js';
 import { ACTION_STATUSES, type ActionStatus } from '../../actions/store.js';
 import { dataDirFlags, outputFlags, outputFormat, RmmCommand } from '../../base-command.js';
-import { openResourceDatabase } from '../../reconcile.js';
+import { openResourceDatabase } from '../../state/resource-database.js';
 import { actionSummary, actionTable } from '../../views/actions.js';
 
 export default class ActionsList extends RmmCommand {

@@ -1,10 +1,10 @@
 import { Flags } from '@oclif/core';
-import { dispatch, openQueue } from '../../actions/dispatch.js';
-import { runnerFlags } from '../../actions/flags.js';
 import { toJobs } from '../../actions/jobs.js';
 import { emptySummary } from '../../actions/runner.js';
 import { devicesByName } from '../../actions/targets.js';
 import { dataDirFlags, RmmCommand } from '../../base-command.js';
+import { dispatch, openRunnerQueue } from '../../cli/dispatch.js';
+import { runnerFlags } from '../../cli/runner-flags.js';
 import { finalCounts } from '../../views/action-events.js';
 import { writeLines } from '../../views/output.js';
 
@@ -35,7 +35,7 @@ export default class ActionsRun extends RmmCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(ActionsRun);
-    const { db, store, credentials } = openQueue(this.dataDir(flags), flags.actor);
+    const { db, store, credentials } = openRunnerQueue(this.dataDir(flags), flags.actor);
     try {
       const due = store.due(flags.limit);
       if (due.length === 0) {

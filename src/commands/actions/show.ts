@@ -2,7 +2,7 @@ import { Args } from '@oclif/core';
 import { leaseOf, matchAction, matchProblem } from '../../actions/queries.js';
 import { dataDirFlags, outputFlags, outputFormat, RmmCommand } from '../../base-command.js';
 import { RmmError } from '../../errors.js';
-import { openResourceDatabase } from '../../reconcile.js';
+import { openResourceDatabase } from '../../state/resource-database.js';
 import { actionDetail, actionText } from '../../views/actions.js';
 
 export default class ActionsShow extends RmmCommand {

@@ -1,10 +1,11 @@
 import { Flags } from '@oclif/core';
+import { resolveActor } from '../../actor.js';
 import { dataDirFlags, RmmCommand } from '../../base-command.js';
 import { requireDatabaseFile, requireWritableDatabase } from '../../data-dir.js';
+import { displayPath } from '../../display-path.js';
 import { databaseFile } from '../../paths.js';
-import { resolveActor } from '../../reconcile.js';
 import { openDatabase } from '../../state/connection.js';
-import { displayPath, loadDeclaredSchema } from '../../state/declared-schema.js';
+import { loadDeclaredSchema } from '../../state/declared-schema.js';
 import { applyMigration } from '../../state/migrate.js';
 import { pendingMigration } from '../../state/pending-migration.js';
 import { colorEnabled } from '../../views/color.js';

@@ -1,10 +1,11 @@
 import { Flags } from '@oclif/core';
-import { queueingFlags } from '../../actions/flags.js';
 import { selectDevices } from '../../actions/targets.js';
+import { resolveActor } from '../../actor.js';
 import { dataDirFlags, RmmCommand } from '../../base-command.js';
+import { queueingFlags } from '../../cli/runner-flags.js';
 import { hostKeyAudit } from '../../hostkeys/audit.js';
 import { alarming, recordHostKeys, scanExitCode, scanHostKeys } from '../../hostkeys/scan.js';
-import { openResourceDatabase, resolveActor } from '../../reconcile.js';
+import { openResourceDatabase } from '../../state/resource-database.js';
 import { loadTransports } from '../../transports/registry.js';
 import { colorEnabled } from '../../views/color.js';
 import { confirmOnTerminal } from '../../views/confirm.js';

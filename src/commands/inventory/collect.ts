@@ -1,10 +1,10 @@
 import { Flags } from '@oclif/core';
-import { dispatch, openQueue } from '../../actions/dispatch.js';
-import { queueingFlags, runnerFlags } from '../../actions/flags.js';
 import { type ExecPayload, toJobs } from '../../actions/jobs.js';
 import { parseAt } from '../../actions/schedule.js';
 import { selectDevices } from '../../actions/targets.js';
 import { dataDirFlags, RmmCommand } from '../../base-command.js';
+import { dispatch, openRunnerQueue } from '../../cli/dispatch.js';
+import { queueingFlags, runnerFlags } from '../../cli/runner-flags.js';
 import { collectorPayload } from '../../inventory/collectors.js';
 import { showQueued } from '../../views/queued.js';
 
@@ -41,7 +41,7 @@ export default class InventoryCollect extends RmmCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(InventoryCollect);
     const at = flags.at === undefined ? undefined : parseAt(flags.at);
-    const { db, store, credentials } = openQueue(this.dataDir(flags), flags.actor);
+    const { db, store, credentials } = openRunnerQueue(this.dataDir(flags), flags.actor);
     try {
       const devices = selectDevices(db, flags.target);
       const limits = { timeoutMs: flags.timeout * 1000, connectTimeoutMs: flags['connect-timeout'] * 1000 };

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { dataDirFlags, outputFlags, outputFormat, RmmCommand } from '../../base-command.js';
 import { INVENTORY_CATEGORIES, latestInventory } from '../../inventory/queries.js';
-import { openResourceDatabase } from '../../reconcile.js';
+import { openResourceDatabase } from '../../state/resource-database.js';
 import { inventoryJson, inventoryText } from '../../views/inventory.js';
 
 export default class InventoryShow extends RmmCommand {

@@ -1,21 +1,23 @@
 import type { Config } from '@oclif/core';
-import { type CredentialPolicy, credentialPolicy } from '../credentials/policy.js';
+import { actionHooks } from '../actions/hooks.js';
+import type { Job } from '../actions/jobs.js';
+import { type OpenQueue, openQueue } from '../actions/open-queue.js';
+import { runActions } from '../actions/runner.js';
+import type { ActionStore } from '../actions/store.js';
+import { resolveActor } from '../actor.js';
+import type { CredentialPolicy } from '../credentials/policy.js';
 import { ExitCode } from '../errors.js';
-import { openResourceDatabase, resolveActor } from '../reconcile.js';
 import type { Db } from '../state/connection.js';
 import { loadTransports } from '../transports/registry.js';
 import { actionOutput } from '../views/action-events.js';
-import { isBusy, lockedBeforeRun } from './busy.js';
-import { actionHooks } from './hooks.js';
-import type { Job } from './jobs.js';
-import { type Recovered, recoverStaleActions } from './recover.js';
-import { runActions } from './runner.js';
-import { type ActionStore, actionStore } from './store.js';
+import { recoveredLines } from '../views/recovered-actions.js';
 
 /**
- * The one path from queued rows to results that `rmm exec`, `rmm actions run` and `rmm inventory
- * collect` share: open the queue and end what a stopped runner left Running, then run the jobs
- * through the installed transports with Ctrl-C (and SIGTERM, SIGHUP) wired to cancel, and show them.
+ * The terminal side of the one path from queued rows to results that `rmm exec`, `rmm actions run`
+ * and `rmm inventory collect` share: the queue opened (actions/open-queue.ts) with what stopped
+ * runners left shown, then the jobs run through the installed transports with Ctrl-C (and SIGTERM,
+ * SIGHUP) wired to cancel, the runner's events shown as they come (views/action-events.ts), and the
+ * outcome as an exit code.
  */
 export interface DispatchOptions {
   /** oclif's: the plugins whose transports run the jobs. */
@@ -32,53 +34,12 @@ export interface DispatchOptions {
   credentials: CredentialPolicy;
 }
 
-/**
- * The console database for a runner, with stale Running rows already ended, and the credential
- * references this console resolves (checked first: a malformed widening changes nothing). Close db
- * when done.
- */
-export function openQueue(
-  dataDir: string,
-  actorFlag: string | undefined,
-): { db: Db; store: ActionStore; credentials: CredentialPolicy } {
-  const credentials = credentialPolicy(dataDir);
-  const { db } = openResourceDatabase(dataDir);
-  try {
-    db.pragma('synchronous = NORMAL'); // WAL: one fsync per checkpoint, not per status change
-    const store = actionStore(db, resolveActor(actorFlag));
-    try {
-      recoverStale(db, store);
-    } catch (error) {
-      if (isBusy(error)) throw lockedBeforeRun('while ending what stopped runners left', error);
-      throw error;
-    }
-    return { db, store, credentials };
-  } catch (error) {
-    db.close();
-    throw error;
-  }
-}
-
-/**
- * Before a runner claims anything: ends stale Running rows, and the Pending rows of an exec that
- * stopped (see recover.ts), and says so on stderr.
- */
-function recoverStale(db: Db, store: ActionStore): void {
-  const recovered = recoverStaleActions(db, store);
-  const say = (rows: Recovered[], heading: (n: number, s: string) => string) => {
-    if (rows.length === 0) return;
-    const lines = rows.slice(0, 10).map((r) => `  ${r.id} (${r.device}): ${r.error}`);
-    if (rows.length > 10) lines.push(`  ... and ${rows.length - 10} more`);
-    process.stderr.write(`${heading(rows.length, rows.length === 1 ? '' : 's')}:\n${lines.join('\n')}\n`);
-  };
-  say(
-    recovered.filter((r) => r.status === 'Failed'),
-    (n, s) => `Recovered ${n} action${s} a stopped runner left Running, now Failed`,
-  );
-  say(
-    recovered.filter((r) => r.status === 'Cancelled'),
-    (n, s) => `Cancelled ${n} action${s} a stopped rmm exec had queued and not started`,
-  );
+/** openQueue for a command: --actor resolved, and what recovery ended said on stderr. Close db when done. */
+export function openRunnerQueue(dataDir: string, actorFlag: string | undefined): OpenQueue {
+  const queue = openQueue(dataDir, resolveActor(actorFlag));
+  const lines = recoveredLines(queue.recovered);
+  if (lines.length > 0) process.stderr.write(`${lines.join('\n')}\n`);
+  return queue;
 }
 
 /**

@@ -1,0 +1,25 @@
+import type { Recovered } from '../actions/recover.js';
+
+/**
+ * What a runner says, on stderr, before it claims anything: the rows stopped runners left that it
+ * ended (Failed) or cancelled (see actions/recover.ts), at most 10 of each.
+ */
+export function recoveredLines(recovered: readonly Recovered[]): string[] {
+  return [
+    ...describe(
+      recovered.filter((r) => r.status === 'Failed'),
+      (n, s) => `Recovered ${n} action${s} a stopped runner left Running, now Failed`,
+    ),
+    ...describe(
+      recovered.filter((r) => r.status === 'Cancelled'),
+      (n, s) => `Cancelled ${n} action${s} a stopped rmm exec had queued and not started`,
+    ),
+  ];
+}
+
+function describe(rows: readonly Recovered[], heading: (n: number, s: string) => string): string[] {
+  if (rows.length === 0) return [];
+  const lines = rows.slice(0, 10).map((r) => `  ${r.id} (${r.device}): ${r.error}`);
+  if (rows.length > 10) lines.push(`  ... and ${rows.length - 10} more`);
+  return [`${heading(rows.length, rows.length === 1 ? '' : 's')}:`, ...lines];
+}
