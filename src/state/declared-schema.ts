@@ -12,7 +12,7 @@ import { readSchemaFile } from '../resources/schemas.js';
 import { suggest } from '../suggest.js';
 import { cachedSchemaModel } from './schema-cache.js';
 import type { ColumnSchema, ForeignKeyAction, SeedRow, SeedValue, TableSchema } from './table-schema.js';
-import { META_TABLE, sameName, sqlLiteral } from './table-schema.js';
+import { collapseWhitespace, META_TABLE, sameName, sqlLiteral } from './table-schema.js';
 
 /**
  * schemas/database.yaml, read and checked: YAML syntax, then database.schema.json, then the rules a
@@ -40,6 +40,7 @@ interface RawColumn {
   notNull?: boolean;
   default?: string | number;
   defaultExpr?: string;
+  rebuildFrom?: string;
 }
 interface RawForeignKey {
   columns: string[];
@@ -52,7 +53,7 @@ interface RawTable {
   columns: Record<string, RawColumn>;
   primaryKey?: string[];
   foreignKeys?: RawForeignKey[];
-  indexes?: Record<string, { columns: string[]; unique?: boolean }>;
+  indexes?: Record<string, { columns: string[]; unique?: boolean; where?: string }>;
 }
 interface RawSchema {
   tables: Record<string, RawTable>;
@@ -329,7 +330,9 @@ function isParentKey(parent: RawTable, columns: readonly string[]): boolean {
   const same = (a: readonly string[]) =>
     a.length === columns.length && a.every((c) => columns.some((k) => sameName(c, k)));
   return (
-    same(primaryKeyOf(parent)) || Object.values(parent.indexes ?? {}).some((i) => i.unique && same(i.columns))
+    same(primaryKeyOf(parent)) ||
+    // A partial index is unique only among the rows it holds, which SQLite does not take as a parent key.
+    Object.values(parent.indexes ?? {}).some((i) => i.unique && i.where === undefined && same(i.columns))
   );
 }
 
@@ -358,6 +361,7 @@ function normalizeTable(name: string, table: RawTable): TableSchema {
     type: c.type,
     notNull: c.notNull ?? false,
     defaultSql: c.defaultExpr ?? (c.default === undefined ? null : sqlLiteral(c.default)),
+    ...(c.rebuildFrom === undefined ? {} : { rebuildFrom: collapseWhitespace(c.rebuildFrom) }),
   }));
   return {
     name,
@@ -375,6 +379,7 @@ function normalizeTable(name: string, table: RawTable): TableSchema {
       name: indexName,
       columns: i.columns,
       unique: i.unique ?? false,
+      ...(i.where === undefined ? {} : { where: collapseWhitespace(i.where) }),
     })),
   };
 }
