@@ -2,7 +2,7 @@
 // on the same input. Every measurement runs in a fresh process, so one's heap never inflates
 // another's peak RSS. Figures are printed, never asserted.
 //
-//   node --import tsx bench/run.js [--quick] [--only=validate|reconcile|fanout|winrm|hostile]
+//   node --import tsx bench/run.js [--quick] [--only=validate|reconcile|fanout|winrm|hostile|ingest]
 //     --quick skips the slow `yaml` floor (about 30 s and 1.2 GB); --only runs one part, to iterate.
 //     fanout (bench/fanout.js) needs /usr/sbin/sshd, ssh, parallel-ssh and GNU time: apt-get install
 //     openssh-server openssh-client pssh time
@@ -25,14 +25,15 @@ import { fileURLToPath } from 'node:url';
 import { fanout } from './fanout.js';
 import { generate } from './generate.js';
 import { HOSTILE, writeHostile } from './hostile.js';
+import { ingest } from './ingest.js';
 import { winrm } from './winrm.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const work = path.join(root, 'bench', '.work');
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-if (only !== undefined && !['validate', 'reconcile', 'fanout', 'winrm', 'hostile'].includes(only))
-  throw new Error(`--only=${only}: expected validate, reconcile, fanout, winrm or hostile`);
+if (only !== undefined && !['validate', 'reconcile', 'fanout', 'winrm', 'hostile', 'ingest'].includes(only))
+  throw new Error(`--only=${only}: expected validate, reconcile, fanout, winrm, hostile or ingest`);
 const reportFile = path.join(work, 'usage.json');
 // The child's stdout goes to a file: rmm apply prints about 60 MB for 100,000 devices, more than a
 // pipe buffer should hold, and only its last lines are read.
@@ -131,7 +132,7 @@ console.log(
   `rmm benchmarks on ${os.cpus().length} cores, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}`,
 );
 // The 100,000-device input is for validate and reconcile only: fanout declares its own devices.
-const ownInput = only === 'fanout' || only === 'winrm' || only === 'hostile';
+const ownInput = only === 'fanout' || only === 'winrm' || only === 'hostile' || only === 'ingest';
 if (ownInput) mkdirSync(work, { recursive: true });
 const { one, many, devices } = ownInput ? {} : generate(work);
 if (devices)
@@ -291,3 +292,5 @@ if (!only || only === 'hostile') {
   }
   console.log('Targets (issue 11): each under 2 s and 300 MB.');
 }
+
+if (!only || only === 'ingest') ingest({ root, work, fmt });
