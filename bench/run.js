@@ -26,6 +26,7 @@ import { collect } from './collect.js';
 import { fanout } from './fanout.js';
 import { generate } from './generate.js';
 import { HOSTILE, writeHostile } from './hostile.js';
+import { ingest } from './ingest.js';
 import { winrm } from './winrm.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,7 +34,7 @@ const work = path.join(root, 'bench', '.work');
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 // The parts --only can name.
-const PARTS = ['validate', 'reconcile', 'fanout', 'winrm', 'hostile', 'evaluate', 'collect'];
+const PARTS = ['validate', 'reconcile', 'fanout', 'winrm', 'hostile', 'evaluate', 'collect', 'ingest'];
 // Parts that bring their own input: the 100,000-device input is for validate and reconcile only.
 const OWN_INPUT = PARTS.filter((part) => part !== 'validate' && part !== 'reconcile');
 if (only !== undefined && !PARTS.includes(only))
@@ -326,3 +327,4 @@ if (!only || only === 'evaluate') {
     'Targets (issue 12): a cycle under 1 s, peak RSS under 600 MB. Wall time is shared; cpu is this process.',
   );
 }
+if (!only || only === 'ingest') ingest({ root, work, fmt });

@@ -1,10 +1,17 @@
-/** One measured value of one metric instance on one device (shared shape of issue 12's modules). */
+/**
+ * A metric sample as collectors return it and the store, hot tier and evaluator share it. A series
+ * is (device, metric, labels); its key and the Metrics.Labels column both hold the labels in
+ * canonical form, so a series read back from SQLite has the key it had in memory.
+ */
 export interface Sample {
-  device: string /* Devices.DeviceId */;
+  /** Devices.DeviceId. */
+  device: string;
   metric: string;
+  /** Instance labels (`{mount: '/'}`); empty for a metric without instances. */
   labels: Readonly<Record<string, string>>;
   value: number;
-  at: number /* epoch ms */;
+  /** Epoch milliseconds. */
+  at: number;
 }
 
 /** The label pairs sorted by name as `k=v`, joined by `,`; empty for none. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { DeclaredSchema } from './declared-schema.js';
 import { primaryKeyOf, type RawSchema, type RawTable } from './declared-schema-shape.js';
 import type { ColumnSchema, SeedRow, TableSchema } from './table-schema.js';
-import { sameName, sqlLiteral } from './table-schema.js';
+import { collapseWhitespace, sameName, sqlLiteral } from './table-schema.js';
 
 /**
  * A checked schemas/database.yaml turned into the normalized model that inspect.ts also reads from a
@@ -33,6 +33,7 @@ function normalizeTable(name: string, table: RawTable): TableSchema {
     type: c.type,
     notNull: c.notNull ?? false,
     defaultSql: c.defaultExpr ?? (c.default === undefined ? null : sqlLiteral(c.default)),
+    ...(c.rebuildFrom === undefined ? {} : { rebuildFrom: collapseWhitespace(c.rebuildFrom) }),
   }));
   return {
     name,
@@ -50,6 +51,7 @@ function normalizeTable(name: string, table: RawTable): TableSchema {
       name: indexName,
       columns: i.columns,
       unique: i.unique ?? false,
+      ...(i.where === undefined ? {} : { where: collapseWhitespace(i.where) }),
     })),
   };
 }

@@ -206,6 +206,8 @@ function isParentKey(parent: RawTable, columns: readonly string[]): boolean {
   const same = (a: readonly string[]) =>
     a.length === columns.length && a.every((c) => columns.some((k) => sameName(c, k)));
   return (
-    same(primaryKeyOf(parent)) || Object.values(parent.indexes ?? {}).some((i) => i.unique && same(i.columns))
+    same(primaryKeyOf(parent)) ||
+    // A partial index is unique only among the rows it holds, which SQLite does not take as a parent key.
+    Object.values(parent.indexes ?? {}).some((i) => i.unique && i.where === undefined && same(i.columns))
   );
 }

@@ -11,6 +11,7 @@ export interface RawColumn {
   notNull?: boolean;
   default?: string | number;
   defaultExpr?: string;
+  rebuildFrom?: string;
 }
 export interface RawForeignKey {
   columns: string[];
@@ -23,7 +24,7 @@ export interface RawTable {
   columns: Record<string, RawColumn>;
   primaryKey?: string[];
   foreignKeys?: RawForeignKey[];
-  indexes?: Record<string, { columns: string[]; unique?: boolean }>;
+  indexes?: Record<string, { columns: string[]; unique?: boolean; where?: string }>;
 }
 export interface RawSchema {
   tables: Record<string, RawTable>;

@@ -251,7 +251,7 @@ function diffIndexes(
 }
 
 function sameIndex(a: IndexSchema, b: IndexSchema): boolean {
-  return a.unique === b.unique && sameNames(a.columns, b.columns);
+  return a.unique === b.unique && sameNames(a.columns, b.columns) && (a.where ?? '') === (b.where ?? '');
 }
 
 function sameNames(a: readonly string[], b: readonly string[]): boolean {

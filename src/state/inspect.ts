@@ -7,6 +7,7 @@ import type {
   TableSchema,
 } from './table-schema.js';
 import {
+  collapseWhitespace,
   findByName,
   META_TABLE,
   quoteIdentifier,
@@ -45,6 +46,7 @@ interface IndexListInfo {
   name: string;
   unique: number;
   origin: string;
+  partial: number;
 }
 
 /** Reads the live schema through sqlite_master and the table-valued PRAGMA functions; never writes. */
@@ -124,18 +126,50 @@ function resolveImplicitParentKeys(tables: readonly TableSchema[]): void {
 /** Only indexes made by CREATE INDEX (origin 'c'): those behind UNIQUE and PRIMARY KEY belong to the table. */
 function inspectIndexes(db: Db, table: string): IndexSchema[] {
   const list = db
-    .prepare('SELECT name, "unique", origin FROM pragma_index_list(?)')
+    .prepare('SELECT name, "unique", origin, partial FROM pragma_index_list(?)')
     .all(table) as IndexListInfo[];
   return list
     .filter((i) => i.origin === 'c' && !i.name.startsWith('sqlite_autoindex_'))
-    .map((i) => ({
-      name: i.name,
-      columns: (
-        db.prepare('SELECT name FROM pragma_index_info(?) ORDER BY seqno').all(i.name) as { name: string }[]
-      ).map((c) => c.name),
-      unique: i.unique === 1,
-    }))
+    .map((i) => {
+      const index: IndexSchema = {
+        name: i.name,
+        columns: (
+          db.prepare('SELECT name FROM pragma_index_info(?) ORDER BY seqno').all(i.name) as {
+            name: string;
+          }[]
+        ).map((c) => c.name),
+        unique: i.unique === 1,
+      };
+      if (i.partial === 1) index.where = whereOf(indexSql(db, i.name));
+      return index;
+    })
     .sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+function indexSql(db: Db, name: string): string {
+  const sql = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").pluck().get(name);
+  return typeof sql === 'string' ? sql : '';
+}
+
+/**
+ * A partial index's WHERE expression, from its CREATE INDEX text (SQLite keeps it nowhere else): what
+ * follows the parenthesis that closes the column list, found by depth with quoted names skipped.
+ */
+export function whereOf(createIndexSql: string): string {
+  let depth = 0;
+  let quote: string | null = null;
+  for (let i = 0; i < createIndexSql.length; i++) {
+    const ch = createIndexSql[i] as string;
+    if (quote !== null) {
+      if (ch === quote) quote = null;
+    } else if (ch === '"' || ch === "'" || ch === '`') quote = ch;
+    else if (ch === '[') quote = ']';
+    else if (ch === '(') depth++;
+    else if (ch === ')' && --depth === 0) {
+      return collapseWhitespace(createIndexSql.slice(i + 1).replace(/^\s*WHERE\b/i, ''));
+    }
+  }
+  return '';
 }
 
 function recordedHash(db: Db, tables: readonly TableSchema[]): string | null {

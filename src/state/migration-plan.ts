@@ -110,7 +110,7 @@ function stepOf(change: SchemaChange): MigrationStep {
       return step(
         'create index',
         change.index.name,
-        `create ${change.index.unique ? 'unique ' : ''}index ${change.index.name} on ${change.table} (${change.index.columns.join(', ')})`,
+        `create ${change.index.unique ? 'unique ' : ''}index ${change.index.name} on ${change.table} (${change.index.columns.join(', ')})${change.index.where ? ` where ${change.index.where}` : ''}`,
         destructive,
         [createIndexSql(change.table, change.index)],
       );
@@ -183,7 +183,8 @@ function referencesSql(fk: ForeignKeySchema): string {
 }
 
 export function createIndexSql(table: string, index: IndexSchema): string {
-  return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${q(index.name)} ON ${q(table)} (${index.columns.map(q).join(', ')})`;
+  const where = index.where ? ` WHERE ${index.where}` : '';
+  return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${q(index.name)} ON ${q(table)} (${index.columns.map(q).join(', ')})${where}`;
 }
 
 /**
@@ -197,12 +198,12 @@ function rebuildSql(live: TableSchema, declared: TableSchema): string[] {
   const temporary = `${REBUILD_PREFIX}${declared.name}`;
   const shared = declared.columns.flatMap((c) => {
     const current = findByName(live.columns, c.name);
-    return current ? [{ to: c.name, from: current.name }] : [];
+    return current ? [{ to: c.name, from: c.rebuildFrom ?? q(current.name) }] : [];
   });
   const sql = [createTableSql(declared, temporary)];
   if (shared.length > 0) {
     sql.push(
-      `INSERT INTO ${q(temporary)} (${shared.map((s) => q(s.to)).join(', ')}) SELECT ${shared.map((s) => q(s.from)).join(', ')} FROM ${q(live.name)}`,
+      `INSERT INTO ${q(temporary)} (${shared.map((s) => q(s.to)).join(', ')}) SELECT ${shared.map((s) => s.from).join(', ')} FROM ${q(live.name)}`,
     );
   }
   if (live.autoincrement && declared.autoincrement) {

@@ -17,6 +17,12 @@ export interface ColumnSchema {
   notNull: boolean;
   /** The DEFAULT clause's SQL text (`'Unknown'`, `5`, `CURRENT_TIMESTAMP`), or null for none. */
   defaultSql: string | null;
+  /**
+   * Declared only: the SQL expression over the live row that a table rebuild copies into this column
+   * instead of the column itself (a value whose form changed, such as text dates turned epoch ms). It
+   * runs on every rebuild, so it must leave values already in the new form as they are.
+   */
+  rebuildFrom?: string;
 }
 
 export interface ForeignKeySchema {
@@ -34,6 +40,8 @@ export interface IndexSchema {
   name: string;
   columns: string[];
   unique: boolean;
+  /** A partial index's WHERE expression, whitespace collapsed (sameWhere); absent for a full index. */
+  where?: string;
 }
 
 export interface TableSchema {
@@ -100,6 +108,11 @@ export function isConstantDefault(sql: string | null): boolean {
 /** A default that leaves the column NULL when a row does not give a value. */
 export function isNullDefault(sql: string | null): boolean {
   return normalizeDefault(sql) === null;
+}
+
+/** SQL text with runs of whitespace made one space: how a partial index's WHERE is kept and compared. */
+export function collapseWhitespace(sql: string): string {
+  return sql.replace(/\s+/g, ' ').trim();
 }
 
 /** SQLite identifiers are case-insensitive: `devices` and `Devices` name the same table. */

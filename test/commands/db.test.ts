@@ -40,7 +40,9 @@ async function populatedDatabase(schemaFile?: string): Promise<void> {
   const alert = db.prepare(
     'INSERT INTO Alerts (AlertId, DeviceId, AlertType, Severity, Title, Source) VALUES (?, ?, ?, ?, ?, ?)',
   );
-  const metric = db.prepare('INSERT INTO Metrics (DeviceId, MetricType, Value, Unit) VALUES (?, ?, ?, ?)');
+  const metric = db.prepare(
+    'INSERT INTO Metrics (DeviceId, MetricType, Value, Unit, Timestamp) VALUES (?, ?, ?, ?, ?)',
+  );
   const audit = db.prepare('INSERT INTO AuditLog (User, Action, Target) VALUES (?, ?, ?)');
   db.transaction(() => {
     for (let s = 0; s < 10; s++) site.run(`site-${s}`, `Site ${s}`, 'UTC');
@@ -61,7 +63,7 @@ async function populatedDatabase(schemaFile?: string): Promise<void> {
       inventory.run(id, 'software', JSON.stringify({ apps: d % 40 }));
       if (d % 3 !== 0)
         alert.run(`alert-${d}`, id, 'disk', ['low', 'medium', 'high'][d % 3], `Disk ${d}`, 'agent');
-      for (let m = 0; m < 2; m++) metric.run(id, m ? 'cpu' : 'ram', d * 1.5 + m, '%');
+      for (let m = 0; m < 2; m++) metric.run(id, m ? 'cpu' : 'ram', d * 1.5 + m, '%', 1_700_000_000_000 + d);
     }
     for (let a = 0; a < 200; a++) audit.run('admin', 'apply', `dev-${a}`);
   })();
@@ -197,6 +199,7 @@ const safeChanges: SafeChange[] = [
       ).toEqual([
         { name: 'idx_alerts_created' },
         { name: 'idx_alerts_device' },
+        { name: 'idx_alerts_open' },
         { name: 'idx_alerts_severity' },
       ]);
     },
@@ -422,7 +425,7 @@ const invalidSchemas: InvalidSchema[] = [
         'Hostname: {type: TEXT, notNull: true, unique: true}',
       ),
     expected:
-      'bad.yaml:17:45: unknown field "unique"; expected one of: type, primaryKey, autoincrement, notNull, default, defaultExpr',
+      'bad.yaml:17:45: unknown field "unique"; expected one of: type, primaryKey, autoincrement, notNull, default, defaultExpr, rebuildFrom',
   },
   {
     name: 'foreign key to a missing table',

@@ -116,8 +116,8 @@ describe('prune of a device with observed history', () => {
   it('the plan counts the rows that go with it, apply deletes them with it, and AuditLog records them', async () => {
     expect((await rmm('apply', '-f', repo, '-R', '--auto-approve')).exitCode).toBe(0);
     exec(`INSERT INTO Inventory (DeviceId, Category, Data) VALUES ('alpha-web-01', 'os', '{}'), ('alpha-web-01', 'cpu', '{}');
-          INSERT INTO Metrics (DeviceId, MetricType, Value) VALUES ('alpha-web-01', 'cpu', 1), ('alpha-web-01', 'cpu', 2), ('alpha-web-01', 'mem', 3);
-          INSERT INTO Metrics (DeviceId, MetricType, Value) VALUES ('alpha-web-02', 'cpu', 1);
+          INSERT INTO Metrics (DeviceId, MetricType, Value, Timestamp) VALUES ('alpha-web-01', 'cpu', 1, 1), ('alpha-web-01', 'cpu', 2, 2), ('alpha-web-01', 'mem', 3, 3);
+          INSERT INTO Metrics (DeviceId, MetricType, Value, Timestamp) VALUES ('alpha-web-02', 'cpu', 1, 1);
           INSERT INTO Actions (ActionId, DeviceId, ActionType) VALUES ('a1', 'alpha-web-01', 'exec');`);
     // Declare every alpha device except alpha-web-01.
     const file = path.join(repo, 'devices', 'alpha.yaml');

@@ -51,7 +51,7 @@ describe('loadDeclaredSchema: the packaged schemas/database.yaml', () => {
       'ActionLeases',
       'RmmMeta',
     ]);
-    expect(schema.tables.flatMap((t) => t.indexes)).toHaveLength(11);
+    expect(schema.tables.flatMap((t) => t.indexes)).toHaveLength(12);
     expect(schema.label).toBe('schemas/database.yaml');
     expect(schema.hash).toMatch(/^[0-9a-f]{64}$/);
   });

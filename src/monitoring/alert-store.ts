@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import { sqliteTime } from '../actions/schedule.js';
+import type { Db } from '../state/connection.js';
+
+/**
+ * The Alerts rows: raised, resolved, acknowledged and snoozed, each change with its AuditLog row in
+ * the same transaction. An open alert is keyed by (device, source, instance): the unique partial
+ * index idx_alerts_open allows one open row per key, so raising an alert that is already open
+ * returns the open one, and a restarted service can never open it twice. Times come from `now`
+ * and are stored as SQLite's CURRENT_TIMESTAMP writes them (UTC, seconds). Observed state only:
+ * `rmm apply` never writes these rows (pruning a device deletes its alerts with it).
+ */
+
+export type Severity = 'Info' | 'Warning' | 'Critical';
+
+export interface NewAlert {
+  device: string;
+  /** `monitor` for a policy's monitor, `device-offline` for an unreachable device. */
+  alertType: string;
+  severity: Severity;
+  title: string;
+  /** The value and the threshold, for people. */
+  message: string;
+  /** What raised it: `policy/monitor`, or `rmm/device-offline`. Never empty (NULLs are never equal in a unique index). */
+  source: string;
+  /** The series' canonical labels (`mount=/`); '' for none. */
+  instance: string;
+}
+
+export interface AlertRow {
+  id: string;
+  device: string;
+  alertType: string;
+  severity: Severity;
+  title: string;
+  message: string | null;
+  source: string;
+  instance: string;
+  createdAt: string;
+  acknowledgedAt: string | null;
+  acknowledgedBy: string | null;
+  resolvedAt: string | null;
+  resolvedBy: string | null;
+  autoResolved: boolean;
+  snoozedUntil: string | null;
+}
+
+export type RaiseOutcome =
+  | { outcome: 'raised'; id: string }
+  /** An alert with the same key was open already: nothing written. */
+  | { outcome: 'already-open'; id: string }
+  /** The device is not in Devices (pruned since it was evaluated): nothing written. */
+  | { outcome: 'unknown-device' };
+
+/** What a change did: `not-open` for an alert resolved before, `unchanged` when it already was so. */
+export type ChangeOutcome = 'changed' | 'not-found' | 'not-open' | 'unchanged';
+
+export interface AlertStore {
+  raise(alert: NewAlert, actor: string): RaiseOutcome;
+  /** `auto` marks a resolution by the evaluator (the condition cleared and the monitor says autoResolve). */
+  resolve(id: string, options: { by: string; auto: boolean }): ChangeOutcome;
+  acknowledge(id: string, options: { by: string; note?: string }): ChangeOutcome;
+  /** Silences an open alert until `until` (epoch ms; the command checks it is in the future). */
+  snooze(id: string, options: { by: string; until: number }): ChangeOutcome;
+  get(id: string): AlertRow | undefined;
+  /** Every open alert, oldest first: what the evaluator starts from after a restart. */
+  open(): AlertRow[];
+}
+
+interface Row {
+  AlertId: string;
+  DeviceId: string;
+  AlertType: string;
+  Severity: Severity;
+  Title: string;
+  Message: string | null;
+  Source: string;
+  Instance: string;
+  CreatedAt: string;
+  AcknowledgedAt: string | null;
+  AcknowledgedBy: string | null;
+  ResolvedAt: string | null;
+  ResolvedBy: string | null;
+  AutoResolved: number;
+  SnoozedUntil: string | null;
+}
+
+export function alertStore(db: Db, options: { now: () => number; newId?: () => string }): AlertStore {
+  const newId = options.newId ?? randomUUID;
+  const at = () => sqliteTime(new Date(options.now()));
+  const insert = db.prepare(
+    `INSERT INTO Alerts (AlertId, DeviceId, AlertType, Severity, Title, Message, Source, Instance, CreatedAt)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (DeviceId, Source, Instance) WHERE ResolvedAt IS NULL DO NOTHING`,
+  );
+  const openId = db
+    .prepare(
+      'SELECT AlertId FROM Alerts WHERE DeviceId = ? AND Source = ? AND Instance = ? AND ResolvedAt IS NULL',
+    )
+    .pluck();
+  const byId = db.prepare('SELECT * FROM Alerts WHERE AlertId = ?');
+  const openRows = db.prepare('SELECT * FROM Alerts WHERE ResolvedAt IS NULL ORDER BY CreatedAt, rowid');
+  const toResolved = db.prepare(
+    'UPDATE Alerts SET ResolvedAt = ?, ResolvedBy = ?, AutoResolved = ? WHERE AlertId = ? AND ResolvedAt IS NULL',
+  );
+  const toAcknowledged = db.prepare(
+    'UPDATE Alerts SET AcknowledgedAt = ?, AcknowledgedBy = ? WHERE AlertId = ? AND ResolvedAt IS NULL',
+  );
+  const toSnoozed = db.prepare('UPDATE Alerts SET SnoozedUntil = ? WHERE AlertId = ? AND ResolvedAt IS NULL');
+  const audit = db.prepare(
+    'INSERT INTO AuditLog (Timestamp, User, Action, Target, Details, Success) VALUES (?, ?, ?, ?, ?, 1)',
+  );
+  const writeAudit = (actor: string, action: string, id: string, details: Record<string, unknown>) =>
+    audit.run(at(), actor, action, `Alert/${id}`, JSON.stringify(details));
+
+  /** The row's state before a change: missing, resolved, or the row to change. */
+  const current = (id: string): Row | 'not-found' | 'not-open' => {
+    const row = byId.get(id) as Row | undefined;
+    if (!row) return 'not-found';
+    return row.ResolvedAt === null ? row : 'not-open';
+  };
+
+  return {
+    raise: db.transaction((alert: NewAlert, actor: string): RaiseOutcome => {
+      if (alert.source === '') throw new Error('rmm bug: an alert needs a source');
+      const id = newId();
+      try {
+        const { changes } = insert.run(
+          id,
+          alert.device,
+          alert.alertType,
+          alert.severity,
+          alert.title,
+          alert.message,
+          alert.source,
+          alert.instance,
+          at(),
+        );
+        if (changes === 0) {
+          return {
+            outcome: 'already-open',
+            id: openId.get(alert.device, alert.source, alert.instance) as string,
+          };
+        }
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_FOREIGNKEY') throw error;
+        return { outcome: 'unknown-device' };
+      }
+      writeAudit(actor, 'alert.raise', id, {
+        device: alert.device,
+        source: alert.source,
+        instance: alert.instance,
+        severity: alert.severity,
+        message: alert.message,
+      });
+      return { outcome: 'raised', id };
+    }).immediate,
+
+    resolve: db.transaction((id: string, change: { by: string; auto: boolean }): ChangeOutcome => {
+      const row = current(id);
+      if (typeof row === 'string') return row;
+      toResolved.run(at(), change.by, change.auto ? 1 : 0, id);
+      writeAudit(change.by, 'alert.resolve', id, {
+        device: row.DeviceId,
+        source: row.Source,
+        auto: change.auto,
+      });
+      return 'changed';
+    }).immediate,
+
+    acknowledge: db.transaction((id: string, change: { by: string; note?: string }): ChangeOutcome => {
+      const row = current(id);
+      if (typeof row === 'string') return row;
+      if (row.AcknowledgedAt !== null) return 'unchanged';
+      toAcknowledged.run(at(), change.by, id);
+      writeAudit(change.by, 'alert.acknowledge', id, {
+        device: row.DeviceId,
+        source: row.Source,
+        ...(change.note === undefined ? {} : { note: change.note }),
+      });
+      return 'changed';
+    }).immediate,
+
+    snooze: db.transaction((id: string, change: { by: string; until: number }): ChangeOutcome => {
+      const row = current(id);
+      if (typeof row === 'string') return row;
+      const until = sqliteTime(new Date(change.until));
+      if (row.SnoozedUntil === until) return 'unchanged';
+      toSnoozed.run(until, id);
+      writeAudit(change.by, 'alert.snooze', id, { device: row.DeviceId, source: row.Source, until });
+      return 'changed';
+    }).immediate,
+
+    get(id) {
+      const row = byId.get(id) as Row | undefined;
+      return row && alertOf(row);
+    },
+    open() {
+      return (openRows.all() as Row[]).map(alertOf);
+    },
+  };
+}
+
+function alertOf(row: Row): AlertRow {
+  return {
+    id: row.AlertId,
+    device: row.DeviceId,
+    alertType: row.AlertType,
+    severity: row.Severity,
+    title: row.Title,
+    message: row.Message,
+    source: row.Source,
+    instance: row.Instance,
+    createdAt: row.CreatedAt,
+    acknowledgedAt: row.AcknowledgedAt,
+    acknowledgedBy: row.AcknowledgedBy,
+    resolvedAt: row.ResolvedAt,
+    resolvedBy: row.ResolvedBy,
+    autoResolved: row.AutoResolved === 1,
+    snoozedUntil: row.SnoozedUntil,
+  };
+}
