@@ -1,6 +1,8 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { ExitCode, isRmmError } from './errors.js';
 import { resolveDataDir } from './paths.js';
+import { printable, printableLines } from './printable.js';
+import { printableOutput } from './views/output.js';
 
 /**
  * What every rmm command shares: the one place where errors become a message on stderr and an exit
@@ -78,6 +80,16 @@ export abstract class RmmCommand extends Command {
     return parsed;
   }
 
+  // Everything a command prints passes here, so no message can carry a control sequence from its
+  // input to the terminal (src/printable.ts); JSON stays valid and equal in value.
+  override log(message = '', ...args: unknown[]): void {
+    super.log(printableOutput(message), ...args);
+  }
+
+  override logToStderr(message = '', ...args: unknown[]): void {
+    super.logToStderr(printableOutput(message), ...args);
+  }
+
   /** The data directory chosen by flag, environment or default. */
   protected dataDir(flags: { 'data-dir'?: string | undefined }): string {
     return resolveDataDir(flags['data-dir']);
@@ -85,7 +97,8 @@ export abstract class RmmCommand extends Command {
 
   protected override async catch(error: Interfaces.CommandError): Promise<unknown> {
     if (isRmmError(error)) {
-      const text = [error.message, ...error.details.map((d) => `  ${d}`)].join('\n');
+      // A message and each detail are one line: a newline from the input must not forge another.
+      const text = [printable(error.message), ...error.details.map((d) => `  ${printable(d)}`)].join('\n');
       if (this.jsonEnabled()) {
         this.logJson({ error: { code: error.code, message: error.message, details: error.details } });
         this.exit(error.exitCode);
@@ -93,6 +106,8 @@ export abstract class RmmCommand extends Command {
       this.logToStderr(`Error: ${text}`);
       this.exit(error.exitCode);
     }
+    // oclif prints its own errors, which repeat what was typed (an unknown argument, say).
+    if (error instanceof Errors.CLIError) error.message = printableLines(error.message);
     // oclif's own usage errors (unknown flag, missing argument) exit with the usage code.
     if (error instanceof Errors.CLIError && !(error instanceof Errors.ExitError) && error.oclif?.exit === 2) {
       (error as { oclif: { exit: number } }).oclif = { exit: ExitCode.usage };

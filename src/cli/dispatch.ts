@@ -10,6 +10,7 @@ import { ExitCode } from '../errors.js';
 import type { Db } from '../state/connection.js';
 import { loadTransports } from '../transports/registry.js';
 import { actionOutput } from '../views/action-events.js';
+import { writeStderr } from '../views/output.js';
 import { recoveredLines } from '../views/recovered-actions.js';
 
 /**
@@ -38,7 +39,7 @@ export interface DispatchOptions {
 export function openRunnerQueue(dataDir: string, actorFlag: string | undefined): OpenQueue {
   const queue = openQueue(dataDir, resolveActor(actorFlag));
   const lines = recoveredLines(queue.recovered);
-  if (lines.length > 0) process.stderr.write(`${lines.join('\n')}\n`);
+  if (lines.length > 0) writeStderr(lines.join('\n'));
   return queue;
 }
 
@@ -52,7 +53,7 @@ const CANCEL_SIGNALS = { SIGINT: 'Ctrl-C', SIGTERM: 'SIGTERM', SIGHUP: 'SIGHUP' 
 export async function dispatch(jobs: readonly Job[], options: DispatchOptions): Promise<ExitCode> {
   // Schemas are compiled by the runner, only for the transports these jobs use.
   const registry = await loadTransports(options.config, { compileSchemas: false });
-  for (const line of registry.refused) process.stderr.write(`Refused: ${line}\n`);
+  for (const line of registry.refused) writeStderr(`Refused: ${line}`);
   const controller = new AbortController();
   const handlers = Object.entries(CANCEL_SIGNALS).map(([signal, name]) => {
     const cancel = () => controller.abort(new Error(`cancelled (${name})`));
@@ -74,7 +75,7 @@ export async function dispatch(jobs: readonly Job[], options: DispatchOptions): 
       hooks: actionHooks(options.db),
       signal: controller.signal,
       onEvent: (event) => output.event(event),
-      onNotice: (text) => process.stderr.write(`${text}\n`),
+      onNotice: (text) => writeStderr(text),
     });
     output.done(summary);
     if (controller.signal.aborted) return ExitCode.cancelled;

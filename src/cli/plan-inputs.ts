@@ -7,6 +7,7 @@ import type { TransportSchemas } from '../resources/transport-options.js';
 import type { ResourceDatabase } from '../state/resource-database.js';
 import type { ValidationResult } from '../validate.js';
 import { renderValidation } from '../views/diagnostics.js';
+import { writeStderr } from '../views/output.js';
 
 /**
  * `rmm plan` and `rmm apply -f`: validates the input (showing its problems as `rmm validate` does),
@@ -38,5 +39,5 @@ function requireValid(validation: ValidationResult, verb: string): void {
       details: renderValidation(validation, false).split('\n'),
     });
   }
-  for (const warning of validation.diagnostics) process.stderr.write(`${formatDiagnostic(warning)}\n`);
+  for (const warning of validation.diagnostics) writeStderr(formatDiagnostic(warning));
 }

@@ -1,13 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
-import { stringify } from 'yaml';
 import { dataDirFlags, RmmCommand } from '../base-command.js';
 import { toResource } from '../engine/to-resource.js';
 import { RmmError } from '../errors.js';
 import { KINDS, type Kind } from '../resources/kinds.js';
 import { openResourceDatabase } from '../state/resource-database.js';
 import { readStoredResources } from '../state/resource-store.js';
+import { yamlText } from '../views/yaml-text.js';
 
 const FILE_OF: Record<Kind, string> = {
   Site: 'sites.yaml',
@@ -48,7 +48,7 @@ export default class Export extends RmmCommand {
       db.close();
     }
     const byKind = new Map<Kind, string[]>(KINDS.map((k) => [k, []]));
-    for (const view of stored) byKind.get(view.kind)?.push(stringify(toResource(view), { lineWidth: 0 }));
+    for (const view of stored) byKind.get(view.kind)?.push(yamlText(toResource(view)));
     if (!flags.dir) {
       this.log(
         KINDS.flatMap((k) => byKind.get(k) ?? [])

@@ -1,5 +1,4 @@
 import { Args } from '@oclif/core';
-import { stringify } from 'yaml';
 import { dataDirFlags, outputFlags, outputFormat, RmmCommand } from '../base-command.js';
 import type { StoredResource } from '../engine/plan.js';
 import { toResource } from '../engine/to-resource.js';
@@ -8,6 +7,8 @@ import type { Kind } from '../resources/kinds.js';
 import { openResourceDatabase } from '../state/resource-database.js';
 import { readStoredResources } from '../state/resource-store.js';
 import { type DeviceTransport, deviceTransportOf, renderDeviceTransport } from '../views/device-transport.js';
+import { type Column, textTable } from '../views/table.js';
+import { yamlText } from '../views/yaml-text.js';
 
 const KIND_OF: Record<string, Kind> = {
   sites: 'Site',
@@ -100,7 +101,7 @@ export default class Get extends RmmCommand {
     else if (format === 'yaml')
       this.log(
         records
-          .map((r) => stringify(r, { lineWidth: 0 }))
+          .map((r) => yamlText(r))
           .join('---\n')
           .trimEnd(),
       );
@@ -121,7 +122,7 @@ function observedOf(row: Observed | undefined) {
 function table(kind: Kind, views: StoredResource[], observed: Map<string, Observed>): string {
   const text = (v: unknown) =>
     v === null || v === undefined ? '' : Array.isArray(v) ? v.join(',') : String(v);
-  const columns: Array<[string, (v: StoredResource) => string]> = [['NAME', (v) => v.name]];
+  const columns: Array<Column<StoredResource>> = [['NAME', (v) => v.name]];
   if (kind === 'Site')
     columns.push(
       ['DISPLAY NAME', (v) => text(v.fields.displayName)],
@@ -148,14 +149,5 @@ function table(kind: Kind, views: StoredResource[], observed: Map<string, Observ
     );
   }
   columns.push(['MANAGED', (v) => (v.managed ? 'yes' : 'no')]);
-  const rows = [columns.map(([h]) => h), ...views.map((v) => columns.map(([, f]) => f(v)))];
-  const widths = columns.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => cell.padEnd(widths[i] as number))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return textTable(columns, views);
 }

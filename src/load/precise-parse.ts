@@ -1,4 +1,17 @@
-import { isMap, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument, type YAMLMap } from 'yaml';
+import {
+  type Alias,
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  type Pair,
+  parseDocument,
+  visit,
+  type YAMLMap,
+} from 'yaml';
 import type { PathSegment } from '../diagnostics/diagnostic.js';
 import { quotedScalars } from './quoted-scalars.js';
 
@@ -44,8 +57,9 @@ const FRIENDLIER: Record<string, string> = {
 
 export function parsePrecise(text: string): PreciseResult {
   const lineCounter = new LineCounter();
+  let doc: Document | undefined;
   try {
-    const doc = parseDocument(text, { ...options, lineCounter });
+    doc = parseDocument(text, { ...options, lineCounter });
     // Warnings (an unknown tag, say) are errors here: a value we cannot type must not slip through.
     const issues = [...doc.errors, ...doc.warnings];
     if (issues.length > 0) {
@@ -70,6 +84,13 @@ export function parsePrecise(text: string): PreciseResult {
     return { ok: true, value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
   } catch (error) {
     if (error instanceof RangeError) return { ok: false, problems: [nestingProblem(text)] };
+    // yaml throws a ReferenceError both for an alias with no anchor and for an alias bomb.
+    const unresolved = error instanceof ReferenceError && doc ? firstUnresolvedAlias(doc) : undefined;
+    if (unresolved) {
+      const { line, col } = lineCounter.linePos(unresolved.range?.[0] ?? 0);
+      const message = `alias *${unresolved.source} refers to no anchor: no &${unresolved.source} is set before it`;
+      return { ok: false, problems: [{ code: 'syntax', message, line: line - 1, column: col - 1 }] };
+    }
     if (error instanceof ReferenceError && /alias/i.test(error.message)) {
       return {
         ok: false,
@@ -84,6 +105,27 @@ export function parsePrecise(text: string): PreciseResult {
     }
     throw error;
   }
+}
+
+/**
+ * The first alias with no anchor of its name before it, in document order (where yaml looks): it was
+ * reported as an alias bomb.
+ */
+function firstUnresolvedAlias(doc: Document): Alias | undefined {
+  const anchors = new Set<string>();
+  let found: Alias | undefined;
+  visit(doc, {
+    Node(_key, node) {
+      if (isAlias(node)) {
+        if (anchors.has(node.source)) return undefined;
+        found = node;
+        return visit.BREAK;
+      }
+      if (node.anchor) anchors.add(node.anchor);
+      return undefined;
+    },
+  });
+  return found;
 }
 
 function nestingProblem(text: string): PreciseProblem {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { formatSize } from './parse-document.js';
+import { utf16Message, utf16Of } from './utf16.js';
 
 /** One input file's text, or the reason it has none. `file` is the name shown in diagnostics. */
 export type Source = { file: string; text: string } | { file: string; diagnostic: Diagnostic };
@@ -97,7 +98,7 @@ export function listedFiles(
   return out;
 }
 
-/** Reads one input as UTF-8 text, refusing what is too large, not UTF-8, or binary. */
+/** Reads one input as UTF-8 text, refusing what is too large, UTF-16, binary or otherwise not UTF-8. */
 export async function readSource(file: string, stdin?: Readable): Promise<Source> {
   let bytes: Buffer;
   try {
@@ -116,6 +117,8 @@ export async function readSource(file: string, stdin?: Readable): Promise<Source
       `file is ${formatSize(bytes.length)}, over the limit of ${formatSize(MAX_FILE_BYTES)}`,
     );
   }
+  const utf16 = utf16Of(bytes);
+  if (utf16) return failed(file, 'encoding', utf16Message(file, utf16, file === STDIN_NAME));
   const nul = bytes.indexOf(0);
   if (nul !== -1)
     return failed(file, 'encoding', `binary data (a NUL byte at offset ${nul}); expected YAML text`);

@@ -1,5 +1,6 @@
 import type { ActionEvent, Summary } from '../actions/runner.js';
 import { ACTION_STATUSES, type ActionStatus, FINAL_STATUSES } from '../actions/store.js';
+import { printable, printableLines } from '../printable.js';
 import { writeLines } from './output.js';
 import { ProgressLine } from './progress-line.js';
 
@@ -97,14 +98,20 @@ function liveTally(total: number) {
   };
 }
 
+/**
+ * A device's result for people. What the device printed is untrusted: its control sequences could
+ * rewrite the operator's terminal or forge rmm's own lines, so they are shown escaped, lines and tabs
+ * kept (src/printable.ts), whatever stdout is (a log viewed later replays them as well). --json
+ * keeps the exact output.
+ */
 function resultLines(event: ActionEvent): string[] {
   const how = event.exitCode !== undefined ? `exit ${event.exitCode}` : (event.error ?? '');
   const lines = [
-    `--- ${event.device}: ${event.status} (${how}, ${((event.durationMs ?? 0) / 1000).toFixed(2)} s)`,
+    `--- ${printable(event.device)}: ${event.status} (${printable(how)}, ${((event.durationMs ?? 0) / 1000).toFixed(2)} s)`,
   ];
-  if (event.note) lines.push(event.note);
-  if (event.stdout) lines.push(event.stdout.replace(/\n$/, ''));
-  if (event.stderr) lines.push(event.stderr.replace(/\n$/, ''));
+  if (event.note) lines.push(printable(event.note));
+  if (event.stdout) lines.push(printableLines(event.stdout.replace(/\n$/, '')));
+  if (event.stderr) lines.push(printableLines(event.stderr.replace(/\n$/, '')));
   return lines;
 }
 

@@ -1,6 +1,7 @@
 import { readPayload } from '../actions/jobs.js';
 import type { Lease } from '../actions/queries.js';
 import type { ActionResult, ActionRow } from '../actions/store.js';
+import { printable, printableLines } from '../printable.js';
 import { type Column, textTable } from './table.js';
 import { isoTime as iso } from './time.js';
 
@@ -65,8 +66,11 @@ export function actionTable(rows: readonly ActionRow[]): string {
 export function actionText(detail: ReturnType<typeof actionDetail>): string {
   const payload = (detail.payload ?? {}) as Record<string, unknown>;
   const result = detail.result;
+  // Values come from the queue and devices: escaped, each field one line (src/printable.ts).
   const field = (label: string, value: unknown) =>
-    value === null || value === undefined || value === '' ? [] : [`${`${label}:`.padEnd(11)} ${value}`];
+    value === null || value === undefined || value === ''
+      ? []
+      : [`${`${label}:`.padEnd(11)} ${printable(String(value))}`];
   const seconds = (ms: unknown) => (typeof ms === 'number' ? `${(ms / 1000).toFixed(2)} s` : undefined);
   const lines = [
     ...field('Action', detail.id),
@@ -94,7 +98,7 @@ export function actionText(detail: ReturnType<typeof actionDetail>): string {
     if (!text) continue;
     const dropped = result?.[stream === 'stdout' ? 'stdoutDropped' : 'stderrDropped'];
     lines.push(`--- ${stream}${dropped ? ` (first 64 KiB; ${dropped} more bytes not kept)` : ''}`);
-    lines.push(text.replace(/\n$/, ''));
+    lines.push(printableLines(text.replace(/\n$/, '')));
   }
   return lines.join('\n');
 }

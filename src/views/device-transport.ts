@@ -1,3 +1,4 @@
+import { printable } from '../printable.js';
 import {
   type EffectiveTransport,
   effectiveTransport,
@@ -39,10 +40,11 @@ export function renderDeviceTransport(transport: DeviceTransport): string[] {
     ({ device: 'device', site: `default of site "${site}"`, 'built-in': 'built-in default' })[
       transport.from[key] ?? 'device'
     ];
+  // Keys and values are the YAML's and the database's: escaped, so each row is one line.
   const rows = Object.entries(transport.block).map(([key, value]) => [
-    key,
-    typeof value === 'string' ? value : JSON.stringify(value),
-    sourceOf(key),
+    printable(key),
+    printable(typeof value === 'string' ? value : JSON.stringify(value)),
+    printable(sourceOf(key)),
   ]);
   if (!('port' in transport.block))
     rows.splice(1, 0, ['port', '(not set)', `the ${transport.type} transport's default`]);
@@ -54,7 +56,9 @@ export function renderDeviceTransport(transport: DeviceTransport): string[] {
     );
   if (transport.siteDefault && !transport.siteDefault.applies)
     lines.push(
-      `  The default of site "${site}" is for ${transport.siteDefault.type} devices; it does not apply to this ${transport.type} device.`,
+      printable(
+        `  The default of site "${site}" is for ${transport.siteDefault.type} devices; it does not apply to this ${transport.type} device.`,
+      ),
     );
   return lines;
 }

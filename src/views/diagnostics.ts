@@ -1,5 +1,5 @@
 import { type Diagnostic, errorCount } from '../diagnostics/diagnostic.js';
-import { formatDiagnostic } from '../diagnostics/render.js';
+import { styledDiagnostic } from '../diagnostics/render.js';
 import { paint } from './color.js';
 
 export interface ValidationSummary {
@@ -11,10 +11,9 @@ export interface ValidationSummary {
 /** Human output of `rmm validate`: one line per problem, then a one-line verdict. */
 export function renderValidation(result: ValidationSummary, color: boolean): string {
   const c = paint(color);
-  const lines = result.diagnostics.map((d) => {
-    const text = formatDiagnostic(d);
-    return d.severity === 'error' ? text.replace(d.message, c('red', d.message)) : text;
-  });
+  const lines = result.diagnostics.map((d) =>
+    styledDiagnostic(d, (message) => (d.severity === 'error' ? c('red', message) : message)),
+  );
   const errors = errorCount(result.diagnostics);
   const scope = `${plural(result.documents, 'resource')} in ${plural(result.files, 'file')}`;
   lines.push(

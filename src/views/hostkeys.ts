@@ -1,14 +1,18 @@
 import type { HostKeyResult } from '../hostkeys/scan.js';
+import { printable } from '../printable.js';
 import { paint } from './color.js';
 
-/** `rmm hostkeys scan`, for people: one line per device, then what happened to the new keys. */
+/**
+ * `rmm hostkeys scan`, for people: one line per device, then what happened to the new keys. What a
+ * host sent (key type, errors) is escaped, as are names and addresses (src/printable.ts).
+ */
 export function hostKeyLines(results: readonly HostKeyResult[], color: boolean): string[] {
   const c = paint(color);
-  const width = Math.max(...results.map((r) => r.device.length));
-  const hostWidth = Math.max(...results.map((r) => r.host.length));
+  const width = Math.max(...results.map((r) => printable(r.device).length));
+  const hostWidth = Math.max(...results.map((r) => printable(r.host).length));
   return results.map((r) => {
-    const head = `${r.device.padEnd(width)}  ${r.host.padEnd(hostWidth)}`;
-    const key = r.fingerprint ? `  ${r.keyType} ${r.fingerprint}` : '';
+    const head = `${printable(r.device).padEnd(width)}  ${printable(r.host).padEnd(hostWidth)}`;
+    const key = r.fingerprint ? `  ${printable(`${r.keyType} ${r.fingerprint}`)}` : '';
     switch (r.status) {
       case 'known':
         return `${head}${key}  ${c('dim', 'known')}`;
@@ -21,9 +25,9 @@ export function hostKeyLines(results: readonly HostKeyResult[], color: boolean):
       case 'revoked':
         return `${head}${key}  ${c('red', 'REVOKED')}`;
       case 'unsupported':
-        return `${head}  ${c('dim', `skipped: ${r.error}`)}`;
+        return `${head}  ${c('dim', `skipped: ${printable(r.error ?? '')}`)}`;
       default:
-        return `${head}${key}  ${c('red', r.status)}: ${r.error}`;
+        return `${head}${key}  ${c('red', r.status)}: ${printable(r.error ?? '')}`;
     }
   });
 }
@@ -43,10 +47,10 @@ export function mismatchWarning(results: readonly HostKeyResult[], color: boolea
     'or the host key was replaced (a reinstalled host). Nothing was recorded in this run.',
   ];
   for (const r of results) {
-    lines.push(`  ${r.device} (${r.host}) offered ${r.keyType} ${r.fingerprint}`);
-    if (r.status === 'revoked') lines.push(`    which ${r.store} marks @revoked`);
-    else lines.push(`    trusted instead: ${(r.expected ?? []).join(', ')} (${r.store})`);
-    if (r.error) lines.push(`    ${r.error}`);
+    lines.push(printable(`  ${r.device} (${r.host}) offered ${r.keyType} ${r.fingerprint}`));
+    if (r.status === 'revoked') lines.push(printable(`    which ${r.store} marks @revoked`));
+    else lines.push(printable(`    trusted instead: ${(r.expected ?? []).join(', ')} (${r.store})`));
+    if (r.error) lines.push(printable(`    ${r.error}`));
   }
   lines.push(
     "Check the new key with the host's administrator (ssh-keygen -lf on the host). If it is right, remove",
@@ -65,7 +69,7 @@ export function recordSummary(
   if (why === 'recorded') {
     if (recorded.length === 0) return undefined;
     const stores = [...new Set(recorded.map((r) => r.store))].join(', ');
-    return `Recorded ${count(recorded.length, 'host key')} in ${stores}.`;
+    return printable(`Recorded ${count(recorded.length, 'host key')} in ${stores}.`);
   }
   if (pending === 0) return undefined;
   const reason = {

@@ -1,6 +1,7 @@
-import { stringify } from 'yaml';
 import type { InventoryEntry } from '../inventory/queries.js';
+import { printable, printableLines } from '../printable.js';
 import { isoTime } from './time.js';
+import { yamlText } from './yaml-text.js';
 
 /** `rmm inventory show`: for people, each category as YAML under a heading; for programs, JSON. */
 export function inventoryJson(device: string, entries: readonly InventoryEntry[]) {
@@ -17,12 +18,13 @@ export function inventoryJson(device: string, entries: readonly InventoryEntry[]
 export function inventoryText(device: string, entries: readonly InventoryEntry[]): string {
   return entries
     .map((e) => {
-      const body = stringify(e.data, { lineWidth: 0 }).trimEnd();
+      const body = yamlText(e.data).trimEnd();
       const indented = body
         .split('\n')
         .map((line) => `  ${line}`)
         .join('\n');
-      return `${e.category} (Device/${device}, collected ${isoTime(e.collectedAt) ?? 'at an unknown time'})\n${indented}`;
+      // What a collector reported is the device's word: escaped, lines kept (src/printable.ts).
+      return `${printable(e.category)} (Device/${printable(device)}, collected ${isoTime(e.collectedAt) ?? 'at an unknown time'})\n${printableLines(indented)}`;
     })
     .join('\n\n');
 }

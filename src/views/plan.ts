@@ -5,6 +5,7 @@ import type { Plan, ResourceChange } from '../engine/plan.js';
 import { redactFieldChanges, SENSITIVE } from '../engine/redact.js';
 import type { FieldValue } from '../engine/resource-view.js';
 import type { MigrationStep } from '../formats/migration-step.js';
+import { printable } from '../printable.js';
 import { paint } from './color.js';
 import { renderSteps } from './migration-plan.js';
 
@@ -30,9 +31,12 @@ export function* planLines(
     yield '';
   }
   if (plan.changes.length > 0 || plan.undeclared.length > 0 || plan.unowned > 0)
-    yield c('dim', `Apply set "${plan.scope.set}"; prune scope: ${describeScope(plan.scope.prune)}`);
+    yield c(
+      'dim',
+      printable(`Apply set "${plan.scope.set}"; prune scope: ${describeScope(plan.scope.prune)}`),
+    );
   for (const change of plan.changes) {
-    yield c(COLOR[change.action], `  ${SIGN[change.action]} ${change.kind}/${change.name}`) +
+    yield c(COLOR[change.action], `  ${SIGN[change.action]} ${printable(`${change.kind}/${change.name}`)}`) +
       noteOf(change, plan.scope.set, c);
     for (const field of redactFieldChanges(change.kind, change.fields)) {
       // A new or removed resource lists what it holds; its unset fields would only be noise.
@@ -44,7 +48,7 @@ export function* planLines(
   if (plan.undeclared.length > 0) {
     yield '';
     yield 'No longer declared (kept; apply with --prune to destroy):';
-    for (const u of plan.undeclared) yield `  ${u.kind}/${u.name}`;
+    for (const u of plan.undeclared) yield `  ${printable(`${u.kind}/${u.name}`)}`;
   }
   if (plan.unowned > 0) {
     yield '';
@@ -74,7 +78,7 @@ export function renderPlan(
 
 function noteOf(change: ResourceChange, set: string, c: ReturnType<typeof paint>): string {
   const owner = ownerNote(change, set);
-  if (owner) return c('cyan', owner);
+  if (owner) return c('cyan', printable(owner));
   if (change.adopt) return c('dim', ' (adopt: an existing row rmm did not create)');
   if (change.drift)
     return c(
@@ -83,7 +87,7 @@ function noteOf(change: ResourceChange, set: string, c: ReturnType<typeof paint>
     );
   if (change.dependents?.length) {
     const rows = change.dependents.map((d) => `${d.rows} ${d.table} row${d.rows === 1 ? '' : 's'}`);
-    return c('red', ` (its observed history goes with it: ${rows.join(', ')})`);
+    return c('red', printable(` (its observed history goes with it: ${rows.join(', ')})`));
   }
   return '';
 }
@@ -98,8 +102,11 @@ function ownerNote(change: ResourceChange, set: string): string {
   return ` (taken over from apply set "${owner.set}", ${owner.source}${drift})`;
 }
 
+/** Keys and values come from YAML and the database: escaped, so each field stays on its line. */
 function renderField(field: FieldChange, action: 'create' | 'update' | 'delete'): string {
-  const path = field.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+  const path = printable(
+    field.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join(''),
+  );
   if (action === 'create') return `${path}: ${show(field.after)}`;
   if (action === 'delete') return `${path}: ${show(field.before)}`;
   return `${path}: ${show(field.before)} -> ${show(field.after)}`;
@@ -116,5 +123,5 @@ function isUnset(value: FieldValue | undefined): boolean {
 
 function show(value: FieldValue | undefined): string {
   if (value === SENSITIVE) return SENSITIVE;
-  return value === undefined ? '(none)' : JSON.stringify(value);
+  return value === undefined ? '(none)' : printable(JSON.stringify(value));
 }

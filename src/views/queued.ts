@@ -1,4 +1,4 @@
-import { writeLines } from './output.js';
+import { writeLines, writeStderr } from './output.js';
 
 /** What `--at` prints: the queued rows, for rmm actions show/cancel. */
 export function showQueued(
@@ -11,8 +11,8 @@ export function showQueued(
     writeLines([JSON.stringify({ type: 'queued', scheduledAt: utc, count: ids.length, ids })]);
     return;
   }
-  process.stderr.write(
-    `Queued ${ids.length} action${ids.length === 1 ? '' : 's'}, due ${utc} UTC (rmm actions run runs due actions):\n`,
+  writeStderr(
+    `Queued ${ids.length} action${ids.length === 1 ? '' : 's'}, due ${utc} UTC (rmm actions run runs due actions):`,
   );
   writeLines(ids.map((id, i) => `${id}  ${devices[i]}`));
 }

@@ -108,6 +108,53 @@ describe('rmm validate with hostile files', () => {
     ]);
   });
 
+  // Windows editors save UTF-16; calling it binary left the user guessing (issue 11).
+  const SITE = 'apiVersion: rmm/v1\nkind: Site\nmetadata:\n  name: zurich\n';
+  const utf16 = (bom: boolean, order: 'le' | 'be') => {
+    const le = Buffer.from(`${bom ? '\uFEFF' : ''}${SITE}`, 'utf16le');
+    return order === 'le' ? le : le.swap16();
+  };
+  it.each([
+    {
+      name: 'with a byte order mark, little-endian',
+      bytes: utf16(true, 'le'),
+      from: 'UTF-16',
+      how: 'little-endian, with a byte order mark',
+    },
+    {
+      name: 'with a byte order mark, big-endian',
+      bytes: utf16(true, 'be'),
+      from: 'UTF-16',
+      how: 'big-endian, with a byte order mark',
+    },
+    {
+      name: 'without a byte order mark, little-endian',
+      bytes: utf16(false, 'le'),
+      from: 'UTF-16LE',
+      how: 'little-endian',
+    },
+    {
+      name: 'without a byte order mark, big-endian',
+      bytes: utf16(false, 'be'),
+      from: 'UTF-16BE',
+      how: 'big-endian',
+    },
+  ])('a UTF-16 file $name is called UTF-16, with how to convert it', async ({ bytes, from, how }) => {
+    const result = await validateFile('utf16.yaml', bytes);
+    expectCleanExit(result, 1);
+    expect(diagnosticsOf(result.stdout)).toEqual([
+      `utf16.yaml:1:1: UTF-16 text (${how}); rmm reads UTF-8: convert it with iconv -f ${from} -t UTF-8 utf16.yaml > utf16.yaml.new && mv utf16.yaml.new utf16.yaml`,
+    ]);
+  });
+
+  it('a UTF-16 file with a space in its name gets a command that quotes it', async () => {
+    const result = await validateFile('my site.yaml', utf16(true, 'le'));
+    expectCleanExit(result, 1);
+    expect(diagnosticsOf(result.stdout)).toEqual([
+      "my site.yaml:1:1: UTF-16 text (little-endian, with a byte order mark); rmm reads UTF-8: convert it with iconv -f UTF-16 -t UTF-8 'my site.yaml' > 'my site.yaml.new' && mv 'my site.yaml.new' 'my site.yaml'",
+    ]);
+  });
+
   it('a 50 MB document is refused as too large, quickly', async () => {
     const head =
       'apiVersion: rmm/v1\nkind: Device\nmetadata:\n  name: web-01\nspec:\n  site: main\n  customFields:\n    notes: ';

@@ -10,7 +10,7 @@ import { loadTransports } from '../../transports/registry.js';
 import { colorEnabled } from '../../views/color.js';
 import { confirmOnTerminal } from '../../views/confirm.js';
 import { hostKeyLines, hostKeysJson, mismatchWarning, recordSummary } from '../../views/hostkeys.js';
-import { writeLines } from '../../views/output.js';
+import { writeLines, writeStderr } from '../../views/output.js';
 
 export default class HostkeysScan extends RmmCommand {
   static override summary = "Show the selected devices' host keys and, once confirmed, trust the new ones.";
@@ -67,7 +67,7 @@ export default class HostkeysScan extends RmmCommand {
     try {
       const devices = selectDevices(db, flags.target);
       const registry = await loadTransports(this.config, { compileSchemas: false });
-      for (const line of registry.refused) process.stderr.write(`Refused: ${line}\n`);
+      for (const line of registry.refused) writeStderr(`Refused: ${line}`);
       const scanned = await scanHostKeys(devices, registry, {
         connectTimeoutMs: flags['connect-timeout'] * 1000,
         concurrency: flags.concurrency,
