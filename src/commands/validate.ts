@@ -15,6 +15,7 @@ export default class Validate extends RmmCommand {
 
   static override description = [
     "Reads Site, Policy, DeviceGroup and Device documents (one or many per file, separated by ---) from files, directories or stdin, checks each against its kind's JSON Schema, then checks the references between them: unknown sites, groups and policies, duplicate names, cycles in group parents, devices in groups scoped to another site, and anything that looks like an inline secret.",
+    "A Policy's monitors are checked against the metric catalogue (docs/monitoring.md): the metric, the labels its match names, the threshold's range, and intervals of at least 10s; a `for` shorter than the interval is a warning.",
     "Transport blocks are checked against the options schema of the installed plugin their type names, and each device's block as it will be used, over its site's default of the same type (a block without type takes the site default's, else ssh). A type no installed plugin provides is an error with a did-you-mean, unless --allow-unknown-transports.",
     'Every problem is reported at once, one per line, as FILE:LINE:COLUMN: Kind/name: message. References resolve among the documents given only; the default site "main" always exists. The database is never opened, so a file that names a site or group applied from other files is reported here, while `rmm plan` and `rmm apply` also resolve references against what the database holds.',
     'Exit codes: 0 all valid, 1 any problem, 64 bad flags.',
