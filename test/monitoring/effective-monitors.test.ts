@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   effectiveMonitors,
@@ -138,5 +139,73 @@ describe("effective monitors: the most specific group's policy owns a series", (
     expect(policiesReaching({ groups: ['loop-a', 'nowhere'], site: 'main' }, groups)).toEqual([
       { policy: 'baseline', group: 'loop-a', via: ['loop-a'], above: ['loop-b'] },
     ]);
+  });
+});
+
+/**
+ * The rule against a reference written from its wording: a candidate is a policy monitoring the
+ * series through a group on the device's chains; it is overridden when another candidate's group
+ * lies below its group (found by walking parents from that other group).
+ */
+describe('effective monitors against a reference model', () => {
+  const NAMES = ['g0', 'g1', 'g2', 'g3', 'g4', 'g5'];
+  const SERIES = ['cpu.percent', 'load.1m'];
+  const reachable = (start: string, site: string, tree: ReadonlyMap<string, GroupLink>): string[] => {
+    const out: string[] = [];
+    for (let name: string | null = start; name !== null; name = tree.get(name)?.parent ?? null) {
+      const group = tree.get(name);
+      if (!group || out.includes(name) || (group.site !== null && group.site !== site)) break;
+      out.push(name);
+    }
+    return out;
+  };
+
+  it('owners and conflicts match for random trees, policies and memberships', () => {
+    // Parents come earlier in NAMES: no cycles (validation refuses them; the walk's end on one is
+    // tested above, and "above" has no meaning inside one).
+    const groupArb = (i: number) =>
+      fc.record({
+        parent: i === 0 ? fc.constant(null) : fc.option(fc.constantFrom(...NAMES.slice(0, i)), { nil: null }),
+        policy: fc.option(fc.constantFrom('p0', 'p1', 'p2'), { nil: null }),
+        site: fc.option(fc.constantFrom('main', 'other'), { freq: 4, nil: null }),
+      });
+    const policyArb = fc.subarray(SERIES);
+    fc.assert(
+      fc.property(
+        fc.tuple(...NAMES.map((_, i) => groupArb(i))),
+        fc.tuple(policyArb, policyArb, policyArb),
+        fc.uniqueArray(fc.constantFrom(...NAMES), { maxLength: 4 }),
+        (links, monitored, memberOf) => {
+          const tree = new Map(links.map((l, i) => [NAMES[i] as string, l]));
+          const specs = new Map<string, PolicySpec>(
+            monitored.map((series, i) => [`p${i}`, { monitors: series.map((m) => monitor(`m-${m}`, m, 1)) }]),
+          );
+          const { monitors, conflicts } = effectiveMonitors({ groups: memberOf, site: 'main' }, tree, specs);
+
+          const reached = new Set(memberOf.flatMap((g) => reachable(g, 'main', tree)));
+          for (const series of SERIES) {
+            const candidates = [...reached].filter((g) => {
+              const policy = tree.get(g)?.policy;
+              return policy != null && monitored[Number(policy.slice(1))]?.includes(series);
+            });
+            const owners = candidates.filter(
+              (g) =>
+                !candidates.some(
+                  (other) => other !== g && reachable(other, 'main', tree).slice(1).includes(g),
+                ),
+            );
+            const policies = [...new Set(owners.map((g) => tree.get(g)?.policy))].sort();
+            expect(
+              monitors
+                .filter((m) => m.series === series)
+                .map((m) => m.policy)
+                .sort(),
+            ).toEqual(policies);
+            expect(conflicts.some((c) => c.series === series)).toBe(policies.length > 1);
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
