@@ -16,6 +16,7 @@ import { compareDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js
 import { type Locator, locator } from './load/precise-parse.js';
 import { listedFiles, listInputFiles, type ReadOptions, readInputs } from './load/read-sources.js';
 import { splitDocuments } from './load/split-documents.js';
+import { MonitorConflictCheck } from './monitoring/monitor-conflicts.js';
 import type { ResourceRefs } from './resources/cross-references.js';
 import { ReferenceIndex } from './resources/cross-references.js';
 import { DEFAULT_SITE } from './resources/kinds.js';
@@ -176,6 +177,7 @@ export async function validateInputs(
     const declaredDevices = new Set<string>();
     const devices: Array<{ refs: ResourceRefs; chunk: DocumentChunk }> = [];
     const unknownTransports = new Map<string, { refs: ResourceRefs; chunk: DocumentChunk; count: number }>();
+    const monitorConflicts = new MonitorConflictCheck<DocumentChunk>();
     const resultsByChunk = cache ? new Map<DocumentChunk, DocumentResult>() : undefined;
     let documents = 0;
     for (const batch of batches) {
@@ -203,6 +205,7 @@ export async function validateInputs(
             else unknownTransports.set(type, { refs: { ...result.refs }, chunk, count: 1 });
           }
           index.add(result.refs, chunk);
+          addToMonitorCheck(monitorConflicts, result.refs, chunk);
         }
         if (result.declared && !result.diagnostics.some((d) => d.severity === 'error'))
           resources.push({ ...result.declared, source: chunk });
@@ -299,6 +302,16 @@ export async function validateInputs(
         ),
       );
     }
+    for (const problem of monitorConflicts.check())
+      diagnostics.push(
+        diagnosticAt(
+          problem.ref,
+          'Device',
+          problem.name,
+          { code: 'conflict', path: problem.path, at: 'value', message: problem.message },
+          locateIn(problem.ref),
+        ),
+      );
     phase('cross-references');
     if (cache && resultsByChunk) {
       // Only files whose documents are all valid by themselves: problems are always found afresh.
@@ -313,6 +326,23 @@ export async function validateInputs(
   } finally {
     await checker?.close();
   }
+}
+
+/** What the effective-monitor conflict check needs of a declared resource (groups, policies, devices). */
+function addToMonitorCheck(
+  check: MonitorConflictCheck<DocumentChunk>,
+  refs: ResourceRefs,
+  chunk: DocumentChunk,
+) {
+  if (refs.kind === 'DeviceGroup')
+    check.addGroup(refs.name, {
+      parent: refs.parent ?? null,
+      policy: refs.policy ?? null,
+      site: refs.site ?? null,
+    });
+  else if (refs.kind === 'Policy') check.addPolicy(refs.name, refs.monitorSeries ?? []);
+  else if (refs.kind === 'Device' && refs.groups)
+    check.addDevice(refs.name, { groups: refs.groups, site: refs.site ?? DEFAULT_SITE }, chunk);
 }
 
 /** 1-based file position of a node in a document. */

@@ -15,6 +15,7 @@ export type DiagnosticCode =
   | 'duplicate' // the same kind/name declared twice
   | 'reference' // names a site, group or policy that is not declared
   | 'cycle' // group parents form a cycle
+  | 'conflict' // two policies tie for one monitored series of a device
   | 'scope'; // a device joins a group scoped to another site
 
 export interface Diagnostic {

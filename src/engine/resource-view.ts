@@ -39,7 +39,7 @@ export class ImageView implements ResourceView {
 /** The declared fields of each kind, in the order plans show them. */
 export const FIELDS_OF: Record<Kind, readonly string[]> = {
   Site: ['displayName', 'location', 'timezone', 'contactEmail', 'relay', 'defaults', 'labels'],
-  Policy: ['description', 'monitors', 'schedules', 'labels'],
+  Policy: ['description', 'interval', 'monitors', 'schedules', 'labels'],
   DeviceGroup: ['displayName', 'description', 'parent', 'policy', 'site', 'labels'],
   Device: [
     'hostname',

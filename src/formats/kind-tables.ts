@@ -37,7 +37,7 @@ export const KIND_TABLES: Record<Kind, KindTable> = {
     key: 'PolicyId',
     columns: { description: 'Description', monitors: 'Monitors', schedules: 'Schedules' },
     json: new Set(['monitors', 'schedules']),
-    settings: [],
+    settings: ['interval'],
     updatedAt: 'UpdatedAt',
   },
   DeviceGroup: {

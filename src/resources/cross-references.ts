@@ -1,4 +1,5 @@
 import type { DiagnosticCode, PathSegment } from '../diagnostics/diagnostic.js';
+import { monitoredSeries } from '../monitoring/effective-monitors.js';
 import { suggest } from '../suggest.js';
 import { DEFAULT_SITE, type Kind, type Resource } from './kinds.js';
 
@@ -35,6 +36,8 @@ export interface ResourceRefs {
    * reached with (resources/transport-options.ts effectiveTransportProblems) need both.
    */
   transportBlock?: Record<string, unknown>;
+  /** A Policy's monitored series (monitoring/effective-monitors monitoredSeries), for the conflict check. */
+  monitorSeries?: string[];
 }
 
 interface Entry<Ref> extends ResourceRefs {
@@ -52,6 +55,9 @@ export function refsOf(resource: Resource): ResourceRefs {
     const block = resource.spec.defaults?.transport;
     if (block?.type) refs.transport = block.type;
     if (block) refs.transportBlock = block as Record<string, unknown>;
+  } else if (resource.kind === 'Policy') {
+    const series = new Set((resource.spec.monitors ?? []).map((m) => monitoredSeries(m.metric, m.match)));
+    if (series.size) refs.monitorSeries = [...series];
   } else if (resource.kind === 'DeviceGroup') {
     const { site, parent, policy } = resource.spec;
     if (site) refs.site = site;

@@ -65,6 +65,7 @@ export interface Monitor {
   metric: string;
   match?: Record<string, string>;
   when: { op: '>' | '>=' | '<' | '<=' | '==' | '!='; value: number; for?: string };
+  interval?: string;
   severity: 'Info' | 'Warning' | 'Critical';
   autoResolve?: boolean;
 }
@@ -78,6 +79,7 @@ export interface Schedule {
 
 export interface PolicySpec {
   description?: string;
+  interval?: string;
   monitors?: Monitor[];
   schedules?: Schedule[];
 }

@@ -1,3 +1,4 @@
+import { monitorProblems } from '../monitoring/monitor-rules.js';
 import { suggest } from '../suggest.js';
 import { type DocumentProblem, problemsFromAjv } from './ajv-messages.js';
 import { API_VERSION, isKind, KINDS, type Kind, type Resource } from './kinds.js';
@@ -46,22 +47,7 @@ export function validateResource(value: unknown): ResourceCheck {
 
 /** Rules inside one document that JSON Schema cannot state. */
 function rulesWithin(resource: Resource): DocumentProblem[] {
-  const problems: DocumentProblem[] = [];
-  if (resource.kind === 'Policy') {
-    const seen = new Set<string>();
-    resource.spec.monitors?.forEach((monitor, i) => {
-      if (seen.has(monitor.name)) {
-        problems.push({
-          code: 'duplicate',
-          path: ['spec', 'monitors', i, 'name'],
-          at: 'value',
-          message: `monitor name "${monitor.name}" is used twice in this policy`,
-        });
-      }
-      seen.add(monitor.name);
-    });
-  }
-  return problems;
+  return resource.kind === 'Policy' ? monitorProblems(resource.spec) : [];
 }
 
 function nameOf(doc: Record<string, unknown>): string | undefined {

@@ -64,6 +64,16 @@ describe('the check result cache', () => {
     expect(entries()).not.toContain(entry);
   });
 
+  it('finds a monitor conflict between files that are valid by themselves, cached or not', async () => {
+    const corpus = path.join('test', 'corpus', 'invalid', 'monitor-conflict-unrelated-groups');
+    const run = () =>
+      validateInputs([corpus], { collect: true, cacheDir: path.join(dir, 'cache'), recursive: true });
+    const first = (await run()).diagnostics.map((d) => `${d.line}:${d.column} ${d.code}`);
+    expect(first).toEqual(['8:21 conflict', '30:23 conflict']);
+    expect(entries()).toHaveLength(3);
+    expect((await run()).diagnostics.map((d) => `${d.line}:${d.column} ${d.code}`)).toEqual(first);
+  });
+
   it('validateInputs reuses valid files, re-checks changed ones, and never caches a file with problems', async () => {
     const cacheDir = path.join(dir, 'cache');
     const input = path.join(dir, 'in');

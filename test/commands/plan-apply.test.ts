@@ -36,6 +36,12 @@ describe('rmm plan and rmm apply', () => {
         "SELECT count(*) AS n FROM AuditLog WHERE User = 'ci-bot' AND Action LIKE 'apply.create %'",
       )[0]?.n,
     ).toBe(164);
+    // A policy's interval has no Policies column: it is kept with the other declared-only fields.
+    expect(
+      query<{ Settings: string }>(
+        "SELECT Settings FROM ManagedResources WHERE Kind = 'Policy' AND Name = 'linux-baseline'",
+      ),
+    ).toEqual([{ Settings: '{"interval":"1m"}' }]);
     const again = await rmm('plan', '-f', repo, '-R', '--detailed-exitcode');
     expect(again.exitCode).toBe(0);
     expect(again.stdout).toBe('No changes. The database matches the declared resources.');

@@ -56,6 +56,29 @@ describe('rmm validate', () => {
     ]);
   });
 
+  it('a monitor whose for is shorter than its interval is a positioned warning, and still exit 0', async () => {
+    const file = path.join(dir, 'policy-warning.yaml');
+    await writeFile(
+      file,
+      [
+        'apiVersion: rmm/v1',
+        'kind: Policy',
+        'metadata: {name: slow}',
+        'spec:',
+        '  interval: 5m',
+        '  monitors:',
+        '    - {name: cpu, metric: cpu.percent, when: {op: ">", value: 90, for: 1m}, severity: Warning}',
+        '',
+      ].join('\n'),
+    );
+    const result = await runCli(['validate', '-f', file], { cwd: dir });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.split('\n')).toEqual([
+      `${file}:7:72: Policy/slow: warning: for: 1m is shorter than the monitor's interval (5m): it fires on the first sample that meets the condition`,
+      'Valid: 1 resource in 1 file.',
+    ]);
+  });
+
   it('without -R reads only the files directly in a directory, and says so when there are none', async () => {
     const result = await runCli(['validate', '-f', examples], { cwd: dir });
     expect(result.exitCode).toBe(1);

@@ -78,12 +78,15 @@ const policy = fc.record({
   name: fc.constantFrom('p1', 'p2'),
   spec: fc.record({
     description: maybe(word),
+    // Kept in ManagedResources.Settings, unlike the monitors' own intervals (in Policies.Monitors).
+    interval: maybe(fc.constantFrom('30s', '5m')),
     monitors: maybe(
       fc.array(
         fc.record({
           name: fc.constantFrom('cpu', 'disk'),
           metric: fc.constantFrom('cpu.percent', 'disk.used_percent'),
           when: fc.record({ op: fc.constantFrom('>', '>='), value: fc.integer({ min: 0, max: 100 }) }),
+          interval: maybe(fc.constantFrom('10s', '1h')),
           severity: fc.constantFrom('Warning', 'Critical'),
         }),
         { maxLength: 2 },

@@ -62,12 +62,12 @@ describe('parseCollectorOutput', () => {
     ['NaN', 'cpu.percent\t\tNaN', /cpu.percent\{\}: the value "NaN" is not a decimal number; refused/],
     ['Infinity', 'cpu.percent\t\tInfinity', /the value "Infinity" is not a decimal number/],
     ['1e309, past a double', 'load.1m\t\t1e309', /load.1m\{\}: 1e309 is not a finite number; refused/],
-    ['a percent over 100', 'cpu.percent\t\t100.5', /100.5 is a percent outside 0..100/],
-    ['a negative percent', 'memory.used_percent\t\t-0.5', /-0.5 is a percent outside 0..100/],
-    ['a negative byte count', 'disk.free_bytes\tmount=/\t-1', /-1 is not a whole bytes >= 0/],
-    ['a fractional count', 'process.count\tname=sshd\t1.5', /1.5 is not a whole count >= 0/],
-    ['a boolean of 2', 'reboot.pending\t\t2', /2 is not 0 or 1/],
-    ['a negative uptime', 'uptime.seconds\t\t-3', /-3 is a negative duration/],
+    ['a percent over 100', 'cpu.percent\t\t100.5', /100.5 is not a percent from 0 to 100/],
+    ['a negative percent', 'memory.used_percent\t\t-0.5', /-0.5 is not a percent from 0 to 100/],
+    ['a negative byte count', 'disk.free_bytes\tmount=/\t-1', /-1 is not a whole number of bytes, 0 or more/],
+    ['a fractional count', 'process.count\tname=sshd\t1.5', /1.5 is not a whole number, 0 or more/],
+    ['a boolean of 2', 'reboot.pending\t\t2', /2 is not 0 \(no\) or 1 \(yes\)/],
+    ['a negative uptime', 'uptime.seconds\t\t-3', /-3 is not seconds, 0 or more/],
     ['hex', 'cpu.percent\t\t0x10', /the value "0x10" is not a decimal number/],
     ['a leading plus', 'cpu.percent\t\t+5', /the value "\+5" is not a decimal number/],
     ['a space', 'cpu.percent\t\t 5', /the value " 5" is not a decimal number/],
@@ -217,7 +217,7 @@ describe('parseCollectorOutput', () => {
     const specs: MetricSpec[] = Array.from({ length: 41 }, (_, i) => ({
       name: `m${i}`,
       labels: ['k'],
-      kind: 'number',
+      kind: 'load',
     }));
     const lines = specs.flatMap((spec) => Array.from({ length: 250 }, (_, i) => `${spec.name}\tk=${i}\t1`));
     const capped = parse(document(...lines), { specs });
