@@ -15,7 +15,8 @@ export type DiagnosticCode =
   | 'duplicate' // the same kind/name declared twice
   | 'reference' // names a site, group or policy that is not declared
   | 'cycle' // group parents form a cycle
-  | 'scope'; // a device joins a group scoped to another site
+  | 'scope' // a device joins a group scoped to another site
+  | 'transport'; // a transport plugin's own check of its options (checkOptions)
 
 export interface Diagnostic {
   severity: 'error' | 'warning';

@@ -5,7 +5,7 @@
  * transports (plugins/) use exactly this API and nothing else.
  *
  * Version 1. A change that breaks a plugin bumps TRANSPORT_API_VERSION; the loader refuses plugins
- * built for another version, naming them. Optional members (hostKeys) may be added within a version:
+ * built for another version, naming them. Optional members (hostKeys, checkOptions) may be added within a version:
  * a plugin that leaves them out keeps working, and rmm says the transport does not support them.
  */
 export const TRANSPORT_API_VERSION = 1;
@@ -151,6 +151,24 @@ export interface Transport {
   connect(target: DeviceTarget, options: ConnectOptions): Promise<Session>;
   /** Optional: see HostKeyTrust. */
   hostKeys?: HostKeyTrust;
+  /**
+   * Optional: what a JSON Schema cannot say about a block's options, because it depends on the
+   * console where rmm runs (its environment, its folders) or is allowed but unsafe (a setting for
+   * labs). Called by `rmm validate`, `plan` and `apply` on every block of this transport's type that
+   * passes optionsSchema, with its options as written (without `type` and `credentialRef`, no
+   * defaults applied), on every run (never cached). Synchronous, quick, and it must not throw.
+   */
+  checkOptions?(options: Record<string, unknown>): OptionsFinding[];
+}
+
+/** One finding of Transport.checkOptions, shown at its value's file:line:column. */
+export interface OptionsFinding {
+  /** Into the options: `['knownHosts']`, `['tls', 'verify']`. */
+  path: Array<string | number>;
+  /** Says why, and what to do instead; never a secret. */
+  message: string;
+  /** error: the input is refused; warning: shown, and the input passes (a lab-only setting). */
+  severity: 'error' | 'warning';
 }
 
 /**

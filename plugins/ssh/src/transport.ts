@@ -16,6 +16,7 @@ import type { ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { hostKeyCheck } from './host-keys.js';
 import { knownHostsName } from './known-hosts.js';
 import { knownHostsFailure } from './known-hosts-dirs.js';
+import { checkSshOptions } from './option-checks.js';
 import { sshHostKeys } from './scan.js';
 
 export type Ssh2 = typeof import('ssh2');
@@ -128,6 +129,7 @@ export function createSshTransport(runtime: PluginRuntime): Transport {
     capabilities: { powershell: false, fileTransfer: true, queued: false },
     connect: (target, options) => connect(target, options, fail),
     hostKeys: sshHostKeys(loadSsh2, fail),
+    checkOptions: checkSshOptions,
   };
 }
 

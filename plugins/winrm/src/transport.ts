@@ -6,6 +6,7 @@ import type {
   Transport,
   TransportErrorCode,
 } from 'rmm/plugin';
+import { checkWinrmOptions } from './option-checks.js';
 import { optionsSchema } from './options.js';
 
 export type Fail = (
@@ -26,6 +27,7 @@ export function createWinrmTransport(runtime: PluginRuntime): Transport {
     batchSize: 500,
     capabilities: { powershell: true, fileTransfer: true, queued: false },
     connect: (target, options) => connect(target, options, fail),
+    checkOptions: checkWinrmOptions,
   };
 }
 
