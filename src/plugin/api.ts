@@ -34,6 +34,11 @@ export interface Secret {
   /** The reference it came from, safe to show: `env:RMM_SSH_KEY`. */
   readonly ref: string;
   reveal(): Buffer;
+  /**
+   * reveal() as UTF-8 text without one trailing newline (`\n` or `\r\n`): a file usually ends
+   * with one, and it is not part of a password.
+   */
+  revealText(): string;
 }
 
 export interface ConnectOptions {
@@ -201,6 +206,16 @@ export class TransportError extends Error {
     return this.code === 'unreachable' && !this.commandSent;
   }
 }
+
+/**
+ * How a plugin makes the errors above from the runtime's class, in one line it writes once:
+ * `const fail: Fail = (code, message, options) => new runtime.TransportError(code, message, options)`.
+ */
+export type Fail = (
+  code: TransportErrorCode,
+  message: string,
+  options?: { cause?: unknown; commandSent?: boolean },
+) => Error;
 
 /** The oclif hook a plugin answers to register its transports: `"hooks": {"rmm:transports": "./dist/hook.js"}`. */
 export const TRANSPORTS_HOOK = 'rmm:transports';
