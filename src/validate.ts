@@ -22,6 +22,7 @@ import { ReferenceIndex } from './resources/cross-references.js';
 import { DEFAULT_SITE } from './resources/kinds.js';
 import {
   effectiveTransportProblems,
+  pluginOptionProblems,
   setTransportSchemas,
   type TransportSchemas,
   unknownTransportsAllowed,
@@ -176,6 +177,8 @@ export async function validateInputs(
     const declaredSites = new Map<string, { chunk: DocumentChunk; valid: boolean }>();
     const declaredDevices = new Set<string>();
     const devices: Array<{ refs: ResourceRefs; chunk: DocumentChunk }> = [];
+    // Every transport block, for the plugins' own checks (their results are never cached).
+    const blocks: Array<{ refs: ResourceRefs; chunk: DocumentChunk }> = [];
     const unknownTransports = new Map<string, { refs: ResourceRefs; chunk: DocumentChunk; count: number }>();
     const monitorConflicts = new MonitorConflictCheck<DocumentChunk>();
     const resultsByChunk = cache ? new Map<DocumentChunk, DocumentResult>() : undefined;
@@ -198,6 +201,7 @@ export async function validateInputs(
           if (result.refs.kind === 'Device') declaredDevices.add(result.refs.name);
           if (result.refs.kind === 'Device' && result.refs.transportBlock && valid)
             devices.push({ refs: result.refs, chunk });
+          if (result.refs.transportBlock) blocks.push({ refs: result.refs, chunk });
           const type = result.refs.transport;
           if (type !== undefined && installed && !installed.includes(type)) {
             const seen = unknownTransports.get(type);
@@ -222,6 +226,13 @@ export async function validateInputs(
       }))
         diagnostics.push(diagnosticAt(chunk, 'Device', refs.name, problem, locateIn(chunk)));
     }
+    for (const { refs, chunk } of blocks) {
+      const kind = refs.kind as 'Device' | 'Site';
+      const siteBlock = kind === 'Device' ? siteDefaults.get(refs.site ?? DEFAULT_SITE)?.block : undefined;
+      for (const problem of pluginOptionProblems(kind, refs.transportBlock, siteBlock))
+        diagnostics.push(diagnosticAt(chunk, kind, refs.name, problem, locateIn(chunk)));
+    }
+    phase('plugin option checks');
     // A declared site's default must still fit the devices only the database holds (plan, apply):
     // one problem per site, at its default, naming the first such device.
     const strays = new Map<string, { device: string; message: string; count: number }>();
@@ -377,7 +388,8 @@ function locatorCache(size = 64): (chunk: DocumentChunk) => Locator {
 export function transportSalt(checks: TransportSchemas | undefined): string {
   if (!checks) return 'null';
   const schemas = Object.entries(checks.schemas).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  // The credential policy too: a reference allowed under a wider one must be checked again.
+  // The credential policy too: a reference allowed under a wider one must be checked again. The
+  // plugins' checkOptions are not in it: they run on every run, outside the cache.
   return JSON.stringify({
     allowUnknown: Boolean(checks.allowUnknown),
     schemas,

@@ -8,6 +8,7 @@ import { prepareTarget } from '../transports/device-target.js';
 import type { TransportRegistry } from '../transports/registry.js';
 import { BUSY_RETRY_DELAYS_MS, isBusy } from './busy.js';
 import { decodeClixml } from './clixml.js';
+import { type JobSignals, jobSignals } from './job-signals.js';
 import { CONNECT_ATTEMPTS, type Job } from './jobs.js';
 import { resolveSecret } from './secret.js';
 import {
@@ -201,6 +202,7 @@ export async function runActions(jobs: readonly Job[], options: RunOptions): Pro
       report(job, now, { error: `ended as ${now} elsewhere ${when}`, durationMs: 0 });
   };
   let failure: unknown;
+  const signals = jobSignals(options.signal);
   await Promise.all(
     [...byTransport].map(async ([type, queue]) => {
       const registered = type ? options.registry.transports.get(type) : undefined;
@@ -244,6 +246,7 @@ export async function runActions(jobs: readonly Job[], options: RunOptions): Pro
             job.device,
             options,
             patiently,
+            signals,
           );
           const unreachable = options.hooks?.[job.type]?.unreachable;
           if (status === 'Unreachable' && unreachable) await patiently(() => unreachable(job));
@@ -252,9 +255,11 @@ export async function runActions(jobs: readonly Job[], options: RunOptions): Pro
       };
       await Promise.all(Array.from({ length: width }, lane));
     }),
-  ).catch((error: unknown) => {
-    failure = error;
-  });
+  )
+    .catch((error: unknown) => {
+      failure = error;
+    })
+    .finally(() => signals.dispose());
   // What ended is written even when a lane failed; a lane's bug is thrown after.
   await retrying;
   while (
@@ -290,6 +295,7 @@ async function runOne(
   device: DeviceRecord,
   options: RunOptions,
   patiently: Patiently,
+  signals: JobSignals,
 ): Promise<{ status: ActionStatus; result: ActionResult }> {
   const started = performance.now();
   const took = () => Math.round(performance.now() - started);
@@ -298,6 +304,7 @@ async function runOne(
     return { status: 'Failed', result: { error: prepared.problem, durationMs: took() } };
   const { target, credentialRef, user } = prepared;
   let execResult: ExecResult;
+  const { signal, release } = signals.open();
   try {
     const secret =
       credentialRef === undefined ? undefined : resolveSecret(credentialRef, options.credentials);
@@ -305,12 +312,12 @@ async function runOne(
       ...(user === undefined ? {} : { user }),
       ...(secret ? { secret } : {}),
       connectTimeoutMs: job.connectTimeoutMs,
-      signal: options.signal,
+      signal,
     });
     try {
       execResult = await session.exec(job.command, {
         timeoutMs: job.timeoutMs,
-        signal: options.signal,
+        signal,
         ...(job.stdin !== undefined ? { stdin: job.stdin } : {}),
       });
     } finally {
@@ -327,6 +334,8 @@ async function runOne(
             : 'Failed'
         : 'Failed';
     return { status, result: { error: (error as Error).message, durationMs: took() } };
+  } finally {
+    release();
   }
   const stdout = capOutput(execResult.stdout);
   // PowerShell reports errors as CLIXML when its output is redirected: keep what a console shows.

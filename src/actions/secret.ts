@@ -17,6 +17,7 @@ export function resolveSecret(ref: string, policy: CredentialPolicy): Secret {
   return {
     ref,
     reveal: () => Buffer.from(value),
+    revealText: () => secretText(value),
     toString: () => ref,
     toJSON: () => ref,
     [inspect.custom]: () => `Secret(${ref})`,
@@ -80,4 +81,9 @@ function readCredentialFile(file: string): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/** A secret's value as text without one trailing newline (Secret.revealText). */
+export function secretText(value: Buffer): string {
+  return value.toString('utf8').replace(/\r?\n$/, '');
 }

@@ -42,9 +42,12 @@ export function poolChecker(size: number, collect: boolean, transportSchemas?: T
     for (const entry of waiting.values()) entry.reject(error);
     waiting.clear();
   };
+  // The plugins' option checks are functions, which cannot be sent; they run on the main thread.
+  const { optionChecks: _onMainThread, ...sendable } = transportSchemas ?? {};
+  const workerSchemas = transportSchemas ? (sendable as TransportSchemas) : undefined;
   for (let i = 0; i < size; i++) {
     const worker = new Worker(new URL('./worker.js', import.meta.url), {
-      workerData: { collect, transportSchemas },
+      workerData: { collect, transportSchemas: workerSchemas },
     });
     worker.on('message', ({ id, results }: { id: number; results: string }) => {
       const entry = waiting.get(id);

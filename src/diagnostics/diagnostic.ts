@@ -16,7 +16,8 @@ export type DiagnosticCode =
   | 'reference' // names a site, group or policy that is not declared
   | 'cycle' // group parents form a cycle
   | 'conflict' // two policies tie for one monitored series of a device
-  | 'scope'; // a device joins a group scoped to another site
+  | 'scope' // a device joins a group scoped to another site
+  | 'transport'; // a transport plugin's own check of its options (checkOptions)
 
 export interface Diagnostic {
   severity: 'error' | 'warning';

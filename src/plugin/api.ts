@@ -5,7 +5,7 @@
  * transports (plugins/) use exactly this API and nothing else.
  *
  * Version 1. A change that breaks a plugin bumps TRANSPORT_API_VERSION; the loader refuses plugins
- * built for another version, naming them. Optional members (hostKeys) may be added within a version:
+ * built for another version, naming them. Optional members (hostKeys, checkOptions) may be added within a version:
  * a plugin that leaves them out keeps working, and rmm says the transport does not support them.
  */
 export const TRANSPORT_API_VERSION = 1;
@@ -34,6 +34,11 @@ export interface Secret {
   /** The reference it came from, safe to show: `env:RMM_SSH_KEY`. */
   readonly ref: string;
   reveal(): Buffer;
+  /**
+   * reveal() as UTF-8 text without one trailing newline (`\n` or `\r\n`): a file usually ends
+   * with one, and it is not part of a password.
+   */
+  revealText(): string;
 }
 
 export interface ConnectOptions {
@@ -159,6 +164,24 @@ export interface Transport {
   connect(target: DeviceTarget, options: ConnectOptions): Promise<Session>;
   /** Optional: see HostKeyTrust. */
   hostKeys?: HostKeyTrust;
+  /**
+   * Optional: what a JSON Schema cannot say about a block's options, because it depends on the
+   * console where rmm runs (its environment, its folders) or is allowed but unsafe (a setting for
+   * labs). Called by `rmm validate`, `plan` and `apply` on every block of this transport's type that
+   * passes optionsSchema, with its options as written (without `type` and `credentialRef`, no
+   * defaults applied), on every run (never cached). Synchronous, quick, and it must not throw.
+   */
+  checkOptions?(options: Record<string, unknown>): OptionsFinding[];
+}
+
+/** One finding of Transport.checkOptions, shown at its value's file:line:column. */
+export interface OptionsFinding {
+  /** Into the options: `['knownHosts']`, `['tls', 'verify']`. */
+  path: Array<string | number>;
+  /** Says why, and what to do instead; never a secret. */
+  message: string;
+  /** error: the input is refused; warning: shown, and the input passes (a lab-only setting). */
+  severity: 'error' | 'warning';
 }
 
 /**
@@ -191,6 +214,16 @@ export class TransportError extends Error {
     return this.code === 'unreachable' && !this.commandSent;
   }
 }
+
+/**
+ * How a plugin makes the errors above from the runtime's class, in one line it writes once:
+ * `const fail: Fail = (code, message, options) => new runtime.TransportError(code, message, options)`.
+ */
+export type Fail = (
+  code: TransportErrorCode,
+  message: string,
+  options?: { cause?: unknown; commandSent?: boolean },
+) => Error;
 
 /** The oclif hook a plugin answers to register its transports: `"hooks": {"rmm:transports": "./dist/hook.js"}`. */
 export const TRANSPORTS_HOOK = 'rmm:transports';

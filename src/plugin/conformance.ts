@@ -184,6 +184,22 @@ export function describeTransportConformance(name: string, setup: () => Promise<
       await expect(other.exec('true')).rejects.toThrow();
       await other.close(); // A second close is harmless.
     });
+
+    it("if it offers checkOptions, finds no error in the target's options and answers in shape", () => {
+      const { env } = ready();
+      const check = env.transport.checkOptions;
+      if (check === undefined) return;
+      expect(typeof check).toBe('function');
+      const findings = check.call(env.transport, { ...env.target.options });
+      expect(Array.isArray(findings)).toBe(true);
+      for (const finding of findings) {
+        expect(Array.isArray(finding.path)).toBe(true);
+        expect(typeof finding.message).toBe('string');
+        expect(['error', 'warning']).toContain(finding.severity);
+      }
+      // The options connect just used cannot be ones validate refuses.
+      expect(findings.filter((f) => f.severity === 'error')).toEqual([]);
+    });
   });
 }
 

@@ -1,6 +1,7 @@
 import type { ValidateFunction } from 'ajv';
 import { type CredentialPolicy, credentialRefusal } from '../credentials/policy.js';
 import type { PathSegment } from '../diagnostics/diagnostic.js';
+import type { OptionsFinding } from '../plugin/api.js';
 import { suggest } from '../suggest.js';
 import { DEFAULT_TRANSPORT, effectiveTransport } from '../transports/effective-transport.js';
 import { pluginSchemaAjv } from './ajv.js';
@@ -29,18 +30,28 @@ export interface TransportSchemas {
   allowUnknown?: boolean;
   /** The credential references the console resolves: others are errors at their credentialRef. */
   credentials?: CredentialPolicy;
+  /**
+   * The plugins' own checks (Transport.checkOptions), by type. Functions, so they stay on the main
+   * thread (check/pool.ts sends workers the rest): they run after the documents are checked, on
+   * every run, cached or not (pluginOptionProblems).
+   */
+  optionChecks?: Record<string, OptionsCheck>;
 }
+
+export type OptionsCheck = (options: Record<string, unknown>) => OptionsFinding[];
 
 let validators = new Map<string, ValidateFunction>();
 let installed: string[] = [];
 let enabled = false;
 let allowUnknown = false;
 let credentials: CredentialPolicy | undefined;
+let optionChecks = new Map<string, OptionsCheck>();
 
 export function setTransportSchemas(check: TransportSchemas | undefined): void {
   enabled = check !== undefined;
   allowUnknown = check?.allowUnknown ?? false;
   credentials = check?.credentials;
+  optionChecks = new Map(Object.entries(check?.optionChecks ?? {}));
   const ajv = pluginSchemaAjv();
   validators = new Map(
     Object.entries(check?.schemas ?? {}).map(([name, schema]) => [name, ajv.compile(schema)]),
@@ -138,4 +149,66 @@ export function effectiveTransportProblems(
     const origin = typeof field === 'string' ? ` (${field} comes from that default)` : '';
     return { ...p, path: ['spec', 'transport'], at: 'key', message: `${context}: ${p.message}${origin}` };
   });
+}
+
+/**
+ * What the plugin's checkOptions finds in a block as written in one document: a Site's
+ * `spec.defaults.transport`, or a Device's `spec.transport` merged with its site's default as the
+ * runner merges it (so the type and the options are the ones rmm will connect with), keeping only
+ * the findings about fields the device sets itself (the site's are reported at the site). Only a
+ * block that passes the plugin's schema is handed to the plugin; the schema's own problems are
+ * transportProblems'. Not cached: these checks depend on the console (its environment, its folders),
+ * which no cache key captures.
+ */
+export function pluginOptionProblems(
+  kind: 'Device' | 'Site',
+  block: Record<string, unknown> | undefined,
+  siteBlock?: Record<string, unknown>,
+): DocumentProblem[] {
+  if (!enabled || !block || optionChecks.size === 0) return [];
+  const at = kind === 'Site' ? ['spec', 'defaults', 'transport'] : ['spec', 'transport'];
+  const effective =
+    kind === 'Device'
+      ? effectiveTransport(block, siteBlock)
+      : { type: typeof block.type === 'string' ? block.type : DEFAULT_TRANSPORT, block, from: undefined };
+  const checkOptions = optionChecks.get(effective.type);
+  const validate = validators.get(effective.type);
+  if (!checkOptions || !validate) return [];
+  const { type: _type, credentialRef: _ref, ...options } = effective.block;
+  // A copy: the schema fills in defaults, and the plugin is shown what was written.
+  if (!validate(copyOf(options))) return [];
+  let findings: OptionsFinding[];
+  try {
+    findings = checkOptions(options);
+  } catch (error) {
+    return [
+      {
+        code: 'transport',
+        path: at,
+        at: 'key',
+        message: `the ${effective.type} plugin failed to check these options: ${(error as Error).message}`,
+      },
+    ];
+  }
+  return findings
+    .filter((f) => {
+      const field = f.path[0];
+      return !effective.from || (typeof field === 'string' && effective.from[field] === 'device');
+    })
+    .map((f) => ({
+      code: 'transport' as const,
+      path: [...at, ...f.path],
+      at: 'value' as const,
+      message: f.message,
+      ...(f.severity === 'warning' ? { severity: 'warning' as const } : {}),
+    }));
+}
+
+/** A copy of parsed YAML (plain objects, arrays, scalars): a tenth of structuredClone's time here. */
+function copyOf(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(copyOf);
+  if (typeof value !== 'object' || value === null) return value;
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) copy[key] = copyOf(item);
+  return copy;
 }

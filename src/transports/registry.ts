@@ -8,7 +8,7 @@ import {
   TransportError,
 } from '../plugin/api.js';
 import { pluginSchemaAjv } from '../resources/ajv.js';
-import type { TransportSchemas } from '../resources/transport-options.js';
+import type { OptionsCheck, TransportSchemas } from '../resources/transport-options.js';
 
 /**
  * The transports the installed plugins provide, found through oclif's own plugin machinery: every
@@ -104,6 +104,8 @@ export function shapeProblem(candidate: unknown, compileSchema = true): string |
     if (typeof keys?.scan !== 'function' || typeof keys.record !== 'function')
       return 'hostKeys, when given, must have scan and record functions';
   }
+  if (t.checkOptions !== undefined && typeof t.checkOptions !== 'function')
+    return 'checkOptions, when given, must be a function';
   if (!compileSchema) return undefined;
   try {
     pluginSchemaAjv().compile(t.optionsSchema as object);
@@ -115,8 +117,9 @@ export function shapeProblem(candidate: unknown, compileSchema = true): string |
 
 /**
  * What `rmm validate`, `plan` and `apply` check transport blocks against: the installed transports'
- * option schemas, whether a type none of them provides is allowed (--allow-unknown-transports), and
- * the credential references the console with this data directory resolves (credentials/policy.ts).
+ * option schemas and their own checks (checkOptions), whether a type none of them provides is
+ * allowed (--allow-unknown-transports), and the credential references the console with this data
+ * directory resolves (credentials/policy.ts).
  */
 export async function transportChecks(
   config: Config,
@@ -124,7 +127,14 @@ export async function transportChecks(
   dataDir: string,
 ): Promise<TransportSchemas> {
   const credentials = credentialPolicy(dataDir);
-  return { schemas: await transportSchemas(config), allowUnknown, credentials };
+  const { transports } = await loadTransports(config);
+  const schemas: Record<string, object> = {};
+  const optionChecks: Record<string, OptionsCheck> = {};
+  for (const [name, { transport }] of transports) {
+    schemas[name] = transport.optionsSchema;
+    if (transport.checkOptions) optionChecks[name] = transport.checkOptions.bind(transport);
+  }
+  return { schemas, allowUnknown, credentials, optionChecks };
 }
 
 /** The installed transports' option schemas by name (also what `rmm schema export` builds in). */

@@ -24,6 +24,22 @@ function failure(ref: string, allowed = policy): string {
 }
 
 describe('resolveSecret', () => {
+  it('gives the value as text without one trailing newline (revealText), as both plugins read passwords', () => {
+    for (const [file, text] of [
+      ['pw-lf', 'pässword\n'],
+      ['pw-crlf', 'pässword\r\n'],
+      ['pw-two', 'pässword\n\n'],
+      ['pw-none', 'pässword'],
+    ] as const)
+      writeFileSync(path.join(dataDir, 'credentials', file), text);
+    const text = (file: string) => resolveSecret(`file:${path.join(dataDir, 'credentials', file)}`, policy);
+    expect(text('pw-lf').revealText()).toBe('pässword');
+    expect(text('pw-crlf').revealText()).toBe('pässword');
+    expect(text('pw-two').revealText()).toBe('pässword\n');
+    expect(text('pw-none').revealText()).toBe('pässword');
+    expect(text('pw-lf').reveal().toString()).toBe('pässword\n');
+  });
+
   it('refuses what is not a reference without repeating it (it may be the secret itself)', () => {
     // Validation refuses such a value; a row edited by hand in the database can still hold one.
     const message = failure('Hunter2-secret');

@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { secretText } from '../../src/actions/secret.js';
 import {
   type ConnectOptions,
   type DeviceTarget,
@@ -9,7 +10,13 @@ import {
 
 /** A Secret as rmm hands it to a transport: the value behind reveal(), the reference everywhere else. */
 export function testSecret(ref: string, value: string | Buffer): Secret {
-  return { ref, reveal: () => Buffer.from(value), toString: () => ref, toJSON: () => ref } as Secret;
+  return {
+    ref,
+    reveal: () => Buffer.from(value),
+    revealText: () => secretText(Buffer.from(value)),
+    toString: () => ref,
+    toJSON: () => ref,
+  } as Secret;
 }
 
 /** The TransportError a connect must fail with; a session that opened anyway is closed, and the test fails. */

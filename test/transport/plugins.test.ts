@@ -131,12 +131,14 @@ describe('the shape a transport must have', () => {
     [{ ...good, capabilities: { powershell: 'yes' } }, 'capabilities must say'],
     [{ ...good, optionsSchema: { type: 'nonsense' } }, 'optionsSchema does not compile'],
     [{ ...good, hostKeys: { scan: async () => ({}) } }, 'hostKeys, when given, must have scan and record'],
+    [{ ...good, checkOptions: [] }, 'checkOptions, when given, must be a function'],
   ])('refuses %j: %s', (candidate, message) => {
     expect(shapeProblem(candidate)).toContain(message);
   });
-  it('accepts a well-formed one, with or without the optional hostKeys capability', () => {
+  it('accepts a well-formed one, with or without the optional hostKeys and checkOptions', () => {
     expect(shapeProblem(good)).toBeUndefined();
     const hostKeys = { scan: async () => ({}), record: async () => {} };
     expect(shapeProblem({ ...good, hostKeys })).toBeUndefined();
+    expect(shapeProblem({ ...good, checkOptions: () => [] })).toBeUndefined();
   });
 });

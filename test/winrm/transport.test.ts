@@ -17,6 +17,7 @@ import { describeTransportConformance } from '../../src/plugin/conformance.js';
 import { freePort } from '../helpers/sshd.js';
 import { connectError, testSecret } from '../helpers/transport.js';
 import { startWinrmPeer, type WinrmPeer } from '../helpers/winrm-peer/index.js';
+import { UNSEALED_FAULT_TEXT } from '../helpers/winrm-peer/types.js';
 import { transferEmulator } from './transfer-emulator.js';
 
 /**
@@ -216,6 +217,37 @@ describe('winrm transport', () => {
       await session.close();
     }
   });
+
+  it.each([
+    ['a 500 SOAP fault', 'unsealedFaults', 500],
+    ['a 401', 'unsealedUnauthorized', 401],
+  ] as const)(
+    'refuses %s in clear on a sealed connection, unread, without sending the command again',
+    async (_, fault, status) => {
+      const session = await transport.connect(target(http), login());
+      const { commands, authentications } = http.stats;
+      try {
+        http.faults[fault] = 1;
+        const error = await session.exec('echo once').catch((e: unknown) => e as TransportError);
+        expect(error).toBeInstanceOf(TransportError);
+        expect((error as TransportError).code).toBe('protocol');
+        expect((error as TransportError).message).toContain(
+          `the server answered a sealed message with an unsealed reply (HTTP ${status}); it was not read`,
+        );
+        expect((error as TransportError).message).not.toContain(UNSEALED_FAULT_TEXT);
+        expect((error as TransportError).message).not.toContain('InternalError');
+        // Not sent again (a 401 once meant "authenticate and resend"), nor authenticated again yet.
+        expect(http.stats.commands).toBe(commands);
+        expect(http.stats.authentications).toBe(authentications);
+        // The next message sets up a new security context; the sealed path works as before.
+        expect((await session.exec('echo sealed')).stdout.toString()).toBe('sealed\n');
+        expect(http.stats.authentications).toBe(authentications + 1);
+      } finally {
+        http.faults[fault] = 0;
+        await session.close();
+      }
+    },
+  );
 
   it('on abort (Ctrl-C) stops the command on the device and keeps the session usable', async () => {
     const session = await transport.connect(target(http), login());

@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Fail } from './transport.js';
+import type { Fail } from 'rmm/plugin';
 
 /** The environment variable that names the folders (absolute, `:`-separated) known_hosts may be in. */
 export const KNOWN_HOSTS_DIRS_ENV = 'RMM_KNOWN_HOSTS_DIRS';

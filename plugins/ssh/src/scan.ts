@@ -1,10 +1,10 @@
 import os from 'node:os';
-import type { DeviceTarget, HostKeyScan, HostKeyScanOptions, HostKeyTrust } from 'rmm/plugin';
+import type { DeviceTarget, Fail, HostKeyScan, HostKeyScanOptions, HostKeyTrust } from 'rmm/plugin';
 import type { ConnectConfig } from 'ssh2';
 import { recordHostKey, trustStore } from './host-keys.js';
 import { fingerprint, keyType } from './known-hosts.js';
 import { knownHostsFailure } from './known-hosts-dirs.js';
-import type { Fail, Ssh2, SshOptions } from './transport.js';
+import type { Ssh2, SshOptions } from './transport.js';
 
 /**
  * The SSH side of `rmm hostkeys scan`: ssh-keyscan's job done with ssh2. The key exchange runs with

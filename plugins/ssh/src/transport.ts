@@ -5,17 +5,18 @@ import type {
   DeviceTarget,
   ExecOptions,
   ExecResult,
+  Fail,
   PluginRuntime,
   Secret,
   Session,
   TransferOptions,
   Transport,
-  TransportErrorCode,
 } from 'rmm/plugin';
 import type { ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { hostKeyCheck } from './host-keys.js';
 import { knownHostsName } from './known-hosts.js';
 import { knownHostsFailure } from './known-hosts-dirs.js';
+import { checkSshOptions } from './option-checks.js';
 import { sshHostKeys } from './scan.js';
 
 export type Ssh2 = typeof import('ssh2');
@@ -109,12 +110,6 @@ const SIGNAL_NUMBERS: Record<string, number> = {
   SIGTERM: 15,
 };
 
-export type Fail = (
-  code: TransportErrorCode,
-  message: string,
-  options?: { cause?: unknown; commandSent?: boolean },
-) => Error;
-
 export function createSshTransport(runtime: PluginRuntime): Transport {
   const fail: Fail = (code, message, options) => new runtime.TransportError(code, message, options);
   return {
@@ -128,6 +123,7 @@ export function createSshTransport(runtime: PluginRuntime): Transport {
     capabilities: { powershell: false, fileTransfer: true, queued: false },
     connect: (target, options) => connect(target, options, fail),
     hostKeys: sshHostKeys(loadSsh2, fail),
+    checkOptions: checkSshOptions,
   };
 }
 
@@ -233,14 +229,7 @@ function authConfig(
   }
   if (secret === undefined) throw fail('auth-failed', `${where}: auth '${method}' needs a credentialRef`);
   if (method === 'password') {
-    // A secret file usually ends with a newline that is not part of the password.
-    return {
-      password: secret
-        .reveal()
-        .toString('utf8')
-        .replace(/\r?\n$/, ''),
-      authHandler: ['password'],
-    };
+    return { password: secret.revealText(), authHandler: ['password'] };
   }
   const privateKey = secret.reveal();
   const parsed = utils.parseKey(privateKey);

@@ -38,7 +38,7 @@ export interface ConnectionOptions {
 export class ConnectionError extends Error {
   override readonly name = 'ConnectionError';
   constructor(
-    readonly kind: 'connect' | 'tls' | 'auth' | 'dropped' | 'timeout' | 'http' | 'aborted',
+    readonly kind: 'connect' | 'tls' | 'auth' | 'dropped' | 'timeout' | 'http' | 'unsealed' | 'aborted',
     message: string,
     readonly status?: number,
     options?: { cause?: unknown },
@@ -198,21 +198,38 @@ export class WinrmConnection {
     const headers: Record<string, string> = {};
     if (this.options.auth === 'basic') headers.Authorization = this.basicHeader();
     let payload: Buffer = body;
+    const context = this.authenticatedSocket;
     if (sealed) {
       if (!this.ntlm) throw new ConnectionError('auth', 'no security context');
       payload = encryptMessage(this.ntlm, body);
       headers['Content-Type'] = ENCRYPTED_CONTENT_TYPE;
     } else headers['Content-Type'] = SOAP_CONTENT_TYPE;
     const reply = await this.request(payload, headers, timeoutMs, signal);
-    if (reply.status === 401) return { status: 401, body: '' };
+    const encrypted = reply.contentType.toLowerCase().startsWith('multipart/encrypted');
+    // A 401 on a connection other than the context's: the server never had our context (its side
+    // closed between two requests), so it did nothing with the message; sendNow sets up a new one.
+    if (reply.status === 401 && (!sealed || reply.socket !== context)) return { status: 401, body: '' };
+    // The size is refused before the server reads the message, and nothing of the reply is shown.
     if (reply.status === 413)
       throw new ConnectionError(
         'http',
         `the server refused a ${payload.length}-byte message as too large (HTTP 413): lower maxEnvelopeSize to the server's MaxEnvelopeSizekb`,
         413,
       );
+    // Once messages are sealed, the server seals every reply on that connection, faults and 401s
+    // included: one in clear was written by someone else on the path (a man in the middle injecting
+    // error text, or a 401 that would make us send the command again), so it is never read.
+    if (sealed && !encrypted) {
+      // Our sequence numbers and the server's may be out of step now: the next message sets up anew.
+      this.forgetContext();
+      throw new ConnectionError(
+        'unsealed',
+        `the server answered a sealed message with an unsealed reply (HTTP ${reply.status}); it was not read: on this connection only sealed replies can come from the server, so something on the network path may be tampering`,
+        reply.status,
+      );
+    }
     let text: string;
-    if (reply.contentType.toLowerCase().startsWith('multipart/encrypted')) {
+    if (encrypted) {
       if (!this.ntlm)
         throw new ConnectionError('http', 'the server sent an encrypted reply without a security context');
       try {
@@ -227,8 +244,6 @@ export class WinrmConnection {
           },
         );
       }
-    } else if (sealed && reply.body.length > 0 && reply.status < 400) {
-      throw new ConnectionError('http', 'the server answered a sealed message in clear text', reply.status);
     } else text = reply.body.toString('utf8');
     if (reply.status !== 200 && reply.status !== 500)
       throw new ConnectionError(

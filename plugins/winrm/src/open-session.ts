@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
-import type { ConnectOptions, DeviceTarget, Session } from 'rmm/plugin';
+import type { ConnectOptions, DeviceTarget, Fail, Session } from 'rmm/plugin';
 import { ConnectionError, WinrmConnection } from './connection.js';
 import { BASIC_OVER_HTTP, type WinrmOptions } from './options.js';
 import { WinrmShell } from './shell.js';
-import type { Fail } from './transport.js';
 
 /** Connects, authenticates and creates the device's shell: the session every command runs in. */
 export async function openSession(
@@ -25,11 +24,7 @@ export async function openSession(
   const login = options.user ?? opts.user;
   if (!login) throw fail('auth-failed', `${where}: WinRM needs a user: set spec.transport.user`);
   const { user, domain } = splitLogin(login);
-  // A secret file usually ends with a newline that is not part of the password.
-  const password = options.secret
-    .reveal()
-    .toString('utf8')
-    .replace(/\r?\n$/, '');
+  const password = options.secret.revealText();
   const connection = new WinrmConnection({
     url,
     auth,

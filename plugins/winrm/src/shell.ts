@@ -1,7 +1,6 @@
-import type { ExecOptions, ExecResult, Session, TransferOptions } from 'rmm/plugin';
+import type { ExecOptions, ExecResult, Fail, Session, TransferOptions } from 'rmm/plugin';
 import type { WinrmConnection } from './connection.js';
 import { fetchFile, putFile } from './transfer.js';
-import type { Fail } from './transport.js';
 import {
   commandEnvelope,
   createShellEnvelope,

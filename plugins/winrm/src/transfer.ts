@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import type { ExecOptions, ExecResult, TransferOptions } from 'rmm/plugin';
-import type { Fail } from './transport.js';
+import type { ExecOptions, ExecResult, Fail, TransferOptions } from 'rmm/plugin';
 
 /**
  * File transfer over the remote shell: WinRM has no file channel, so a small PowerShell script

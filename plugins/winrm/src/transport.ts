@@ -1,18 +1,6 @@
-import type {
-  ConnectOptions,
-  DeviceTarget,
-  PluginRuntime,
-  Session,
-  Transport,
-  TransportErrorCode,
-} from 'rmm/plugin';
+import type { ConnectOptions, DeviceTarget, Fail, PluginRuntime, Session, Transport } from 'rmm/plugin';
+import { checkWinrmOptions } from './option-checks.js';
 import { optionsSchema } from './options.js';
-
-export type Fail = (
-  code: TransportErrorCode,
-  message: string,
-  options?: { cause?: unknown; commandSent?: boolean },
-) => Error;
 
 export function createWinrmTransport(runtime: PluginRuntime): Transport {
   const fail: Fail = (code, message, options) => new runtime.TransportError(code, message, options);
@@ -26,6 +14,7 @@ export function createWinrmTransport(runtime: PluginRuntime): Transport {
     batchSize: 500,
     capabilities: { powershell: true, fileTransfer: true, queued: false },
     connect: (target, options) => connect(target, options, fail),
+    checkOptions: checkWinrmOptions,
   };
 }
 

@@ -46,6 +46,8 @@ export async function startWinrmPeer(options: WinrmPeerOptions): Promise<WinrmPe
     dropConnectionOnCommand: 0,
     delayMs: 0,
     rejectAuth: false,
+    unsealedFaults: 0,
+    unsealedUnauthorized: 0,
     ...options.faults,
   };
   const powershell: PowershellRecord[] = [];

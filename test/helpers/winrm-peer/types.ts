@@ -26,7 +26,16 @@ export interface PeerFaults {
   delayMs: number;
   /** Every request is answered 401. */
   rejectAuth: boolean;
+  /**
+   * The next n sealed messages are answered, unread, in clear on their own connection, as a man in
+   * the middle would: a 500 SOAP fault whose text is UNSEALED_FAULT_TEXT, or an empty 401.
+   */
+  unsealedFaults: number;
+  unsealedUnauthorized: number;
 }
+
+/** The text of the fault faults.unsealedFaults injects: a client must never show it. */
+export const UNSEALED_FAULT_TEXT = 'injected by a man in the middle';
 
 export interface PeerStats {
   shellsCreated: number;

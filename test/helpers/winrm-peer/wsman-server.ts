@@ -13,7 +13,7 @@ import { readRequestBody } from './request-body.js';
 import type { ShellService } from './shell-service.js';
 import { parseSoapRequest, type SoapRequest } from './soap-request.js';
 import { faultEnvelope } from './soap-writer.js';
-import type { PeerFaults, PeerStats } from './types.js';
+import { type PeerFaults, type PeerStats, UNSEALED_FAULT_TEXT } from './types.js';
 import { internalError, WsmanFault } from './wsman-faults.js';
 
 export interface WsmanServerOptions {
@@ -88,6 +88,19 @@ async function serve(
   let soap: Buffer;
   if (encrypted) {
     if (auth.session === undefined) return reply.empty(400);
+    // Injected before decrypting: the NTLM sequence numbers never saw these messages.
+    if (options.faults.unsealedFaults > 0) {
+      options.faults.unsealedFaults--;
+      return reply.soap(
+        500,
+        faultEnvelope(internalError(UNSEALED_FAULT_TEXT), undefined, MACHINE),
+        undefined,
+      );
+    }
+    if (options.faults.unsealedUnauthorized > 0) {
+      options.faults.unsealedUnauthorized--;
+      return reply.empty(401, { 'WWW-Authenticate': 'Negotiate' });
+    }
     try {
       soap = decryptMessage(auth.session, body.data);
     } catch (error) {
