@@ -1,5 +1,6 @@
 import { isMap, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument, type YAMLMap } from 'yaml';
 import type { PathSegment } from '../diagnostics/diagnostic.js';
+import { cutMessage } from '../quote.js';
 import { quotedScalars } from './quoted-scalars.js';
 
 /**
@@ -92,7 +93,8 @@ function nestingProblem(text: string): PreciseProblem {
 
 /** yaml's messages end with a source excerpt and position; keep just the sentence. */
 function cleanMessage(message: string): string {
-  return message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? message;
+  // The sentence may quote the input (a tag, an alias name): cut as every quoted value is.
+  return cutMessage(message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? message);
 }
 
 /** Where the quoted scalar that never closes opens: yaml reports the end of the text instead. */

@@ -1,3 +1,4 @@
+import { describeValue, quote } from '../quote.js';
 import { suggest } from '../suggest.js';
 import { type DocumentProblem, problemsFromAjv } from './ajv-messages.js';
 import { API_VERSION, isKind, KINDS, type Kind, type Resource } from './kinds.js';
@@ -55,7 +56,7 @@ function rulesWithin(resource: Resource): DocumentProblem[] {
           code: 'duplicate',
           path: ['spec', 'monitors', i, 'name'],
           at: 'value',
-          message: `monitor name "${monitor.name}" is used twice in this policy`,
+          message: `monitor name ${quote(monitor.name)} is used twice in this policy`,
         });
       }
       seen.add(monitor.name);
@@ -82,7 +83,7 @@ function apiVersionProblem(got: unknown): DocumentProblem {
         code: 'schema',
         path: ['apiVersion'],
         at: 'value',
-        message: `must be "${API_VERSION}" (got ${JSON.stringify(got)})`,
+        message: `must be "${API_VERSION}" (got ${describeValue(got)})`,
       };
 }
 
@@ -101,7 +102,7 @@ function kindProblem(kind: unknown): DocumentProblem {
     code: 'schema',
     path: ['kind'],
     at: 'value',
-    message: `unknown kind ${JSON.stringify(kind)}; ${hint ? `did you mean "${hint}"? ` : ''}expected one of ${expected}`,
+    message: `unknown kind ${describeValue(kind)}; ${hint ? `did you mean "${hint}"? ` : ''}expected one of ${expected}`,
   };
 }
 
