@@ -53,6 +53,25 @@ export const HOSTILE = {
     write: (file) => writeFileSync(file, `${'\n'.repeat(500_000)}${'['.repeat(100)}\n`),
     message: 'nesting deeper than 64 levels',
   },
+  // A 1,000,000-character key: its message quotes 79 characters of it and its length.
+  'long-key.yaml': {
+    write: (file) => writeFileSync(file, `${HEAD}  customFields:\n    ${'k'.repeat(1_000_000)}: x\n`),
+    message: '(1000000 characters) must be a field name',
+  },
+  // Long runs of what the secret rules look for, and never complete: none may backtrack for long.
+  'secret-pattern-runs.yaml': {
+    write: (file) =>
+      writeFileSync(
+        file,
+        ['eyJ-', 'a://b:', ' password=', 'postgres://', 'xoxb-1-', 'u:p@', '-----BEGIN PRIVATE KEY-----\n']
+          .map(
+            (run, i) =>
+              `apiVersion: rmm/v1\nkind: Policy\nmetadata:\n  name: p${i}\nspec:\n  description: ${JSON.stringify(run.repeat(Math.floor(900_000 / run.length)))}\n`,
+          )
+          .join('---\n'),
+      ),
+    message: 'must NOT have more than 2000 characters (or looks like a secret)',
+  },
   // Git commits symlinks: a .yaml one to a device that never ends.
   'zero.yaml': {
     write: (file) => symlinkSync('/dev/zero', file),

@@ -17,6 +17,7 @@ import { type Locator, locator } from './load/precise-parse.js';
 import { listedFiles, listInputFiles, type ReadOptions, readInputs } from './load/read-sources.js';
 import { splitDocuments } from './load/split-documents.js';
 import { MonitorConflictCheck } from './monitoring/monitor-conflicts.js';
+import { quote } from './quote.js';
 import type { ResourceRefs } from './resources/cross-references.js';
 import { ReferenceIndex } from './resources/cross-references.js';
 import { DEFAULT_SITE } from './resources/kinds.js';
@@ -264,7 +265,7 @@ export async function validateInputs(
             code: 'schema',
             path: ['spec', 'defaults', 'transport'],
             at: 'key',
-            message: `device "${device}" in the database would not work with this default: ${message}${more}`,
+            message: `device ${quote(device)} in the database would not work with this default: ${message}${more}`,
           },
           locateIn(chunk),
         ),
@@ -284,7 +285,7 @@ export async function validateInputs(
             severity: 'warning',
             path,
             at: 'value',
-            message: `no installed plugin provides the transport "${type}" (installed: ${installed?.join(', ') || 'none'}); its options are not checked${more}`,
+            message: `no installed plugin provides the transport ${quote(type)} (installed: ${installed?.join(', ') || 'none'}); its options are not checked${more}`,
           },
           locateIn(chunk),
         ),

@@ -4,9 +4,11 @@ import { viewOf } from '../engine/resource-view.js';
 import { imageOf } from '../formats/row-image.js';
 import { parseDocumentText } from '../load/parse-document.js';
 import { type Locator, locator } from '../load/precise-parse.js';
+import { shortName } from '../quote.js';
 import type { DocumentProblem } from '../resources/ajv-messages.js';
 import { type ResourceRefs, refsOf } from '../resources/cross-references.js';
 import { isKind, type Kind } from '../resources/kinds.js';
+import { findSecrets } from '../resources/secret-scan.js';
 import { validateResource } from '../resources/validate-resource.js';
 
 /**
@@ -47,15 +49,60 @@ export interface DeclaredRecord {
 }
 
 /**
- * Everything that can be checked in one document by itself: YAML, its kind's schema, and rules
- * within it. Pure, so it runs the same inline or in a worker thread.
+ * Everything that can be checked in documents by themselves: YAML, their kind's schema, rules within
+ * them, and inline secrets. Pure, so it runs the same inline or in a worker thread; async because
+ * the secret rule set (secretlint) is, and it reads the whole batch at once (resources/secret-scan).
+ * Batches run one at a time per thread: one waiting for secretlint holds its parsed documents, and
+ * the 200 batches of a 100,000-document file, all started at once, held 1.5 GB.
  */
-export function checkDocument(chunk: DocumentChunk, collect: boolean): DocumentResult {
+export function checkDocuments(
+  chunks: readonly DocumentChunk[],
+  collect: boolean,
+): Promise<DocumentResult[]> {
+  const run = previous.then(() => checkBatch(chunks, collect));
+  previous = run.catch(() => undefined);
+  return run;
+}
+
+let previous: Promise<unknown> = Promise.resolve();
+
+async function checkBatch(chunks: readonly DocumentChunk[], collect: boolean): Promise<DocumentResult[]> {
+  const checked = chunks.map((chunk) => checkOne(chunk, collect));
+  const secrets = await findSecrets(checked.map(({ value, kind }) => ({ value, kind })));
+  return checked.map(({ result, kind, name, locate }, i) => {
+    const found = secrets[i] ?? [];
+    if (found.length === 0) return { ...result, diagnostics: capDiagnostics(result.diagnostics) };
+    // A secret is reported once, as a secret: no other message at its place, which might quote it.
+    const chunk = chunks[i] as DocumentChunk;
+    const shown = found.map((p) => diagnosticAt(chunk, kind, name, p, locate()));
+    const at = new Set(shown.map((d) => d.pointer ?? ''));
+    const others = result.diagnostics.filter((d) => !at.has(d.pointer ?? ''));
+    return { ...result, diagnostics: capDiagnostics([...shown, ...others]) };
+  });
+}
+
+interface Checked {
+  result: DocumentResult;
+  /** The parsed document, for the secret scan (undefined when it did not parse). */
+  value?: unknown;
+  kind?: string;
+  name?: string;
+  /** The document's locator, made once on first use. */
+  locate: () => Locator;
+}
+
+function checkOne(chunk: DocumentChunk, collect: boolean): Checked {
+  let located: Locator | undefined;
+  const locate = () => {
+    located ??= locator(chunk.text);
+    return located;
+  };
   const parsed = parseDocumentText(chunk.text);
   if (!parsed.ok) {
     return {
-      diagnostics: capDiagnostics(
-        parsed.problems.map((p) => ({
+      locate,
+      result: {
+        diagnostics: parsed.problems.map((p) => ({
           severity: 'error',
           code: p.code,
           file: chunk.file,
@@ -63,28 +110,27 @@ export function checkDocument(chunk: DocumentChunk, collect: boolean): DocumentR
           column: p.column + 1,
           message: p.message,
         })),
-      ),
+      },
     };
   }
-  if (parsed.value === null || parsed.value === undefined) return { diagnostics: [], empty: true };
+  if (parsed.value === null || parsed.value === undefined)
+    return { locate, result: { diagnostics: [], empty: true } };
   const check = validateResource(parsed.value);
-  const locate = locator(chunk.text);
-  const diagnostics = capDiagnostics(
-    check.problems.map((p) => diagnosticAt(chunk, check.kind, check.name, p, locate)),
-  );
+  const diagnostics = check.problems.map((p) => diagnosticAt(chunk, check.kind, check.name, p, locate()));
+  const found = { locate, value: parsed.value, kind: check.kind, name: check.name };
   if (!check.resource) {
     // Still declared for the cross-reference checks, so that one bad field is one error, not one
     // more "is not declared" for every resource that names it. Its own references are not checked.
     if (isKind(check.kind) && check.name !== undefined && NAME.test(check.name))
-      return { diagnostics, refs: { kind: check.kind, name: check.name } };
-    return { diagnostics };
+      return { ...found, result: { diagnostics, refs: { kind: check.kind, name: check.name } } };
+    return { ...found, result: { diagnostics } };
   }
   const result: DocumentResult = { diagnostics, refs: refsOf(check.resource) };
   if (collect) {
     const view = viewOf(check.resource);
     result.declared = { kind: view.kind, name: view.name, image: imageOf(view.kind, view.fields) };
   }
-  return result;
+  return { ...found, result };
 }
 
 export function diagnosticAt(
@@ -103,8 +149,8 @@ export function diagnosticAt(
     column: column + 1,
     message: problem.message,
   };
-  if (kind !== undefined) diagnostic.kind = kind;
-  if (name !== undefined) diagnostic.name = name;
+  if (kind !== undefined) diagnostic.kind = shortName(kind);
+  if (name !== undefined) diagnostic.name = shortName(name);
   if (problem.path.length > 0) diagnostic.pointer = toJsonPointer(problem.path);
   return diagnostic;
 }

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { TransportSchemas } from '../resources/transport-options.js';
-import { checkDocument, type DocumentChunk, type DocumentResult } from './check-document.js';
+import { checkDocuments, type DocumentChunk, type DocumentResult } from './check-document.js';
 
 /**
  * Checks batches of documents on worker threads, one per core, so parsing a large repository uses the
@@ -26,7 +26,7 @@ export function workerCount(env: NodeJS.ProcessEnv = process.env): number {
 
 export function inlineChecker(collect: boolean): Checker {
   return {
-    check: async (chunks) => chunks.map((chunk) => checkDocument(chunk, collect)),
+    check: (chunks) => checkDocuments(chunks, collect),
     close: async () => {},
   };
 }

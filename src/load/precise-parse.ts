@@ -13,6 +13,7 @@ import {
   type YAMLMap,
 } from 'yaml';
 import type { PathSegment } from '../diagnostics/diagnostic.js';
+import { cutMessage } from '../quote.js';
 import { quotedScalars } from './quoted-scalars.js';
 
 /**
@@ -134,7 +135,8 @@ function nestingProblem(text: string): PreciseProblem {
 
 /** yaml's messages end with a source excerpt and position; keep just the sentence. */
 function cleanMessage(message: string): string {
-  return message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? message;
+  // The sentence may quote the input (a tag, an alias name): cut as every quoted value is.
+  return cutMessage(message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? message);
 }
 
 /** Where the quoted scalar that never closes opens: yaml reports the end of the text instead. */

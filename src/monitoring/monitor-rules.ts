@@ -1,5 +1,6 @@
 import type { PathSegment } from '../diagnostics/diagnostic.js';
 import { durationSeconds } from '../duration.js';
+import { quote } from '../quote.js';
 import type { DocumentProblem } from '../resources/ajv-messages.js';
 import type { Monitor, PolicySpec } from '../resources/kinds.js';
 import { suggest } from '../suggest.js';
@@ -28,7 +29,7 @@ export function monitorProblems(spec: PolicySpec): DocumentProblem[] {
     const at = (...path: PathSegment[]): PathSegment[] => ['spec', 'monitors', i, ...path];
     if (names.has(monitor.name))
       problems.push({
-        ...error(at('name'), 'value', `monitor name "${monitor.name}" is used twice in this policy`),
+        ...error(at('name'), 'value', `monitor name ${quote(monitor.name)} is used twice in this policy`),
         code: 'duplicate',
       });
     names.add(monitor.name);
@@ -49,7 +50,7 @@ function intervalProblems(interval: string, path: PathSegment[]): DocumentProble
 
 function unknownMetric(name: string): string {
   const hint = suggest(name, METRIC_NAMES);
-  return `unknown metric "${name}"; ${hint ? `did you mean "${hint}"?` : `expected one of: ${METRIC_NAMES.join(', ')}`}`;
+  return `unknown metric ${quote(name)}; ${hint ? `did you mean "${hint}"?` : `expected one of: ${METRIC_NAMES.join(', ')}`}`;
 }
 
 /** Every label of `match` must be one the metric has, in its form; required ones must be there. */
@@ -67,12 +68,10 @@ function matchProblems(
       const why =
         labels.length === 0
           ? `${metric.name} has no labels, so it takes no match`
-          : `${metric.name} has no label "${key}"; ${hint ? `did you mean "${hint}"?` : `its labels: ${labels.join(', ')}`}`;
+          : `${metric.name} has no label ${quote(key)}; ${hint ? `did you mean "${hint}"?` : `its labels: ${labels.join(', ')}`}`;
       problems.push(error(at('match', key), 'key', why));
     } else if (label.pattern && !label.pattern.test(value)) {
-      problems.push(
-        error(at('match', key), 'value', `${key} must be ${label.form}, not ${JSON.stringify(value)}`),
-      );
+      problems.push(error(at('match', key), 'value', `${key} must be ${label.form}, not ${quote(value)}`));
     }
   }
   for (const label of metric.labels) {

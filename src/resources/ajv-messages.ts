@@ -1,4 +1,5 @@
 import type { DiagnosticCode, PathSegment } from '../diagnostics/diagnostic.js';
+import { describeValue, quote } from '../quote.js';
 import { suggest } from '../suggest.js';
 import type { ErrorObject } from './ajv.js';
 
@@ -24,9 +25,6 @@ export function pathOf(instancePath: string): PathSegment[] {
 /** AJV's errors in words an admin reads at a glance, each pointing at the YAML node to fix. */
 export function problemsFromAjv(errors: readonly ErrorObject[]): DocumentProblem[] {
   const problems: DocumentProblem[] = [];
-  const secretKeys = new Set(
-    errors.filter((e) => e.keyword === 'x-rmm-no-inline-secrets').map((e) => e.instancePath),
-  );
   for (const error of errors) {
     // 'if' only says which branch failed; the branch's own error says why.
     if (error.keyword === 'if') continue;
@@ -38,21 +36,23 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): DocumentProblem
     // A value that failed a secret reference's rules may be the secret itself: never echo it.
     const sensitive = parent?.['x-sensitive'] === true && propertyName === undefined;
     const subject =
-      propertyName !== undefined ? `key "${propertyName}"` : sensitive ? 'the value' : describe(error.data);
+      propertyName !== undefined
+        ? `key ${quote(propertyName)}`
+        : sensitive
+          ? 'the value'
+          : describeValue(error.data);
     const custom = typeof parent?.['x-message'] === 'string' ? (parent['x-message'] as string) : undefined;
     switch (error.keyword) {
       case 'additionalProperties': {
         const field = String(error.params.additionalProperty);
         const fieldPath = [...path, field];
-        // A secret under an unknown key is reported once, as a secret.
-        if (secretKeys.has(`${error.instancePath}/${field}`)) break;
         const known = Object.keys((parent?.properties as object | undefined) ?? {});
         const hint = suggest(field, known);
         problems.push({
           code: 'schema',
           path: fieldPath,
           at: 'key',
-          message: `unknown field "${field}"${hint ? `; did you mean "${hint}"?` : known.length ? `; expected one of: ${known.join(', ')}` : ''}`,
+          message: `unknown field ${quote(field)}${hint ? `; did you mean "${hint}"?` : known.length ? `; expected one of: ${known.join(', ')}` : ''}`,
         });
         break;
       }
@@ -69,7 +69,7 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): DocumentProblem
           code: 'schema',
           path,
           at: 'value',
-          message: `must be ${article(String(error.params.type))}, not ${sensitive ? 'that' : describe(error.data)}`,
+          message: `must be ${article(String(error.params.type))}, not ${sensitive ? 'that' : describeValue(error.data)}`,
         });
         break;
       case 'enum':
@@ -77,7 +77,7 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): DocumentProblem
           code: 'schema',
           path,
           at: 'value',
-          message: `must be one of: ${(error.params.allowedValues as unknown[]).map((v) => String(v)).join(', ')} (got ${describe(error.data)})`,
+          message: `must be one of: ${(error.params.allowedValues as unknown[]).map((v) => String(v)).join(', ')} (got ${describeValue(error.data)})`,
         });
         break;
       case 'const':
@@ -85,7 +85,7 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): DocumentProblem
           code: 'schema',
           path,
           at: 'value',
-          message: `must be "${String(error.params.allowedValue)}" (got ${describe(error.data)})`,
+          message: `must be "${String(error.params.allowedValue)}" (got ${describeValue(error.data)})`,
         });
         break;
       case 'pattern': {
@@ -109,7 +109,7 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): DocumentProblem
           code: 'schema',
           path,
           at: 'value',
-          message: `${describe(error.data)} is not a valid ${formatName(String(error.params.format))}`,
+          message: `${describeValue(error.data)} is not a valid ${formatName(String(error.params.format))}`,
         });
         break;
       case 'uniqueItems': {
@@ -120,7 +120,7 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): DocumentProblem
           code: 'schema',
           path: [...path, later],
           at: 'value',
-          message: `${describe(item)} is listed twice`,
+          message: `${describeValue(item)} is listed twice`,
         });
         break;
       }
@@ -147,14 +147,6 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): DocumentProblem
         });
         break;
       }
-      case 'x-rmm-no-inline-secrets':
-        problems.push({
-          code: 'secret',
-          path,
-          at: 'key',
-          message: error.message ?? 'looks like an inline secret',
-        });
-        break;
       default:
         problems.push({
           code: 'schema',
@@ -173,15 +165,6 @@ const BOUND_WORDS: Record<string, string> = {
   exclusiveMinimum: 'more than',
   exclusiveMaximum: 'less than',
 };
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  return `${typeof value} ${String(value)}`;
-}
 
 function article(type: string): string {
   return type

@@ -1,7 +1,6 @@
 import { isIP } from 'node:net';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { findInlineSecrets } from './secrets.js';
 
 /**
  * One AJV instance with rmm's formats and keywords. Validators are compiled once per process and
@@ -24,24 +23,6 @@ export function createAjv(options: { useDefaults?: boolean } = {}): Ajv2020 {
   ajv.addKeyword({ keyword: 'x-message', schemaType: 'string' });
   // Marks a value that may hold a secret when wrong: messages never quote it.
   ajv.addKeyword({ keyword: 'x-sensitive', schemaType: 'boolean' });
-  ajv.addKeyword({
-    keyword: 'x-rmm-no-inline-secrets',
-    type: 'object',
-    schemaType: 'boolean',
-    errors: true,
-    validate: function noInlineSecrets(enabled: boolean, data: Record<string, unknown>, _schema, ctx) {
-      if (!enabled) return true;
-      const findings = findInlineSecrets(data);
-      if (findings.length === 0) return true;
-      (noInlineSecrets as unknown as { errors: Partial<ErrorObject>[] }).errors = findings.map((f) => ({
-        keyword: 'x-rmm-no-inline-secrets',
-        instancePath: `${ctx?.instancePath ?? ''}/${f.key.replaceAll('~', '~0').replaceAll('/', '~1')}`,
-        params: { key: f.key },
-        message: f.message,
-      }));
-      return false;
-    },
-  });
   return ajv;
 }
 

@@ -1,5 +1,6 @@
 import type { DiagnosticCode, PathSegment } from '../diagnostics/diagnostic.js';
 import { monitoredSeries } from '../monitoring/effective-monitors.js';
+import { quote } from '../quote.js';
 import { suggest } from '../suggest.js';
 import { DEFAULT_SITE, type Kind, type Resource } from './kinds.js';
 
@@ -159,7 +160,7 @@ export class ReferenceIndex<Ref> {
     const allPolicies = new Map<string, ResourceRefs>([...this.storedOnly('Policy'), ...policies]);
     const siteExists = (s: string) => s === DEFAULT_SITE || allSites.has(s);
     const missing = (what: string, name: string, declared: Map<string, unknown>) =>
-      `${what} "${name}" is not declared${this.where}${hintOf(name, declared)}`;
+      `${what} ${quote(name)} is not declared${this.where}${hintOf(name, declared)}`;
 
     for (const [name, group] of groups) {
       const at = (code: DiagnosticCode, path: PathSegment[], message: string) =>
@@ -176,7 +177,7 @@ export class ReferenceIndex<Ref> {
         at(
           'scope',
           ['spec', 'parent'],
-          `parent group "${group.parent}" is scoped to site "${parent.site}", so this group must be too (it is ${group.site ? `scoped to "${group.site}"` : 'global'})`,
+          `parent group ${quote(group.parent)} is scoped to site ${quote(parent.site)}, so this group must be too (it is ${group.site ? `scoped to ${quote(group.site)}` : 'global'})`,
         );
       }
     }
@@ -190,7 +191,7 @@ export class ReferenceIndex<Ref> {
           name: parent.name,
           code: 'scope',
           path: ['spec', 'site'],
-          message: `group "${name}" in the database has this group as its parent and is ${child.site ? `scoped to "${child.site}"` : 'global'}, so this group cannot be scoped to "${parent.site}"`,
+          message: `group ${quote(name)} in the database has this group as its parent and is ${child.site ? `scoped to ${quote(child.site)}` : 'global'}, so this group cannot be scoped to ${quote(parent.site)}`,
         });
     }
     // Cycles through at least one declared group, reported at the first declared group in the cycle.
@@ -218,7 +219,7 @@ export class ReferenceIndex<Ref> {
           at(
             'scope',
             ['spec', 'groups', i],
-            `group "${groupName}" is scoped to site "${group.site}", but this device is in site "${device.site}"`,
+            `group ${quote(groupName)} is scoped to site ${quote(group.site)}, but this device is in site ${quote(device.site ?? DEFAULT_SITE)}`,
           );
       });
     }
@@ -242,7 +243,7 @@ export class ReferenceIndex<Ref> {
         name: groupName,
         code: 'scope',
         path: ['spec', 'site'],
-        message: `device "${first}" in the database is in this group and in site "${site}", so the group cannot be scoped to "${group.site}"${more}`,
+        message: `device ${quote(first)} in the database is in this group and in site ${quote(site ?? DEFAULT_SITE)}, so the group cannot be scoped to ${quote(String(group.site))}${more}`,
       });
     }
     return out;
@@ -273,5 +274,5 @@ function findCycles(groups: Map<string, { parent?: string }>): string[][] {
 
 function hintOf(name: string, declared: Map<string, unknown>): string {
   const best = suggest(name, [...declared.keys()]);
-  return best ? `; did you mean "${best}"?` : '';
+  return best ? `; did you mean ${quote(best)}?` : '';
 }

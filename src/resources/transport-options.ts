@@ -2,6 +2,7 @@ import type { ValidateFunction } from 'ajv';
 import { type CredentialPolicy, credentialRefusal } from '../credentials/policy.js';
 import type { PathSegment } from '../diagnostics/diagnostic.js';
 import type { OptionsFinding } from '../plugin/api.js';
+import { quote } from '../quote.js';
 import { suggest } from '../suggest.js';
 import { DEFAULT_TRANSPORT, effectiveTransport } from '../transports/effective-transport.js';
 import { pluginSchemaAjv } from './ajv.js';
@@ -117,7 +118,7 @@ function unknownType(type: string, path: PathSegment[]): DocumentProblem {
     code: 'schema',
     path,
     at: 'value',
-    message: `no installed plugin provides the transport "${type}"${hint ? `; did you mean "${hint}"?` : ''} (installed: ${installed.join(', ') || 'none'}; --allow-unknown-transports accepts it for a plugin installed elsewhere)`,
+    message: `no installed plugin provides the transport ${quote(type)}${hint ? `; did you mean ${quote(hint)}?` : ''} (installed: ${installed.join(', ') || 'none'}; --allow-unknown-transports accepts it for a plugin installed elsewhere)`,
   };
 }
 
@@ -140,7 +141,7 @@ export function effectiveTransportProblems(
   // An unknown type is reported (or allowed) where it is named.
   if (!validate) return [];
   const context = effective.siteApplies
-    ? `with the ${effective.type} default of site "${site.name}"`
+    ? `with the ${effective.type} default of site ${quote(site.name)}`
     : `as ${effective.type} (a block without type is ${DEFAULT_TRANSPORT} unless its site's default names one)`;
   return optionProblems(validate, effective.block).map((p) => {
     const field = p.path[0];

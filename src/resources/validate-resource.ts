@@ -1,4 +1,5 @@
 import { monitorProblems } from '../monitoring/monitor-rules.js';
+import { describeValue } from '../quote.js';
 import { suggest } from '../suggest.js';
 import { type DocumentProblem, problemsFromAjv } from './ajv-messages.js';
 import { API_VERSION, isKind, KINDS, type Kind, type Resource } from './kinds.js';
@@ -68,7 +69,7 @@ function apiVersionProblem(got: unknown): DocumentProblem {
         code: 'schema',
         path: ['apiVersion'],
         at: 'value',
-        message: `must be "${API_VERSION}" (got ${JSON.stringify(got)})`,
+        message: `must be "${API_VERSION}" (got ${describeValue(got)})`,
       };
 }
 
@@ -87,7 +88,7 @@ function kindProblem(kind: unknown): DocumentProblem {
     code: 'schema',
     path: ['kind'],
     at: 'value',
-    message: `unknown kind ${JSON.stringify(kind)}; ${hint ? `did you mean "${hint}"? ` : ''}expected one of ${expected}`,
+    message: `unknown kind ${describeValue(kind)}; ${hint ? `did you mean "${hint}"? ` : ''}expected one of ${expected}`,
   };
 }
 

@@ -74,6 +74,24 @@ describe('rmm validate with inputs that cost too much', () => {
       expect(line).toMatch(new RegExp(`^${name}:\\d+:\\d+: nesting deeper than 64 levels$`));
   });
 
+  it('a 1,000,000-character key: its message quotes 79 characters of it and its length', async () => {
+    const [line, ...rest] = await validate('long-key.yaml');
+    expect(rest).toEqual([]);
+    expect(line).toBe(
+      `long-key.yaml:8:5: Device/web-01: key "${'k'.repeat(79)}…" ${HOSTILE['long-key.yaml']?.message}: a letter, then up to 62 of A-Z, a-z, 0-9, '_', '.', '-'`,
+    );
+  });
+
+  it('long runs of what the secret rules look for', async () => {
+    const lines = await validate('secret-pattern-runs.yaml');
+    expect(lines).toHaveLength(7);
+    // Each is too long for a description; some also complete a secret's shape, which is reported instead.
+    for (const line of lines)
+      expect(line).toMatch(
+        /: (?:must NOT have more than 2000 characters|.+ looks like .+; secrets never belong in YAML)$/,
+      );
+  });
+
   it.each(['zero.yaml', 'fifo.yaml'])('%s: only regular files are read', async (name) => {
     expect(await validate(name)).toEqual([`${name}:1:1: ${HOSTILE[name]?.message}`]);
   });
