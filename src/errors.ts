@@ -15,7 +15,7 @@ export const ExitCode = {
   changes: 2,
   /**
    * Refused for safety: destructive steps without --allow-destructive; resources another apply set
-   * owns; a host key that changed.
+   * owns; a host key that changed; a second rmm serve against a database one already serves.
    */
   refused: 3,
   /** The plan destroys more than --max-destroy allows. */
@@ -47,6 +47,7 @@ export type RmmErrorCode =
   | 'destructive-refused'
   | 'destroy-limit'
   | 'ownership-conflict'
+  | 'service-running'
   | 'locked'
   | 'stale-plan'
   | 'not-found'
@@ -62,6 +63,7 @@ const exitCodeOf: Record<RmmErrorCode, ExitCode> = {
   'destructive-refused': ExitCode.refused,
   'destroy-limit': ExitCode.destroyLimit,
   'ownership-conflict': ExitCode.refused,
+  'service-running': ExitCode.refused,
   locked: ExitCode.locked,
   'stale-plan': ExitCode.error,
   'not-found': ExitCode.error,

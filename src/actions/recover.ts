@@ -97,7 +97,7 @@ function whyStale(row: RunningRow, me: Runner): string | undefined {
 }
 
 /** Signal 0 checks a pid without signalling it; EPERM means it exists under another user. */
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   // kill(0) and negative pids address process groups: never a runner's own pid.
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {

@@ -31,7 +31,7 @@ export function blastRadius(plan: Plan, stored: () => Iterable<ResourceView>): B
   };
 }
 
-interface Group {
+export interface Group {
   parent: string | null;
   policy: string | null;
   site: string | null;
@@ -103,13 +103,20 @@ function mayBeIn(device: ResourceView, groups: readonly string[]): boolean {
   return image === undefined || groups.length > 64 || groups.some((g) => image.includes(g));
 }
 
-/**
- * A device's effective policies, as one comparable string: the policy of each of its groups and of
- * their ancestors (spec.parent, transitively). A group scoped to another site does not apply to the
- * device, nor does anything above it (validation refuses such a membership; a row edited by hand may
- * still hold one). Memoized per group and site, since most devices share a few groups.
- */
+/** A device's effective policies, as one comparable string (see policiesOfDevice). */
 function effectivePolicies(groups: ReadonlyMap<string, Group>): (device: Fields) => string {
+  const policiesOf = policiesOfDevice(groups);
+  return (device) => policiesOf(device).join('\n');
+}
+
+/**
+ * A device's effective policies, sorted: the policy of each of its groups and of their ancestors
+ * (spec.parent, transitively). A group scoped to another site does not apply to the device, nor does
+ * anything above it (validation refuses such a membership; a row edited by hand may still hold one).
+ * Memoized per group and site, since most devices share a few groups. rmm serve runs the schedules
+ * of these policies on the device.
+ */
+export function policiesOfDevice(groups: ReadonlyMap<string, Group>): (device: Fields) => string[] {
   const memo = new Map<string, string[]>();
   const chain = (start: string, site: string | null): string[] => {
     const key = `${start}\u0000${site ?? ''}`;
@@ -135,11 +142,12 @@ function effectivePolicies(groups: ReadonlyMap<string, Group>): (device: Fields)
     const all = new Set<string>();
     for (const group of memberOf)
       if (typeof group === 'string') for (const p of chain(group, site)) all.add(p);
-    return [...all].sort().join('\n');
+    return [...all].sort();
   };
 }
 
-function groupOf(fields: Fields): Group {
+/** A group as effective policies read it, from its fields. */
+export function groupOf(fields: Fields): Group {
   return {
     parent: stringOrNull(fields.parent),
     policy: stringOrNull(fields.policy),

@@ -55,6 +55,8 @@ const MEANINGS: Record<string, Meaning> = {
   'connect-timeout': { meaning: 'seconds to wait for a connection', kind: 'option' },
   at: { meaning: 'queue only, due at this time', kind: 'option' },
   concurrency: { meaning: 'at most this many at once per transport', kind: 'option', char: 'c' },
+  once: { meaning: 'do what is due now, then exit', kind: 'boolean' },
+  tick: { meaning: 'seconds between service ticks', kind: 'option' },
   timeout: { meaning: 'seconds an action may run', kind: 'option' },
   priority: { meaning: 'Actions.Priority of queued rows', kind: 'option' },
   powershell: { meaning: 'the command is a PowerShell script', kind: 'boolean' },

@@ -1,0 +1,141 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Flags } from '@oclif/core';
+import { BUSY_RETRY_DELAYS_MS, isBusy, lockedBeforeRun } from '../actions/busy.js';
+import { openQueue } from '../actions/open-queue.js';
+import { isAlive } from '../actions/recover.js';
+import { THIS_RUNNER } from '../actions/store.js';
+import { resolveActor } from '../actor.js';
+import { dataDirFlags, RmmCommand } from '../base-command.js';
+import { serviceLogger } from '../cli/service-logger.js';
+import { ExitCode } from '../errors.js';
+import { SessionPool } from '../monitoring/session-pool.js';
+import { CollectingCycle } from '../service/monitoring-cycle.js';
+import { deviceHealth, loggedAlertSink } from '../service/monitoring-sinks.js';
+import { scheduleRuns } from '../service/schedule-runs.js';
+import { Service } from '../service/service.js';
+import { type ServiceLease, serviceLease } from '../service/service-lease.js';
+import { runLoop, timerWait } from '../service/service-loop.js';
+import { loadTransports } from '../transports/registry.js';
+
+/** The signals that stop the service; a second one kills at once (the default action), as for rmm exec. */
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+export default class Serve extends RmmCommand {
+  static override summary =
+    "Run the console's service: the queue's due actions, the policies' schedules, and monitoring.";
+
+  static override description = [
+    "A long-running process, one per database. Every tick (--tick seconds) it refreshes its lease, rereads devices and policies when an rmm apply moved the state revision (no restart needed), queues the policies' schedules that are due (as rmm exec --at queues: Actions rows the queue then runs), runs the queue's due actions through the same runner as rmm actions run, and starts a monitoring cycle when one is due (every device reached on a session kept open; Devices.Status Online or Offline; the device-offline alert).",
+    'A schedule runs at once the first time, then every `every` after its last run; runs missed while rmm serve was down run once, not once per missed interval; a restart never runs one again (ScheduleRuns).',
+    "One rmm serve per database: a second one is refused (exit 3) naming the first's pid and host. One that was killed (kill -9, a crash) is taken over with a notice: at once on the same host, after 2 minutes of silence from another host. Actions a killed serve left Running end Failed on the next start, as for every runner.",
+    'SIGTERM or Ctrl-C stops taking work, cancels the running actions (Cancelled; those not started stay Pending), closes the sessions, gives the lease back and exits 0; a second signal kills at once.',
+    "Logs are JSON lines on stderr (pino), readable lines on a terminal. An rmm apply holding the database's write lock is waited out: logged, tried again the next tick.",
+    "--once does everything due now, waits for it, and exits: for cron, CI and tests. Exit codes: 0 done (or stopped by a signal), 1 some work failed for a reason other than a device (see the log), 3 another rmm serve holds the database, 5 another writer held the database's write lock at start past every retry, 7 the data directory cannot be used, 64 bad flags.",
+  ].join('\n\n');
+
+  static override examples = [
+    { description: 'Run the service (under systemd, say).', command: '<%= config.bin %> <%= command.id %>' },
+    { description: 'Do what is due now, from cron.', command: '<%= config.bin %> <%= command.id %> --once' },
+  ];
+
+  static override flags = {
+    ...dataDirFlags,
+    once: Flags.boolean({ summary: 'Do everything that is due now, wait for it, and exit.' }),
+    tick: Flags.integer({
+      summary: 'Seconds between ticks: how soon due work is noticed.',
+      default: 5,
+      min: 1,
+      max: 3600,
+    }),
+    concurrency: Flags.integer({
+      char: 'c',
+      summary: 'At most this many actions and device collections at once per transport.',
+      default: 200,
+      min: 1,
+    }),
+    actor: Flags.string({
+      summary:
+        'Who runs the service, for Actions.CreatedBy and AuditLog (default: $RMM_ACTOR, else the OS user).',
+    }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Serve);
+    const log = serviceLogger();
+    const { db, store, credentials, recovered } = openQueue(this.dataDir(flags), resolveActor(flags.actor));
+    let service: Service | undefined;
+    const stop = (signal: string) => {
+      log.info({ signal }, `${signal}: stopping`);
+      void service?.stop(signal);
+    };
+    try {
+      for (const r of recovered) log.warn({ action: r.id, device: r.device, status: r.status }, r.error);
+      const lease = serviceLease(db, THIS_RUNNER, isAlive);
+      const takenOver = await acquirePatiently(lease);
+      if (takenOver) log.warn({}, `took the lease over: ${takenOver}`);
+      const registry = await loadTransports(this.config, { compileSchemas: false });
+      for (const line of registry.refused) log.warn({}, `refused: ${line}`);
+      const now = () => Date.now();
+      const pool = new SessionPool({
+        transports: new Map([...registry.transports].map(([name, r]) => [name, r.transport])),
+        credentials,
+        now,
+      });
+      const health = deviceHealth(db);
+      const cycle = new CollectingCycle({
+        pool,
+        // The console's own measure; declared monitors join once the catalogue is wired in.
+        specs: [{ name: 'device.reachable', labels: [], kind: 'boolean' }],
+        plan: () => ({ devices: service?.fleet?.devices ?? [], monitors: new Map() }),
+        samples: { write: () => {} },
+        alerts: loggedAlertSink(log),
+        reachability: (r) => health.record(r),
+        now,
+        concurrency: flags.concurrency,
+        onWarning: (device, message) => log.warn({ device }, message),
+      });
+      service = new Service({
+        db,
+        store,
+        lease,
+        runs: scheduleRuns(db, store),
+        now,
+        log,
+        queue: { registry, credentials, concurrency: flags.concurrency, limit: 10_000 },
+        cycle,
+      });
+      for (const signal of STOP_SIGNALS) process.once(signal, stop);
+      log.info({ host: THIS_RUNNER.host, once: flags.once }, 'rmm serve started');
+      const running = service;
+      await runLoop({
+        tick: () => running.tick(),
+        wait: timerWait,
+        tickMs: flags.tick * 1000,
+        signal: running.signal,
+        once: flags.once,
+      });
+      if (flags.once) await running.idle();
+      await running.stop('done');
+      log.info({ failures: running.failures }, 'rmm serve stopped');
+      if (running.fatal) throw running.fatal;
+      if (flags.once && running.failures > 0) process.exitCode = ExitCode.error;
+    } finally {
+      for (const signal of STOP_SIGNALS) process.off(signal, stop);
+      db.close();
+    }
+  }
+}
+
+/** Takes the lease, waiting out another writer's lock a bounded number of times. */
+async function acquirePatiently(lease: ServiceLease): Promise<string | undefined> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return lease.acquire(Date.now());
+    } catch (error) {
+      const delay = BUSY_RETRY_DELAYS_MS[attempt];
+      if (!isBusy(error)) throw error;
+      if (delay === undefined) throw lockedBeforeRun('while taking the service lease', error);
+      await sleep(delay);
+    }
+  }
+}

@@ -1,0 +1,35 @@
+import { isAlive } from '../actions/recover.js';
+import { THIS_RUNNER } from '../actions/store.js';
+import { dataDirFlags, outputFlags, outputFormat, RmmCommand } from '../base-command.js';
+import { readStatus } from '../service/status.js';
+import { openResourceDatabase } from '../state/resource-database.js';
+import { statusLines } from '../views/service-status.js';
+
+export default class Status extends RmmCommand {
+  static override summary = 'Is rmm serve running; its last cycle; devices online and offline; open alerts.';
+
+  static override description = [
+    'Reads the ServiceLease row: whether an rmm serve holds this database (pid, host, since, last heartbeat), or why not (stopped at a time, or stopped without a word: the next rmm serve takes over), and when its last monitoring cycle started and how long it took. Then the devices by Devices.Status (Online, Offline, Unknown) and the open alerts (no ResolvedAt) by severity.',
+    'Opens the database read-only. Exit codes: 0 shown (whether or not a serve runs), 1 no database or another error, 7 the data directory cannot be used.',
+  ].join('\n\n');
+
+  static override examples = [
+    { description: 'The console at a glance.', command: '<%= config.bin %> <%= command.id %>' },
+    { description: 'As JSON, for a health check.', command: '<%= config.bin %> <%= command.id %> --json' },
+  ];
+
+  static override flags = { ...dataDirFlags, ...outputFlags(['text', 'json'], 'text') };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Status);
+    const { db } = openResourceDatabase(this.dataDir(flags), { readonly: true });
+    let status: ReturnType<typeof readStatus>;
+    try {
+      status = readStatus(db, Date.now(), THIS_RUNNER, isAlive);
+    } finally {
+      db.close();
+    }
+    if (outputFormat(flags) === 'json') this.log(JSON.stringify(status, null, 2));
+    else this.log(statusLines(status).join('\n'));
+  }
+}

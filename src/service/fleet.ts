@@ -1,0 +1,54 @@
+import { type DeviceRecord, devicesByName } from '../actions/targets.js';
+import { type Group, groupOf, policiesOfDevice } from '../engine/blast-radius.js';
+import type { Db } from '../state/connection.js';
+import { readStoredResources, stateRevision } from '../state/resource-store.js';
+import { type PolicySchedule, policySchedules } from './schedules.js';
+
+/**
+ * What the service knows of the declared state: the devices, each device's effective policies and
+ * each policy's schedules and monitors, at one state revision. Read again only when an rmm apply
+ * moved the revision (the service compares it every tick), so a tick costs one small query.
+ */
+export interface Fleet {
+  revision: number;
+  devices: readonly DeviceRecord[];
+  /** A device's effective policies (its groups' and their ancestors'), sorted. */
+  policiesOf: ReadonlyMap<string, readonly string[]>;
+  /** Every policy's runnable schedules, by policy. */
+  schedules: ReadonlyMap<string, readonly PolicySchedule[]>;
+  /** Every policy's Monitors as stored (the monitoring cycle turns them into effective monitors). */
+  monitors: ReadonlyMap<string, unknown>;
+  /** Schedules that cannot run (a row edited by hand), one line each. */
+  problems: readonly string[];
+}
+
+export function readFleet(db: Db): Fleet {
+  // One read transaction: an apply committing in between cannot give devices of one revision and
+  // policies of another.
+  return db.transaction(() => {
+    const revision = stateRevision(db);
+    const devices = [...devicesByName(db).values()];
+    const groups = new Map<string, Group>();
+    const schedules = new Map<string, PolicySchedule[]>();
+    const monitors = new Map<string, unknown>();
+    const problems: string[] = [];
+    for (const resource of readStoredResources(db)) {
+      if (resource.kind === 'DeviceGroup') groups.set(resource.name, groupOf(resource.fields));
+      if (resource.kind !== 'Policy') continue;
+      const read = policySchedules(resource.name, resource.fields.schedules);
+      schedules.set(resource.name, read.schedules);
+      monitors.set(resource.name, resource.fields.monitors ?? []);
+      problems.push(...read.problems);
+    }
+    const policiesOf = policiesOfDevice(groups);
+    const byDevice = new Map(devices.map((d) => [d.name, policiesOf({ site: d.site, groups: d.groups })]));
+    return { revision, devices, policiesOf: byDevice, schedules, monitors, problems };
+  })();
+}
+
+/** The devices a policy reaches, in name order. */
+export function devicesOfPolicy(fleet: Fleet, policy: string): DeviceRecord[] {
+  return fleet.devices
+    .filter((d) => fleet.policiesOf.get(d.name)?.includes(policy))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}

@@ -1,0 +1,63 @@
+import type { Db } from '../state/connection.js';
+import { type Holder, leaseVerdict, readLease } from './service-lease.js';
+
+/**
+ * What rmm status shows: whether an rmm serve holds this database, its last monitoring cycle, the
+ * devices by Devices.Status and the open alerts by severity. Reads only.
+ */
+export interface ServiceStatus {
+  service:
+    | { running: true; pid: number; host: string; since: number; heartbeatAt: number }
+    | { running: false; note: string };
+  lastCycle: { at: number; ms: number; report: unknown } | null;
+  /** Online, Offline and Unknown always; any other status as stored. */
+  devices: Record<string, number>;
+  /** Alerts with no ResolvedAt, by Severity. */
+  openAlerts: Record<string, number>;
+}
+
+export function readStatus(db: Db, now: number, me: Holder, alive: (pid: number) => boolean): ServiceStatus {
+  const lease = readLease(db);
+  const verdict = leaseVerdict(lease, me, now, alive);
+  const service: ServiceStatus['service'] =
+    lease && verdict.kind === 'held'
+      ? {
+          running: true,
+          pid: lease.Pid,
+          host: lease.Host,
+          since: lease.StartedAt,
+          heartbeatAt: lease.HeartbeatAt,
+        }
+      : {
+          running: false,
+          note:
+            verdict.kind === 'stale'
+              ? `${verdict.why}; the next rmm serve takes over`
+              : lease?.StoppedAt != null
+                ? `stopped at ${new Date(lease.StoppedAt).toISOString()}`
+                : 'rmm serve has never run against this database',
+        };
+  const lastCycle =
+    lease?.LastCycleAt != null
+      ? { at: lease.LastCycleAt, ms: lease.LastCycleMs ?? 0, report: parse(lease.LastCycle) }
+      : null;
+  const devices: Record<string, number> = { Online: 0, Offline: 0, Unknown: 0 };
+  for (const row of db
+    .prepare("SELECT coalesce(Status, 'Unknown') AS Status, count(*) AS n FROM Devices GROUP BY 1")
+    .all() as Array<{ Status: string; n: number }>)
+    devices[row.Status] = row.n;
+  const openAlerts: Record<string, number> = { Critical: 0, Warning: 0, Info: 0 };
+  for (const row of db
+    .prepare('SELECT Severity, count(*) AS n FROM Alerts WHERE ResolvedAt IS NULL GROUP BY Severity')
+    .all() as Array<{ Severity: string; n: number }>)
+    openAlerts[row.Severity] = row.n;
+  return { service, lastCycle, devices, openAlerts };
+}
+
+function parse(text: string | null): unknown {
+  try {
+    return text === null ? null : JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,26 @@
+import type { ServiceStatus } from '../service/status.js';
+
+/** rmm status for people: a few lines, times in UTC. */
+export function statusLines(status: ServiceStatus): string[] {
+  const iso = (ms: number) =>
+    new Date(ms)
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, ' UTC');
+  const s = status.service;
+  const lines = [
+    s.running
+      ? `rmm serve: running, pid ${s.pid} on ${s.host}, since ${iso(s.since)} (last heartbeat ${iso(s.heartbeatAt)})`
+      : `rmm serve: not running (${s.note})`,
+    status.lastCycle
+      ? `Last cycle: ${iso(status.lastCycle.at)}, took ${(status.lastCycle.ms / 1000).toFixed(1)} s`
+      : 'Last cycle: none yet',
+    `Devices: ${Object.entries(status.devices)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(', ')}`,
+    `Open alerts: ${Object.entries(status.openAlerts)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(', ')}`,
+  ];
+  return lines;
+}
