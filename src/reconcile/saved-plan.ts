@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { parseSavedPlan } from '../engine/saved-plan.js';
+import { parseSavedPlan, type SavedPlan } from '../engine/saved-plan.js';
 import { rederiveSavedPlan } from '../engine/saved-plan-check.js';
+import { toResource } from '../engine/to-resource.js';
 import { RmmError } from '../errors.js';
 import type { MigrationPlan } from '../formats/migration-step.js';
+import { findSecrets } from '../resources/secret-scan.js';
 import { setTransportSchemas } from '../resources/transport-options.js';
 import type { Db } from '../state/connection.js';
 import { withMigration } from '../state/migrate.js';
@@ -30,6 +32,7 @@ export async function planSaved(
   const saved = parseSavedPlan(text, file, readPlanKey(options.dataDir));
   if (options.transportSchemas)
     setTransportSchemas({ schemas: options.transportSchemas, allowUnknown: saved.allowUnknownTransports });
+  const secrets = await secretProblems(saved);
   const derive = (): PlannedAgainst => {
     const revision = stateRevision(db);
     if (revision !== saved.revision) {
@@ -40,7 +43,9 @@ export async function planSaved(
       );
     }
     const stored = readStoredResources(db);
-    const { plan, problems } = rederiveSavedPlan(saved, stored, readStoredRefs(db));
+    const derived = rederiveSavedPlan(saved, stored, readStoredRefs(db));
+    const { plan } = derived;
+    const problems = [...secrets, ...derived.problems];
     if (problems.length > 0) {
       throw new RmmError('invalid-input', `${file} cannot be applied as it is; nothing was applied`, {
         details: [
@@ -56,4 +61,25 @@ export async function planSaved(
   const steps = options.migration.steps;
   if (steps.length === 0) return db.transaction(derive)();
   return withMigration(db, options.migration, { allowDestructive: false, commit: false }, derive);
+}
+
+/**
+ * The secret scan YAML gets (resources/secret-scan.ts), over each desired state of the file: a plan
+ * is input too, and its desired states are what apply writes. It reads no database, so it runs
+ * before the transaction (it is asynchronous).
+ */
+async function secretProblems(saved: SavedPlan): Promise<string[]> {
+  const wanted = saved.changes.filter((c) => c.action !== 'delete');
+  const found = await findSecrets(
+    wanted.map((c) => ({
+      kind: c.kind,
+      value: toResource({ kind: c.kind, name: c.name, fields: c.desired ?? {} }),
+    })),
+  );
+  return found.flatMap((problems, i) => {
+    const change = wanted[i] as SavedPlan['changes'][number];
+    return problems.map(
+      (p) => `${change.kind}/${change.name}: ${p.path.join('.') || '(document)'}: ${p.message}`,
+    );
+  });
 }

@@ -36,7 +36,7 @@ const META = `  RmmMeta:
 describe('loadDeclaredSchema: the packaged schemas/database.yaml', () => {
   const schema = loadDeclaredSchema();
 
-  it('has the eight tables of the seed, then rmm own four, in file order', () => {
+  it('has the eight tables of the seed, then rmm own six, in file order', () => {
     expect(schema.tables.map((t) => t.name)).toEqual([
       'Devices',
       'Sites',
@@ -49,6 +49,8 @@ describe('loadDeclaredSchema: the packaged schemas/database.yaml', () => {
       'Policies',
       'ManagedResources',
       'ActionLeases',
+      'ServiceLease',
+      'ScheduleRuns',
       'RmmMeta',
     ]);
     expect(schema.tables.flatMap((t) => t.indexes)).toHaveLength(12);
