@@ -68,6 +68,7 @@ const MEANINGS: Record<string, Meaning> = {
   state: { meaning: 'only rows in this state', kind: 'option' },
   by: { meaning: 'who does it, recorded in the row and AuditLog (as --actor)', kind: 'option' },
   note: { meaning: 'a note kept in the AuditLog row', kind: 'option' },
+  effective: { meaning: "show a device's effective monitors and schedules", kind: 'boolean' },
   until: { meaning: 'until this time, or for this duration', kind: 'option' },
 };
 
