@@ -1,11 +1,14 @@
-import { Args } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { dataDirFlags, outputFlags, outputFormat, RmmCommand } from '../base-command.js';
 import type { StoredResource } from '../engine/plan.js';
 import { toResource } from '../engine/to-resource.js';
 import { RmmError } from '../errors.js';
-import type { Kind } from '../resources/kinds.js';
+import { deviceEffective, type EffectiveOfDevice } from '../monitoring/device-effective.js';
+import type { GroupLink } from '../monitoring/effective-monitors.js';
+import type { Kind, PolicySpec } from '../resources/kinds.js';
 import { openResourceDatabase } from '../state/resource-database.js';
 import { readStoredResources } from '../state/resource-store.js';
+import { effectiveText } from '../views/device-effective.js';
 import { type DeviceTransport, deviceTransportOf, renderDeviceTransport } from '../views/device-transport.js';
 import { type Column, textTable } from '../views/table.js';
 import { yamlText } from '../views/yaml-text.js';
@@ -49,6 +52,11 @@ export default class Get extends RmmCommand {
       command: '<%= config.bin %> <%= command.id %> devices alpha-web-01 -o yaml',
     },
     { description: 'Sites as JSON.', command: '<%= config.bin %> <%= command.id %> sites -o json' },
+    {
+      description:
+        'What a device runs: its effective monitors and schedules, each with its policy and groups.',
+      command: '<%= config.bin %> <%= command.id %> devices alpha-web-01 --effective',
+    },
   ];
 
   static override args = {
@@ -62,20 +70,30 @@ export default class Get extends RmmCommand {
 
   static override flags = {
     ...dataDirFlags,
+    effective: Flags.boolean({
+      summary: "One device's effective monitors and schedules, each with its policy and group chain.",
+      description:
+        'Instead of the device: every monitor it runs (per series, the policy of the most specific group wins; docs/monitoring.md#effective-monitors), the schedules of every policy that reaches it, and the ties rmm validate refuses. JSON: {device, monitors, schedules, conflicts, problems}.',
+    }),
     ...outputFlags(['table', 'yaml', 'json'], 'table'),
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Get);
     const kind = KIND_OF[args.kind] as Kind;
+    if (flags.effective && (kind !== 'Device' || !args.name))
+      throw new RmmError('usage', '--effective shows one device: rmm get devices NAME --effective');
     const { db } = openResourceDatabase(this.dataDir(flags), { readonly: true });
     let views: StoredResource[];
     let observed = new Map<string, Observed>();
+    let effective: EffectiveOfDevice | undefined;
     const sites = new Map<string, Record<string, unknown>>();
     try {
       const stored = readStoredResources(db);
       for (const r of stored) if (r.kind === 'Site') sites.set(r.name, r.fields);
       views = stored.filter((r) => r.kind === kind && (!args.name || r.name === args.name));
+      const [one] = views;
+      if (flags.effective && one) effective = effectiveOf(one, stored);
       if (kind === 'Device') {
         const rows = db
           .prepare('SELECT DeviceId, Status, LastSeen, OSName, OSVersion FROM Devices')
@@ -87,6 +105,14 @@ export default class Get extends RmmCommand {
     }
     if (args.name && views.length === 0)
       throw new RmmError('not-found', `${kind}/${args.name} is not in the database`);
+    if (effective) {
+      const format = outputFormat(flags);
+      const record = { device: args.name, ...effective };
+      if (format === 'json') this.log(JSON.stringify(record, null, 2));
+      else if (format === 'yaml') this.log(yamlText(record).trimEnd());
+      else this.log(effectiveText(args.name ?? '', effective));
+      return;
+    }
     const transports = new Map<string, DeviceTransport>(
       kind === 'Device' ? views.map((v) => [v.name, deviceTransportOf(v.fields, sites)]) : [],
     );
@@ -111,6 +137,24 @@ export default class Get extends RmmCommand {
       if (one) this.log(['', ...renderDeviceTransport(one)].join('\n'));
     }
   }
+}
+
+/** The device's effective monitors and schedules from the stored groups and policies. */
+function effectiveOf(device: StoredResource, stored: readonly StoredResource[]): EffectiveOfDevice {
+  const groups = new Map<string, GroupLink>();
+  const policies = new Map<string, PolicySpec>();
+  const text = (v: unknown) => (typeof v === 'string' ? v : null);
+  for (const r of stored) {
+    if (r.kind === 'DeviceGroup')
+      groups.set(r.name, {
+        parent: text(r.fields.parent),
+        policy: text(r.fields.policy),
+        site: text(r.fields.site),
+      });
+    if (r.kind === 'Policy') policies.set(r.name, r.fields as PolicySpec);
+  }
+  const memberOf = Array.isArray(device.fields.groups) ? (device.fields.groups as string[]) : [];
+  return deviceEffective({ groups: memberOf, site: text(device.fields.site) }, groups, policies);
 }
 
 function observedOf(row: Observed | undefined) {

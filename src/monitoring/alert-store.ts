@@ -55,6 +55,17 @@ export type RaiseOutcome =
 /** What a change did: `not-open` for an alert resolved before, `unchanged` when it already was so. */
 export type ChangeOutcome = 'changed' | 'not-found' | 'not-open' | 'unchanged';
 
+/** An operator's change to alerts (rmm alerts ack|snooze|resolve). */
+export type AlertChange =
+  | { kind: 'acknowledge'; by: string; note?: string }
+  | { kind: 'snooze'; by: string; until: number }
+  | { kind: 'resolve'; by: string };
+
+/** What changeAll did: every id changed (or already so), or nothing, with the ids that stopped it. */
+export type ChangeAllOutcome =
+  | { outcome: 'changed'; results: ReadonlyMap<string, 'changed' | 'unchanged'> }
+  | { outcome: 'refused'; refused: ReadonlyArray<{ id: string; why: 'not-found' | 'not-open' }> };
+
 export interface AlertStore {
   raise(alert: NewAlert, actor: string): RaiseOutcome;
   /** `auto` marks a resolution by the evaluator (the condition cleared and the monitor says autoResolve). */
@@ -62,6 +73,11 @@ export interface AlertStore {
   acknowledge(id: string, options: { by: string; note?: string }): ChangeOutcome;
   /** Silences an open alert until `until` (epoch ms; the command checks it is in the future). */
   snooze(id: string, options: { by: string; until: number }): ChangeOutcome;
+  /**
+   * One change to several alerts in one transaction: every id is checked first, and one that does
+   * not exist or is resolved refuses the whole change, so an operator's command changes all or none.
+   */
+  changeAll(ids: readonly string[], change: AlertChange): ChangeAllOutcome;
   get(id: string): AlertRow | undefined;
   /** Every open alert, oldest first: what the evaluator starts from after a restart. */
   open(): AlertRow[];
@@ -120,7 +136,7 @@ export function alertStore(db: Db, options: { now: () => number; newId?: () => s
     return row.ResolvedAt === null ? row : 'not-open';
   };
 
-  return {
+  const store: Omit<AlertStore, 'changeAll'> = {
     raise: db.transaction((alert: NewAlert, actor: string): RaiseOutcome => {
       if (alert.source === '') throw new Error('rmm bug: an alert needs a source');
       const id = newId();
@@ -199,6 +215,41 @@ export function alertStore(db: Db, options: { now: () => number; newId?: () => s
       return (openRows.all() as Row[]).map(alertOf);
     },
   };
+
+  // The single changes run inside this transaction as savepoints (better-sqlite3 nests them).
+  const changeOne = (id: string, change: AlertChange): ChangeOutcome => {
+    switch (change.kind) {
+      case 'acknowledge':
+        return store.acknowledge(id, {
+          by: change.by,
+          ...(change.note === undefined ? {} : { note: change.note }),
+        });
+      case 'snooze':
+        return store.snooze(id, { by: change.by, until: change.until });
+      case 'resolve':
+        return store.resolve(id, { by: change.by, auto: false });
+    }
+  };
+  const changeAll = db.transaction((given: readonly string[], change: AlertChange): ChangeAllOutcome => {
+    // An id given twice is changed once (a second resolve would find it resolved).
+    const ids = [...new Set(given)];
+    const refused: Array<{ id: string; why: 'not-found' | 'not-open' }> = [];
+    for (const id of ids) {
+      const row = current(id);
+      if (typeof row === 'string') refused.push({ id, why: row });
+    }
+    if (refused.length > 0) return { outcome: 'refused', refused };
+    const results = new Map<string, 'changed' | 'unchanged'>();
+    for (const id of ids) {
+      const outcome = changeOne(id, change);
+      if (outcome !== 'changed' && outcome !== 'unchanged')
+        throw new Error(`rmm bug: alert ${id} was checked and then found ${outcome}`);
+      results.set(id, outcome);
+    }
+    return { outcome: 'changed', results };
+  }).immediate;
+
+  return { ...store, changeAll };
 }
 
 function alertOf(row: Row): AlertRow {

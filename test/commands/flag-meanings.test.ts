@@ -64,6 +64,12 @@ const MEANINGS: Record<string, Meaning> = {
   device: { meaning: "only this device's rows", kind: 'option', char: 'd' },
   limit: { meaning: 'at most this many rows', kind: 'option', char: 'n' },
   since: { meaning: 'only rows since this duration or time', kind: 'option' },
+  severity: { meaning: 'only rows of this severity', kind: 'option' },
+  state: { meaning: 'only rows in this state', kind: 'option' },
+  by: { meaning: 'who does it, recorded in the row and AuditLog (as --actor)', kind: 'option' },
+  note: { meaning: 'a note kept in the AuditLog row', kind: 'option' },
+  effective: { meaning: "show a device's effective monitors and schedules", kind: 'boolean' },
+  until: { meaning: 'until this time, or for this duration', kind: 'option' },
 };
 
 /**

@@ -211,4 +211,69 @@ describe('alertStore against a real SQLite file', () => {
       db.close();
     }
   });
+
+  it('changeAll checks every id first: one unknown or resolved id changes none; otherwise each changes once, audited', () => {
+    const db = consoleDatabase(newFile(), ['web-01']);
+    try {
+      const time = clock();
+      const alerts = alertStore(db, { now: time.now, newId: ids() });
+      alerts.raise(rootDisk, 'rmm-serve');
+      alerts.raise({ ...rootDisk, instance: 'mount=/var' }, 'rmm-serve');
+      alerts.raise({ ...rootDisk, instance: 'mount=/srv' }, 'rmm-serve');
+      alerts.resolve('alert-3', { by: 'rmm-serve', auto: true });
+      const before = auditOf(db).length;
+      const rows = () => db.prepare('SELECT * FROM Alerts ORDER BY AlertId').all();
+      const snapshot = rows();
+
+      expect(alerts.changeAll(['alert-1', 'nope', 'alert-3'], { kind: 'acknowledge', by: 'ann' })).toEqual({
+        outcome: 'refused',
+        refused: [
+          { id: 'nope', why: 'not-found' },
+          { id: 'alert-3', why: 'not-open' },
+        ],
+      });
+      expect(alerts.changeAll(['alert-1', 'alert-3'], { kind: 'resolve', by: 'ann' }).outcome).toBe(
+        'refused',
+      );
+      expect(rows()).toEqual(snapshot);
+      expect(auditOf(db)).toHaveLength(before);
+
+      time.advance(60_000);
+      const acked = alerts.changeAll(['alert-1', 'alert-2', 'alert-1'], {
+        kind: 'acknowledge',
+        by: 'ann',
+        note: 'looking',
+      });
+      expect(acked).toEqual({
+        outcome: 'changed',
+        results: new Map([
+          ['alert-1', 'changed'],
+          ['alert-2', 'changed'],
+        ]),
+      });
+      // Acknowledged already: nothing to do, no audit row, not an error.
+      expect(alerts.changeAll(['alert-2'], { kind: 'acknowledge', by: 'bob' })).toEqual({
+        outcome: 'changed',
+        results: new Map([['alert-2', 'unchanged']]),
+      });
+      expect(alerts.get('alert-2')).toMatchObject({
+        acknowledgedBy: 'ann',
+        acknowledgedAt: '2025-06-01 12:01:00',
+      });
+      expect(alerts.changeAll(['alert-1'], { kind: 'resolve', by: 'ann' }).outcome).toBe('changed');
+      expect(alerts.get('alert-1')).toMatchObject({ resolvedBy: 'ann', autoResolved: false });
+      expect(
+        auditOf(db)
+          .slice(before)
+          .map((a) => `${a.Action} ${a.Target} ${a.User}`),
+      ).toEqual([
+        'alert.acknowledge Alert/alert-1 ann',
+        'alert.acknowledge Alert/alert-2 ann',
+        'alert.resolve Alert/alert-1 ann',
+      ]);
+      expect(auditOf(db)[before]?.Details).toMatchObject({ note: 'looking' });
+    } finally {
+      db.close();
+    }
+  });
 });

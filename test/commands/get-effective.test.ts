@@ -1,0 +1,191 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { execFile } from '../helpers/sqlite.js';
+
+/**
+ * rmm get devices NAME --effective through the real CLI: a device's effective monitors and schedules
+ * from the applied groups and policies, each with the policy and the group chain it came from.
+ */
+let cwd: string;
+const rmm = (...args: string[]) => runCli(args, { cwd });
+
+const YAML = `apiVersion: rmm/v1
+kind: Policy
+metadata: {name: baseline}
+spec:
+  interval: 2m
+  monitors:
+    - {name: cpu-high, metric: cpu.percent, when: {op: ">", value: 90, for: 5m}, severity: Critical, autoResolve: true}
+    - {name: root-disk, metric: disk.used_percent, match: {mount: /}, interval: 5m, when: {op: ">=", value: 85}, severity: Warning}
+  schedules:
+    - {action: inventory, every: 24h}
+---
+apiVersion: rmm/v1
+kind: Policy
+metadata: {name: web}
+spec:
+  monitors:
+    - {name: cpu-web, metric: cpu.percent, when: {op: ">", value: 80}, severity: Warning}
+  schedules:
+    - {action: exec, every: 1h, command: uptime, priority: 7}
+---
+apiVersion: rmm/v1
+kind: Policy
+metadata: {name: db}
+spec:
+  monitors:
+    - {name: cpu-db, metric: cpu.percent, when: {op: ">", value: 60}, severity: Info}
+---
+apiVersion: rmm/v1
+kind: DeviceGroup
+metadata: {name: servers}
+spec: {policy: baseline}
+---
+apiVersion: rmm/v1
+kind: DeviceGroup
+metadata: {name: web}
+spec: {parent: servers, policy: web}
+---
+apiVersion: rmm/v1
+kind: DeviceGroup
+metadata: {name: db}
+spec: {policy: db}
+---
+apiVersion: rmm/v1
+kind: Device
+metadata: {name: web-01}
+spec: {site: main, address: 127.0.0.1, os: linux, groups: [web]}
+---
+apiVersion: rmm/v1
+kind: Device
+metadata: {name: db-01}
+spec: {site: main, address: 127.0.0.1, os: linux, groups: [db]}
+---
+apiVersion: rmm/v1
+kind: Device
+metadata: {name: bare-01}
+spec: {site: main, address: 127.0.0.1, os: linux}
+`;
+
+beforeAll(async () => {
+  cwd = await mkdtemp(path.join(os.tmpdir(), 'rmm-effective-'));
+  await writeFile(path.join(cwd, 'fleet.yaml'), YAML);
+  expect((await rmm('init')).exitCode).toBe(0);
+  const applied = await rmm('apply', '-f', 'fleet.yaml', '--auto-approve');
+  expect(applied.exitCode, applied.stderr).toBe(0);
+}, 60_000);
+afterAll(async () => {
+  await rm(cwd, { recursive: true, force: true });
+});
+
+describe('rmm get devices NAME --effective', () => {
+  it('lists each effective monitor and schedule with its policy and group chain; the nearer group wins a series', async () => {
+    const json = JSON.parse((await rmm('get', 'devices', 'web-01', '--effective', '-o', 'json')).stdout);
+    expect(json.device).toBe('web-01');
+    expect(
+      json.monitors.map(
+        (m: { policy: string; via: string[]; name: string; series: string; interval: string }) => [
+          m.policy,
+          m.via.join('>'),
+          m.name,
+          m.series,
+          m.interval,
+        ],
+      ),
+    ).toEqual([
+      ['web', 'web', 'cpu-web', 'cpu.percent', '1m'],
+      ['baseline', 'web>servers', 'root-disk', 'disk.used_percent{mount="/"}', '5m'],
+    ]);
+    expect(json.monitors[1]).toMatchObject({
+      group: 'servers',
+      metric: 'disk.used_percent',
+      match: { mount: '/' },
+      when: { op: '>=', value: 85 },
+      severity: 'Warning',
+      autoResolve: false,
+    });
+    expect(json.schedules).toEqual([
+      {
+        policy: 'baseline',
+        group: 'servers',
+        via: ['web', 'servers'],
+        action: 'inventory',
+        everyMs: 86_400_000,
+        priority: 5,
+      },
+      {
+        policy: 'web',
+        group: 'web',
+        via: ['web'],
+        action: 'exec',
+        everyMs: 3_600_000,
+        command: 'uptime',
+        priority: 7,
+      },
+    ]);
+    expect(json.conflicts).toEqual([]);
+
+    const text = await rmm('get', 'devices', 'web-01', '--effective');
+    expect(text.exitCode, text.stderr).toBe(0);
+    const lines = text.stdout.split('\n');
+    expect(lines[0]).toBe('Effective monitors of Device/web-01:');
+    expect(lines[1]).toMatch(
+      /^POLICY\s+VIA GROUPS\s+MONITOR\s+SERIES\s+CONDITION\s+INTERVAL\s+SEVERITY\s+AUTO-RESOLVE$/,
+    );
+    expect(lines[3]).toMatch(
+      /^baseline\s+web > servers\s+root-disk\s+disk\.used_percent\{mount="\/"\}\s+>= 85\s+5m\s+Warning\s+no$/,
+    );
+    expect(text.stdout).toMatch(
+      /\nSchedules:\nPOLICY\s+VIA GROUPS\s+ACTION\s+EVERY\s+PRIORITY\s+COMMAND\nbaseline\s+web > servers\s+inventory\s+1d\s+5\s*\nweb\s+web\s+exec\s+1h\s+7\s+uptime/,
+    );
+  });
+
+  it('a device in no group runs nothing; a tie from rows edited by hand is shown as a conflict', async () => {
+    const bare = await rmm('get', 'devices', 'bare-01', '--effective');
+    expect(bare.stdout.trimEnd()).toBe('Effective monitors of Device/bare-01:\n  none\n\nSchedules:\n  none');
+    execFile(
+      path.join(cwd, 'data', 'devices.db'),
+      `UPDATE Devices SET GroupIds = '["web","db"]' WHERE DeviceId = 'db-01'`,
+    );
+    const json = JSON.parse((await rmm('get', 'devices', 'db-01', '--effective', '--json')).stdout);
+    expect(json.conflicts).toEqual([
+      {
+        series: 'cpu.percent',
+        policies: [
+          { policy: 'web', group: 'web', via: ['web'] },
+          { policy: 'db', group: 'db', via: ['db'] },
+        ],
+      },
+    ]);
+    expect(json.monitors.map((m: { name: string }) => m.name).sort()).toEqual([
+      'cpu-db',
+      'cpu-web',
+      'root-disk',
+    ]);
+    const text = await rmm('get', 'devices', 'db-01', '--effective');
+    expect(text.stdout).toContain(
+      '\nConflicts (rmm validate refuses these; both policies apply until fixed):\n  cpu.percent: policy web via web and policy db via db',
+    );
+  });
+
+  it('refuses --effective without one device, and an unknown device', async () => {
+    for (const args of [
+      ['devices', '--effective'],
+      ['groups', 'web', '--effective'],
+    ]) {
+      const result = await rmm('get', ...args);
+      expect(result.exitCode).toBe(64);
+      expect(result.stderr.trim()).toBe(
+        'Error: --effective shows one device: rmm get devices NAME --effective',
+      );
+    }
+    const unknown = await rmm('get', 'devices', 'nope', '--effective');
+    expect([unknown.exitCode, unknown.stderr.trim()]).toEqual([
+      1,
+      'Error: Device/nope is not in the database',
+    ]);
+  });
+});
