@@ -29,13 +29,13 @@ describe('rmm plan and rmm apply', () => {
   it('apply creates every declared resource, audits each, and a second plan is empty', async () => {
     const applied = await rmm('apply', '-f', repo, '-R', '--auto-approve', '--actor', 'ci-bot');
     expect(applied.exitCode).toBe(0);
-    expect(applied.stdout).toContain('Apply complete: 164 added, 0 changed, 0 destroyed.');
+    expect(applied.stdout).toContain('Apply complete: 167 added, 0 changed, 0 destroyed.');
     expect(query<{ n: number }>('SELECT count(*) AS n FROM Devices')[0]?.n).toBe(150);
     expect(
       query<{ n: number }>(
         "SELECT count(*) AS n FROM AuditLog WHERE User = 'ci-bot' AND Action LIKE 'apply.create %'",
       )[0]?.n,
-    ).toBe(164);
+    ).toBe(167);
     // A policy's interval has no Policies column: it is kept with the other declared-only fields.
     expect(
       query<{ Settings: string }>(
@@ -396,7 +396,7 @@ describe('rmm plan and rmm apply', () => {
     ]);
     // Exactly one applies everything. The other either planned before the winner committed (then its
     // plan is stale and refused) or after (then it has nothing to do); it never applies twice.
-    const winners = [a, b].filter((r) => r.stdout.includes('Apply complete: 164 added'));
+    const winners = [a, b].filter((r) => r.stdout.includes('Apply complete: 167 added'));
     expect(winners).toHaveLength(1);
     const loser = winners[0] === a ? b : a;
     if (loser.exitCode === 0) expect(loser.stdout).toContain('No changes.');
@@ -406,7 +406,7 @@ describe('rmm plan and rmm apply', () => {
     }
     expect(query<{ n: number }>('SELECT count(*) AS n FROM Devices')[0]?.n).toBe(150);
     expect(query<{ n: number }>("SELECT count(*) AS n FROM AuditLog WHERE Action LIKE 'apply.%'")[0]?.n).toBe(
-      164,
+      167,
     );
     expect((await rmm('plan', '-f', repo, '-R', '--detailed-exitcode')).exitCode).toBe(0);
   });
@@ -431,12 +431,12 @@ describe('rmm plan and rmm apply', () => {
     const out = path.join(cwd, 'exported');
     const exported = await rmm('export', '--dir', out);
     expect(exported.exitCode).toBe(0);
-    expect(exported.stderr).toContain('Exported 164 resources');
+    expect(exported.stderr).toContain('Exported 167 resources');
     const devices = await readFile(path.join(out, 'devices.yaml'), 'utf8');
     expect(devices).not.toMatch(/Status|LastSeen|Online/);
     // The same fields; only the files that declare them moved (recorded owners, docs/apply-sets.md).
     const plan = JSON.parse((await rmm('plan', '-f', out, '--prune', '--json')).stdout) as PlanJson;
-    expect(plan.changes).toHaveLength(164);
+    expect(plan.changes).toHaveLength(167);
     for (const change of plan.changes) {
       expect(change).toMatchObject({ action: 'update', fields: [], previousOwner: { set: 'default' } });
       expect(change.source).toMatch(/^exported\/(sites|policies|groups|devices)\.yaml$/);

@@ -19,7 +19,7 @@ describe('rmm validate', () => {
     const result = await runCli(['validate', '-f', examples, '-R'], { cwd: dir });
     expect(result.exitCode).toBe(0);
     // Windows devices' WinRM blocks are checked against the built-in WinRM plugin's schema too.
-    expect(result.stdout.split('\n')).toEqual(['Valid: 164 resources in 9 files.']);
+    expect(result.stdout.split('\n')).toEqual(['Valid: 167 resources in 12 files.']);
   });
 
   it("checks a transport block against its plugin's options schema, with positions", async () => {

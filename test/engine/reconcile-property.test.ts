@@ -4,7 +4,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inScope, type Owner } from '../../src/engine/apply-set.js';
-import type { DesiredResource, StoredResource } from '../../src/engine/plan.js';
+import type { DesiredResource, ResourceChange, StoredResource } from '../../src/engine/plan.js';
 import { viewOf } from '../../src/engine/resource-view.js';
 import { toResource } from '../../src/engine/to-resource.js';
 import { imageOf } from '../../src/formats/row-image.js';
@@ -17,6 +17,12 @@ import { loadDeclaredSchema } from '../../src/state/declared-schema.js';
 import { applyMigration } from '../../src/state/migrate.js';
 import { pendingMigration } from '../../src/state/pending-migration.js';
 import { readStoredResources } from '../../src/state/resource-store.js';
+import {
+  type ObservedState,
+  observations,
+  observedState,
+  observedWriter,
+} from '../helpers/observed-writer.js';
 
 /**
  * Random sequences of desired states (creates, renames, nested edits, group moves, removals with and
@@ -24,7 +30,11 @@ import { readStoredResources } from '../../src/state/resource-store.js';
  * order, to one real database. After every step: apply did exactly what the plan said, prune removed
  * only members of the applying set declared by the files given, other sets' resources were neither
  * changed nor taken over (unless --take-over), a second plan is empty, exporting gives back the
- * desired state, and observed fields written between steps survive.
+ * desired state, and what rmm serve observed survives: a writer on a second connection, through
+ * serve's own modules, writes Devices.Status and LastSeen, Metrics and Alerts rows before each plan
+ * and again between the plan and its apply. Apply changes none of it, except that a device it
+ * prunes takes its Metrics and Alerts rows along (those written after the plan too), as its
+ * AuditLog row says.
  */
 const dir = mkdtempSync(path.join(os.tmpdir(), 'rmm-property-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -133,13 +143,16 @@ const step = fc.record({
   fileChoices: fc.array(fc.nat(), { minLength: 13, maxLength: 13 }),
   prune: fc.boolean(),
   takeOver: fc.boolean(),
-  status: fc.constantFrom('Online', 'Offline', 'Unknown'),
+  // What serve writes before the plan, and between the plan and the apply (for devices that may not exist).
+  observedBefore: observations(NAMES.map((n) => `dev-${n}`)),
+  observedDuring: observations(NAMES.map((n) => `dev-${n}`)),
 });
 
-function freshDatabase(): Db {
-  const db = openDatabase(path.join(dir, `${Math.random().toString(36).slice(2)}.db`));
+function freshDatabase(): { db: Db; serve: Db } {
+  const file = path.join(dir, `${Math.random().toString(36).slice(2)}.db`);
+  const db = openDatabase(file);
   applyMigration(db, pendingMigration(db, loadDeclaredSchema()).plan, { allowDestructive: false });
-  return db;
+  return { db, serve: openDatabase(file) };
 }
 
 interface Managed {
@@ -171,15 +184,47 @@ const sourced = (resources: Resource[], files: string[], choices: number[]): Des
     return { ...view, image: imageOf(view.kind, view.fields), source };
   });
 
+/**
+ * Apply left what serve observed as it was: every device's Status and LastSeen, every Metrics and
+ * Alerts row. A device it created has the column defaults and no rows; a device it pruned took its
+ * rows along, all of them (written after the plan too), and its AuditLog row counts them.
+ */
+function expectObservedKept(db: Db, changes: readonly ResourceChange[], was: ObservedState): void {
+  const now = observedState(db);
+  const gone = new Set(
+    changes.filter((c) => c.kind === 'Device' && c.action === 'delete').map((c) => c.name),
+  );
+  const created = new Set(
+    changes.filter((c) => c.kind === 'Device' && c.action === 'create').map((c) => c.name),
+  );
+  const expectedDevices = new Map([...was.devices].filter(([name]) => !gone.has(name)));
+  for (const name of created) expectedDevices.set(name, { Status: 'Unknown', LastSeen: null });
+  expect(now.devices).toEqual(expectedDevices);
+  const kept = (rows: ObservedState['metrics']) => rows.filter((r) => !gone.has(r.DeviceId as string));
+  expect(now.metrics).toEqual(kept(was.metrics));
+  expect(now.alerts).toEqual(kept(was.alerts));
+  const audit = db.prepare('SELECT Details FROM AuditLog WHERE Action = ? ORDER BY LogId DESC LIMIT 1');
+  for (const name of gone) {
+    const count = (rows: ObservedState['metrics']) => rows.filter((r) => r.DeviceId === name).length;
+    const expected = [
+      { table: 'Alerts', rows: count(was.alerts) },
+      { table: 'Metrics', rows: count(was.metrics) },
+    ].filter((d) => d.rows > 0);
+    const details = JSON.parse((audit.get(`apply.delete Device/${name}`) as { Details: string }).Details);
+    expect(details.dependentsDeleted ?? []).toEqual(expected);
+  }
+}
+
 describe('plan and apply, over random sequences of desired states from several apply sets', () => {
   it('apply does what the plan says, prunes only its own set and files; then plan is empty, export is the desired state, observed fields survive', () => {
     fc.assert(
       fc.property(fc.array(step, { minLength: 1, maxLength: 8 }), (steps) => {
-        const db = freshDatabase();
+        const { db, serve } = freshDatabase();
+        const observe = observedWriter(serve);
         try {
-          for (const { resources, set, inputs, fileChoices, prune, takeOver, status } of steps) {
-            // Observed state, as a transport would write it.
-            db.prepare('UPDATE Devices SET Status = ?, LastSeen = ?').run(status, `seen-${status}`);
+          for (const step of steps) {
+            const { resources, set, inputs, fileChoices, prune, takeOver } = step;
+            observe(step.observedBefore);
             const before = managedByKey(db);
             const files = filesOf(inputs);
             const desired = sourced(resources, files, fileChoices);
@@ -196,6 +241,8 @@ describe('plan and apply, over random sequences of desired states from several a
               expect(() => checkOwnership(planned.plan)).toThrow(/owned by another apply set/);
               continue;
             }
+            observe(step.observedDuring);
+            const observedBefore = observedState(db);
             commitPlan(db, planned, 'property-test', 1000, 'test.db');
             const after = managedByKey(db);
 
@@ -241,17 +288,10 @@ describe('plan and apply, over random sequences of desired states from several a
                 fields: view.fields,
               });
 
-            // Observed fields were not touched by apply.
-            const observed = db.prepare('SELECT DISTINCT Status, LastSeen FROM Devices').all() as Array<{
-              Status: string;
-              LastSeen: string | null;
-            }>;
-            for (const row of observed) {
-              // Rows created by this very apply have the column defaults; older rows keep what was written.
-              expect([`${status}|seen-${status}`, 'Unknown|null']).toContain(`${row.Status}|${row.LastSeen}`);
-            }
+            expectObservedKept(db, planned.plan.changes, observedBefore);
           }
         } finally {
+          serve.close();
           db.close();
         }
       }),

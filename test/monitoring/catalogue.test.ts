@@ -10,6 +10,7 @@ import {
   thresholdProblem,
   VALUE_KINDS,
 } from '../../src/monitoring/catalogue.js';
+import { kindValidators } from '../../src/resources/schemas.js';
 
 /** The catalogue as docs/monitoring.md shows it: one row per metric. */
 function catalogueTable(metrics: readonly Metric[]): string {
@@ -94,6 +95,21 @@ describe('the metric catalogue', () => {
     expect(thresholdProblem(metricNamed('memory.used_percent') as Metric, 150)).toBe(
       'memory.used_percent is a percent from 0 to 100, so a threshold of 150 is out of its range',
     );
+  });
+
+  it("names only metrics the Policy kind's schema lets a monitor write", () => {
+    const validate = kindValidators().Policy;
+    const refused = METRIC_NAMES.filter((metric) => {
+      const policy = {
+        apiVersion: 'rmm/v1',
+        kind: 'Policy',
+        metadata: { name: 'p' },
+        spec: { monitors: [{ name: 'm', metric, when: { op: '>', value: 0 }, severity: 'Info' }] },
+      };
+      validate(policy);
+      return (validate.errors ?? []).some((e) => e.instancePath.endsWith('/metric'));
+    });
+    expect(refused).toEqual([]);
   });
 
   it('is shown whole and as it is in docs/monitoring.md', () => {
