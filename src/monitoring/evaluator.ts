@@ -108,6 +108,14 @@ export class Evaluator {
     }
   }
 
+  /**
+   * Forgets alerts someone else closed (an operator resolved the row): the evaluator no longer holds
+   * them firing, so a condition that holds on starts a new hold and raises a new alert.
+   */
+  dismiss(keys: readonly AlertKey[]): void {
+    for (const key of keys) this.forget(key.device, pairKey(key.policy, key.monitor, key.instance));
+  }
+
   openAlerts(): OpenAlert[] {
     const open: OpenAlert[] = [];
     for (const [device, pairs] of this.states) {

@@ -120,6 +120,8 @@ export class CollectingCycle implements MonitoringCycle {
     const at = o.now();
     this.hot.add(round.samples, at);
     // A stopped cycle saw only some devices: judging the others' silence is for the next run.
+    const closed = (await o.alerts.closedElsewhere?.()) ?? [];
+    if (closed.length > 0) evaluator.dismiss(closed);
     const transitions = signal.aborted ? [] : evaluator.evaluate(this.hot, monitors, at);
     await o.samples.write(round.samples);
     await o.alerts.apply(transitions, at);

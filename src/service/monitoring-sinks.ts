@@ -20,6 +20,8 @@ export interface AlertSink {
   open(): readonly AlertKey[] | Promise<readonly AlertKey[]>;
   /** One row per fire, the open row closed per resolve. */
   apply(transitions: readonly Transition[], now: number): void | Promise<void>;
+  /** Alerts this sink kept open that someone else has closed since (an operator): the evaluator forgets them. */
+  closedElsewhere?(): readonly AlertKey[] | Promise<readonly AlertKey[]>;
 }
 
 /** Samples kept in memory: tests read them back. */

@@ -84,8 +84,8 @@ export function storedAlertSink(
 ): AlertSink & { held(): number } {
   const maxHeld = options.maxHeld ?? MAX_HELD_TRANSITIONS;
   const { log } = options;
-  /** Open alert ids by key: filled from the store at start and by each raise. */
-  const ids = new Map<string, string>();
+  /** Open alerts by key string: filled from the store at start and by each raise. */
+  const ids = new Map<string, { id: string; key: AlertKey }>();
   let held: Transition[] = [];
 
   const applyOne = (t: Transition): void => {
@@ -104,12 +104,12 @@ export function storedAlertSink(
         options.actor,
       );
       if (raised.outcome === 'unknown-device') return;
-      ids.set(key, raised.id);
+      ids.set(key, { id: raised.id, key: t.key });
       if (raised.outcome === 'raised')
         log.warn({ alert: raised.id, device: t.key.device, severity: t.severity, source: t.source }, t.title);
       return;
     }
-    const id = ids.get(key);
+    const id = ids.get(key)?.id;
     if (id === undefined) return;
     // An operator may have resolved it already (not-open): either way it is closed now.
     store.resolve(id, { by: RESOLVED_BY[t.reason], auto: true });
@@ -123,9 +123,19 @@ export function storedAlertSink(
       ids.clear();
       return store.open().map((row) => {
         const key = alertKeyOf(row);
-        ids.set(alertKeyString(key), row.id);
+        ids.set(alertKeyString(key), { id: row.id, key });
         return key;
       });
+    },
+    closedElsewhere() {
+      const open = new Set(store.open().map((row) => row.id));
+      const closed: AlertKey[] = [];
+      for (const [name, alert] of ids) {
+        if (open.has(alert.id)) continue;
+        closed.push(alert.key);
+        ids.delete(name);
+      }
+      return closed;
     },
     async apply(transitions) {
       const queue = held.length ? [...held, ...transitions] : transitions;

@@ -167,6 +167,21 @@ describe('rmm serve monitoring, stored', { timeout: 60_000 }, () => {
     expect(alerts(db)[0]).toMatchObject({ ResolvedAt: null });
   });
 
+  it('an alert an operator resolves while the condition holds on is raised again as a new alert', async () => {
+    db = consoleDatabase(path.join(dir, 'operator.db'), ['mon-1']);
+    const clock = { time: 0 };
+    const t0 = Date.UTC(2026, 0, 1);
+    const { cycle } = storedCycle(db, clock, () => [{ ...disk(0), autoResolve: false }]);
+    expect(await runAt(cycle, clock, t0)).toMatchObject({ fired: 1 });
+    const store = alertStore(db, { now: () => clock.time });
+    expect(store.resolve(store.open()[0]?.id as string, { by: 'ops', auto: false })).toBe('changed');
+    expect(await runAt(cycle, clock, t0 + MIN)).toMatchObject({ fired: 1 });
+    expect(alerts(db).map((a) => [a.ResolvedBy, a.ResolvedAt === null])).toEqual([
+      ['ops', false],
+      [null, true],
+    ]);
+  });
+
   it('a monitor removed while its alert is open resolves it, saying why', async () => {
     db = consoleDatabase(path.join(dir, 'removed.db'), ['mon-1']);
     const clock = { time: 0 };
