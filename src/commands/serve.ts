@@ -12,7 +12,6 @@ import { ExitCode, RmmError } from '../errors.js';
 import { alertStore } from '../monitoring/alert-store.js';
 import { METRICS, metricSpecs, VALUE_KINDS } from '../monitoring/catalogue.js';
 import { metricStore } from '../monitoring/metric-store.js';
-import type { Sample } from '../monitoring/samples.js';
 import { SessionPool } from '../monitoring/session-pool.js';
 import { CollectingCycle } from '../service/monitoring-cycle.js';
 import { deviceHealth } from '../service/monitoring-sinks.js';
@@ -123,11 +122,7 @@ export default class Serve extends RmmCommand {
         }),
         samples: storedSampleSink(metrics, { pause, log }),
         alerts: storedAlertSink(alertStore(db, { now }), { pause, log, actor }),
-        warm: (since) => {
-          const rows: Sample[] = [];
-          metrics.forEachSince(since, (sample) => rows.push(sample));
-          return rows;
-        },
+        warm: (since, visit) => metrics.forEachSince(since, visit),
         reachability: (r) => health.record(r),
         now,
         offlineAfterMs: offlineAfterS * 1000,

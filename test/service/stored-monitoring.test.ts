@@ -7,7 +7,6 @@ import type { DeviceRecord } from '../../src/actions/targets.js';
 import { alertStore } from '../../src/monitoring/alert-store.js';
 import { metricStore } from '../../src/monitoring/metric-store.js';
 import type { EffectiveMonitor } from '../../src/monitoring/monitors.js';
-import type { Sample } from '../../src/monitoring/samples.js';
 import { SessionPool } from '../../src/monitoring/session-pool.js';
 import { TRANSPORT_API_VERSION, TransportError } from '../../src/plugin/api.js';
 import { CollectingCycle } from '../../src/service/monitoring-cycle.js';
@@ -99,11 +98,7 @@ function storedCycle(
     plan: () => ({ devices: [device()], monitors: new Map([['mon-1', monitors()]]) }),
     samples: storedSampleSink(metrics, { pause: noPause, log }),
     alerts: storedAlertSink(alertStore(database, { now }), { pause: noPause, log, actor: 'serve-test' }),
-    warm: (since) => {
-      const rows: Sample[] = [];
-      metrics.forEachSince(since, (s) => rows.push(s));
-      return rows;
-    },
+    warm: (since, visit) => metrics.forEachSince(since, visit),
     reachability: (r) => health.record(r),
     now,
     ...extra,
