@@ -34,7 +34,7 @@ const work = path.join(root, 'bench', '.work');
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 // The parts --only can name.
-const PARTS = ['validate', 'reconcile', 'fanout', 'winrm', 'hostile', 'evaluate', 'collect', 'ingest'];
+const PARTS = ['validate', 'reconcile', 'fanout', 'winrm', 'hostile', 'evaluate', 'collect', 'ingest', 'day'];
 // Parts that bring their own input: the 100,000-device input is for validate and reconcile only.
 const OWN_INPUT = PARTS.filter((part) => part !== 'validate' && part !== 'reconcile');
 if (only !== undefined && !PARTS.includes(only))
@@ -328,3 +328,27 @@ if (!only || only === 'evaluate') {
   );
 }
 if (!only || only === 'ingest') ingest({ root, work, fmt });
+if (!only || only === 'day') {
+  // bench/day.js runs the day in one process on an injected clock, into a SQLite file under work/.
+  const r = measure('day', ['--expose-gc', path.join(root, 'bench', 'day.js'), path.join(work, 'day')]);
+  const t = r.timed;
+  console.log(
+    `\na simulated day (issue 12): ${fmt(t.devices)} devices x ${fmt(t.cycles)} one-minute cycles, ${fmt(t.samples)} samples; collection is fake (generated in-process, no SSH): this measures storage and evaluation`,
+  );
+  console.log(
+    `  database growth per day ${fmt(t.growthBytes / 1048576, 1)} MB (${fmt(t.bytesPerSample, 1)} bytes per sample, indexes included)`,
+  );
+  const flat = t.rss[1000] / t.rss[100];
+  console.log(
+    `  RSS at cycle 100 ${fmt(t.rss[100], 1)} MB, cycle 1,000 ${fmt(t.rss[1000], 1)} MB (${fmt(flat, 3)}x), cycle ${fmt(t.cycles)} ${fmt(t.rss[t.cycles], 1)} MB; peak ${fmt(r.maxRssMb)} MB`,
+  );
+  console.log(
+    `  a cycle: median ${fmt(t.cycleMedianMs, 1)} ms, p99 ${fmt(t.cycleP99Ms, 1)} ms; the day ${fmt(t.timedMs / 1000, 1)} s wall, ${fmt(t.cpuMs / 1000, 1)} s cpu`,
+  );
+  console.log(
+    `  alerts fired ${fmt(t.fired)}, resolved ${fmt(t.resolved)}; rows: Alerts ${fmt(t.alertRows)}, AuditLog ${fmt(t.auditRows)}, Actions ${fmt(t.actionRows)}`,
+  );
+  console.log(
+    'Targets (issue 12): RSS flat (cycle 1,000 within 10% of cycle 100); no Actions row from collection.',
+  );
+}

@@ -7,14 +7,20 @@ import { THIS_RUNNER } from '../actions/store.js';
 import { resolveActor } from '../actor.js';
 import { dataDirFlags, RmmCommand } from '../base-command.js';
 import { serviceLogger } from '../cli/service-logger.js';
-import { ExitCode } from '../errors.js';
+import { durationSeconds } from '../duration.js';
+import { ExitCode, RmmError } from '../errors.js';
+import { alertStore } from '../monitoring/alert-store.js';
+import { METRICS, metricSpecs, VALUE_KINDS } from '../monitoring/catalogue.js';
+import { metricStore } from '../monitoring/metric-store.js';
 import { SessionPool } from '../monitoring/session-pool.js';
 import { CollectingCycle } from '../service/monitoring-cycle.js';
-import { deviceHealth, loggedAlertSink } from '../service/monitoring-sinks.js';
+import { deviceHealth } from '../service/monitoring-sinks.js';
+import { DEFAULT_RETENTION_DAYS, metricRetention } from '../service/retention.js';
 import { scheduleRuns } from '../service/schedule-runs.js';
 import { Service } from '../service/service.js';
 import { type ServiceLease, serviceLease } from '../service/service-lease.js';
 import { runLoop, timerWait } from '../service/service-loop.js';
+import { storedAlertSink, storedSampleSink } from '../service/stored-sinks.js';
 import { loadTransports } from '../transports/registry.js';
 
 /** The signals that stop the service; a second one kills at once (the default action), as for rmm exec. */
@@ -25,7 +31,8 @@ export default class Serve extends RmmCommand {
     "Run the console's service: the queue's due actions, the policies' schedules, and monitoring.";
 
   static override description = [
-    "A long-running process, one per database. Every tick (--tick seconds) it refreshes its lease, rereads devices and policies when an rmm apply moved the state revision (no restart needed), queues the policies' schedules that are due (as rmm exec --at queues: Actions rows the queue then runs), runs the queue's due actions through the same runner as rmm actions run, and starts a monitoring cycle when one is due (every device reached on a session kept open; Devices.Status Online or Offline; the device-offline alert).",
+    "A long-running process, one per database. Every tick (--tick seconds) it refreshes its lease, rereads devices and policies when an rmm apply moved the state revision (no restart needed), queues the policies' schedules that are due (as rmm exec --at queues: Actions rows the queue then runs), runs the queue's due actions through the same runner as rmm actions run, and starts a monitoring cycle when one is due: every device is asked, on a session kept open, for what its effective monitors need; samples go to the Metrics table, alerts to the Alerts table (one row per alert, with its AuditLog row; a restart never raises an open one again), Devices.Status to Online or Offline, and a device unreachable for --offline-after raises one device-offline alert.",
+    'An alert whose policy or monitor was removed is resolved at the next cycle (ResolvedBy "rmm serve (monitor removed)"). Samples older than --retention-days are deleted, at most once an hour.',
     'A schedule runs at once the first time, then every `every` after its last run; runs missed while rmm serve was down run once, not once per missed interval; a restart never runs one again (ScheduleRuns).',
     "One rmm serve per database: a second one is refused (exit 3) naming the first's pid and host. One that was killed (kill -9, a crash) is taken over with a notice: at once on the same host, after 2 minutes of silence from another host. Actions a killed serve left Running end Failed on the next start, as for every runner.",
     'SIGTERM or Ctrl-C stops taking work, cancels the running actions (Cancelled; those not started stay Pending), closes the sessions, gives the lease back and exits 0; a second signal kills at once.',
@@ -53,6 +60,16 @@ export default class Serve extends RmmCommand {
       default: 200,
       min: 1,
     }),
+    'offline-after': Flags.string({
+      summary: 'How long a device stays unreachable before its device-offline alert fires (30s, 5m, 1h).',
+      default: '5m',
+    }),
+    'retention-days': Flags.integer({
+      summary: 'Days of samples kept in the Metrics table; older ones are deleted, at most once an hour.',
+      default: DEFAULT_RETENTION_DAYS,
+      min: 1,
+      max: 36_500,
+    }),
     actor: Flags.string({
       summary:
         'Who runs the service, for Actions.CreatedBy and AuditLog (default: $RMM_ACTOR, else the OS user).',
@@ -61,8 +78,18 @@ export default class Serve extends RmmCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Serve);
+    const offlineAfterS = durationSeconds(flags['offline-after']);
+    if (offlineAfterS === undefined || offlineAfterS === 0)
+      throw new RmmError(
+        'usage',
+        `--offline-after ${JSON.stringify(flags['offline-after'])}: not a duration`,
+        {
+          details: ['write it as 30s, 5m, 1h or 1h30m'],
+        },
+      );
     const log = serviceLogger();
-    const { db, store, credentials, recovered } = openQueue(this.dataDir(flags), resolveActor(flags.actor));
+    const actor = resolveActor(flags.actor);
+    const { db, store, credentials, recovered } = openQueue(this.dataDir(flags), actor);
     let service: Service | undefined;
     const stop = (signal: string) => {
       log.info({ signal }, `${signal}: stopping`);
@@ -82,15 +109,23 @@ export default class Serve extends RmmCommand {
         now,
       });
       const health = deviceHealth(db);
+      const metrics = metricStore(db, {
+        units: new Map(METRICS.map((m) => [m.name, VALUE_KINDS[m.value].unit])),
+      });
+      const pause = (ms: number) => sleep(ms);
       const cycle = new CollectingCycle({
         pool,
-        // The console's own measure; declared monitors join once the catalogue is wired in.
-        specs: [{ name: 'device.reachable', labels: [], kind: 'boolean' }],
-        plan: () => ({ devices: service?.fleet?.devices ?? [], monitors: new Map() }),
-        samples: { write: () => {} },
-        alerts: loggedAlertSink(log),
+        specs: metricSpecs(),
+        plan: () => ({
+          devices: service?.fleet?.devices ?? [],
+          monitors: service?.fleet?.monitors ?? new Map(),
+        }),
+        samples: storedSampleSink(metrics, { pause, log }),
+        alerts: storedAlertSink(alertStore(db, { now }), { pause, log, actor }),
+        warm: (since, visit) => metrics.forEachSince(since, visit),
         reachability: (r) => health.record(r),
         now,
+        offlineAfterMs: offlineAfterS * 1000,
         concurrency: flags.concurrency,
         onWarning: (device, message) => log.warn({ device }, message),
       });
@@ -103,6 +138,8 @@ export default class Serve extends RmmCommand {
         log,
         queue: { registry, credentials, concurrency: flags.concurrency, limit: 10_000 },
         cycle,
+        // A hundred chunks a tick at most: a backlog of old rows is deleted over several ticks.
+        retention: metricRetention(metrics, { days: flags['retention-days'], maxChunks: 100 }),
       });
       for (const signal of STOP_SIGNALS) process.once(signal, stop);
       log.info({ host: THIS_RUNNER.host, once: flags.once }, 'rmm serve started');

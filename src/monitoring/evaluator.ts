@@ -85,6 +85,37 @@ export class Evaluator {
     return out;
   }
 
+  /**
+   * On start, the samples the hot tier was warmed with (at or before `until`) rebuild the pending
+   * holds they show, so a restart keeps the `for` progress of series with stored samples. Nothing is
+   * fired or resolved from them (the previous run judged them): an alert open in the store is left
+   * firing, and a hold that completed then stays pending, to fire at the next sample that holds.
+   */
+  replay(hot: HotTier, monitors: ReadonlyMap<string, readonly EffectiveMonitor[]>, until: number): void {
+    for (const [device, deviceMonitors] of monitors) {
+      for (const id of hot.seriesOf(device)) {
+        let end = hot.count(id);
+        while (end > 0 && hot.timeAt(id, end - 1) > until) end--;
+        if (end === 0) continue;
+        const metric = hot.metricOf(id);
+        for (const monitor of deviceMonitors) {
+          if (monitor.metric === metric && matchesInstance(monitor.match, hot.labelsOf(id)))
+            this.fold(device, monitor, hot, id, 0, end, undefined);
+        }
+        this.foldedUntil(id);
+        this.folded[id] = Math.max(this.folded[id] as number, hot.timeAt(id, end - 1));
+      }
+    }
+  }
+
+  /**
+   * Forgets alerts someone else closed (an operator resolved the row): the evaluator no longer holds
+   * them firing, so a condition that holds on starts a new hold and raises a new alert.
+   */
+  dismiss(keys: readonly AlertKey[]): void {
+    for (const key of keys) this.forget(key.device, pairKey(key.policy, key.monitor, key.instance));
+  }
+
   openAlerts(): OpenAlert[] {
     const open: OpenAlert[] = [];
     for (const [device, pairs] of this.states) {
@@ -108,12 +139,14 @@ export class Evaluator {
     id: number,
     start: number,
     end: number,
-    out: Transition[],
+    /** Undefined when replaying: holds are rebuilt, nothing fires or resolves. */
+    out: Transition[] | undefined,
   ): void {
     const pairs = this.states.get(device);
     // Most series have no state: their key is only built when one is needed.
     let key = pairs === undefined ? undefined : pairKey(monitor.policy, monitor.name, hot.instanceOf(id));
     const before = key === undefined ? undefined : pairs?.get(key);
+    if (out === undefined && before?.phase === 'firing') return;
     if (before !== undefined && before.definition === undefined) before.definition = definitionOf(monitor);
     let state = before;
     for (let i = start; i < end; i++) {
@@ -123,7 +156,7 @@ export class Evaluator {
       if (state?.phase === 'firing') {
         if (holds) state.clearedAt = undefined;
         else if (monitor.autoResolve) {
-          out.push(resolve(device, monitor, hot.instanceOf(id), 'cleared', value, at));
+          out?.push(resolve(device, monitor, hot.instanceOf(id), 'cleared', value, at));
           state = undefined;
           continue;
         } else state.clearedAt ??= at;
@@ -147,7 +180,7 @@ export class Evaluator {
       }
       state.lastAt = at;
       state.lastValue = value;
-      if (at - state.since >= monitor.forMs) {
+      if (at - state.since >= monitor.forMs && out !== undefined) {
         out.push(fire(device, monitor, hot.instanceOf(id), value, state.since, at));
         state.phase = 'firing';
         state.since = at;

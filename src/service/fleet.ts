@@ -1,7 +1,10 @@
 import { type DeviceRecord, devicesByName } from '../actions/targets.js';
 import { type Group, groupOf, policiesOfDevice } from '../engine/blast-radius.js';
+import type { EffectiveMonitor } from '../monitoring/monitors.js';
+import type { PolicySpec } from '../resources/kinds.js';
 import type { Db } from '../state/connection.js';
 import { readStoredResources, stateRevision } from '../state/resource-store.js';
+import { fleetMonitors, policySpecOf } from './fleet-monitors.js';
 import { type PolicySchedule, policySchedules } from './schedules.js';
 
 /**
@@ -16,9 +19,9 @@ export interface Fleet {
   policiesOf: ReadonlyMap<string, readonly string[]>;
   /** Every policy's runnable schedules, by policy. */
   schedules: ReadonlyMap<string, readonly PolicySchedule[]>;
-  /** Every policy's Monitors as stored (the monitoring cycle turns them into effective monitors). */
-  monitors: ReadonlyMap<string, unknown>;
-  /** Schedules that cannot run (a row edited by hand), one line each. */
+  /** Each device's effective monitors (fleet-monitors.ts); a device with none is absent. */
+  monitors: ReadonlyMap<string, readonly EffectiveMonitor[]>;
+  /** Schedules that cannot run, monitors that cannot be read or tie (rows edited by hand), one line each. */
   problems: readonly string[];
 }
 
@@ -30,19 +33,21 @@ export function readFleet(db: Db): Fleet {
     const devices = [...devicesByName(db).values()];
     const groups = new Map<string, Group>();
     const schedules = new Map<string, PolicySchedule[]>();
-    const monitors = new Map<string, unknown>();
+    const policies = new Map<string, PolicySpec>();
     const problems: string[] = [];
     for (const resource of readStoredResources(db)) {
       if (resource.kind === 'DeviceGroup') groups.set(resource.name, groupOf(resource.fields));
       if (resource.kind !== 'Policy') continue;
       const read = policySchedules(resource.name, resource.fields.schedules);
       schedules.set(resource.name, read.schedules);
-      monitors.set(resource.name, resource.fields.monitors ?? []);
+      policies.set(resource.name, policySpecOf(resource.fields));
       problems.push(...read.problems);
     }
     const policiesOf = policiesOfDevice(groups);
     const byDevice = new Map(devices.map((d) => [d.name, policiesOf({ site: d.site, groups: d.groups })]));
-    return { revision, devices, policiesOf: byDevice, schedules, monitors, problems };
+    const monitors = fleetMonitors(devices, groups, policies);
+    problems.push(...monitors.problems);
+    return { revision, devices, policiesOf: byDevice, schedules, monitors: monitors.byDevice, problems };
   })();
 }
 

@@ -6,6 +6,7 @@ import { Evaluator } from '../monitoring/evaluator.js';
 import { HotTier } from '../monitoring/hot-tier.js';
 import type { MetricSpec } from '../monitoring/metric-spec.js';
 import { deviceOfflineMonitor, type EffectiveMonitor } from '../monitoring/monitors.js';
+import type { Sample } from '../monitoring/samples.js';
 import type { Reachability, SessionPool } from '../monitoring/session-pool.js';
 import type { AlertSink, SampleSink } from './monitoring-sinks.js';
 
@@ -57,6 +58,11 @@ export interface CollectingCycleOptions {
   offlineAfterMs?: number;
   concurrency?: number;
   deviceTimeoutMs?: number;
+  /**
+   * The stored samples since a time (the Metrics table), read once on the first cycle to warm the hot
+   * tier, so a restart keeps the `for` progress of series with stored samples.
+   */
+  warm?: (since: number, visit: (sample: Sample) => void) => void;
   /** Each collector warning, for the log. */
   onWarning?: (device: string, message: string) => void;
   deadline?: (ms: number) => AbortSignal;
@@ -82,8 +88,6 @@ export class CollectingCycle implements MonitoringCycle {
 
   async run(now: number, signal: AbortSignal): Promise<CycleReport> {
     const o = this.#o;
-    // Built on the first cycle, from the alerts the store holds open: they never fire twice.
-    this.#evaluator ??= new Evaluator({ startedAt: now, openAlerts: await o.alerts.open() });
     const plan = o.plan();
     const base = o.defaultIntervalMs ?? DEFAULT_CYCLE_INTERVAL_MS;
     const monitors = new Map<string, EffectiveMonitor[]>();
@@ -103,6 +107,7 @@ export class CollectingCycle implements MonitoringCycle {
       targets.push({ device, request: request.request, measures: measures.measures });
     }
     this.#interval = Number.isFinite(interval) ? Math.min(interval, base) : base;
+    const evaluator = this.#evaluator ?? (await this.#start(now, monitors));
     const round = await collectRound(targets, {
       pool: o.pool,
       specs: o.specs,
@@ -115,7 +120,9 @@ export class CollectingCycle implements MonitoringCycle {
     const at = o.now();
     this.hot.add(round.samples, at);
     // A stopped cycle saw only some devices: judging the others' silence is for the next run.
-    const transitions = signal.aborted ? [] : this.#evaluator.evaluate(this.hot, monitors, at);
+    const closed = (await o.alerts.closedElsewhere?.()) ?? [];
+    if (closed.length > 0) evaluator.dismiss(closed);
+    const transitions = signal.aborted ? [] : evaluator.evaluate(this.hot, monitors, at);
     await o.samples.write(round.samples);
     await o.alerts.apply(transitions, at);
     o.reachability?.(round.reachability);
@@ -135,6 +142,26 @@ export class CollectingCycle implements MonitoringCycle {
       fired: transitions.filter((t) => t.kind === 'fire').length,
       resolved: transitions.filter((t) => t.kind === 'resolve').length,
     };
+  }
+
+  /**
+   * The evaluator, built on the first cycle from the alerts the store holds open (they never fire
+   * twice), over a hot tier warmed from the stored samples of the last window (their pending holds
+   * rebuilt, nothing fired from them).
+   */
+  async #start(now: number, monitors: ReadonlyMap<string, readonly EffectiveMonitor[]>): Promise<Evaluator> {
+    const evaluator = new Evaluator({ startedAt: now, openAlerts: await this.#o.alerts.open() });
+    if (this.#o.warm) {
+      // Streamed in time order (forEachSince): 5 minutes of a large fleet is millions of rows.
+      const one: Sample[] = [];
+      this.#o.warm(now - this.hot.windowMs, (sample) => {
+        one[0] = sample;
+        this.hot.add(one, now);
+      });
+      evaluator.replay(this.hot, monitors, now);
+    }
+    this.#evaluator = evaluator;
+    return evaluator;
   }
 
   async close(): Promise<void> {

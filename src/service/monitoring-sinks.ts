@@ -8,7 +8,7 @@ import type { Db } from '../state/connection.js';
 /**
  * Where a monitoring cycle leaves what it found. Two small interfaces, so that the cycle is tested
  * with memory and the service stores through the metric and alert stores (issue 12's storage
- * piece) without the cycle knowing either.
+ * piece, service/stored-sinks.ts) without the cycle knowing either.
  */
 export interface SampleSink {
   /** The cycle's accepted samples, in one batch. */
@@ -20,6 +20,8 @@ export interface AlertSink {
   open(): readonly AlertKey[] | Promise<readonly AlertKey[]>;
   /** One row per fire, the open row closed per resolve. */
   apply(transitions: readonly Transition[], now: number): void | Promise<void>;
+  /** Alerts this sink kept open that someone else has closed since (an operator): the evaluator forgets them. */
+  closedElsewhere?(): readonly AlertKey[] | Promise<readonly AlertKey[]>;
 }
 
 /** Samples kept in memory: tests read them back. */
@@ -73,24 +75,3 @@ export function deviceHealth(db: Db) {
 }
 
 export type DeviceHealth = ReturnType<typeof deviceHealth>;
-
-/**
- * Until the alert store is wired in: alerts kept open in memory (so one fires once while the
- * service runs) and told to the log. A restart forgets them.
- */
-export function loggedAlertSink(log: {
-  warn(fields: Record<string, unknown>, message: string): void;
-  info(fields: Record<string, unknown>, message: string): void;
-}): AlertSink {
-  const memory = new MemoryAlertSink();
-  return {
-    open: () => memory.open(),
-    apply(transitions) {
-      memory.apply(transitions);
-      for (const t of transitions) {
-        if (t.kind === 'fire') log.warn({ alert: t.key, severity: t.severity, source: t.source }, t.title);
-        else log.info({ alert: t.key, reason: t.reason }, t.message);
-      }
-    },
-  };
-}

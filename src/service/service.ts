@@ -10,6 +10,7 @@ import { stateRevision } from '../state/resource-store.js';
 import type { TransportRegistry } from '../transports/registry.js';
 import { devicesOfPolicy, type Fleet, readFleet } from './fleet.js';
 import type { MonitoringCycle } from './monitoring-cycle.js';
+import type { MetricRetention } from './retention.js';
 import type { ScheduleRuns } from './schedule-runs.js';
 import { dueSchedules, scheduleRunKey } from './schedules.js';
 import type { ServiceLease } from './service-lease.js';
@@ -42,6 +43,8 @@ export interface ServiceOptions {
     limit: number;
   };
   cycle?: MonitoringCycle;
+  /** Deletes samples past the cold tier's retention (retention.ts decides when). */
+  retention?: MetricRetention;
 }
 
 export class Service {
@@ -86,6 +89,7 @@ export class Service {
     await this.#queueSchedules(now);
     this.#startQueue();
     this.#startCycle(now);
+    this.#deleteOldSamples(now);
   }
 
   /** Waits for the work in flight (rmm serve --once: everything due now, then exit). */
@@ -191,6 +195,14 @@ export class Service {
       .finally(() => {
         this.#cycleRun = undefined;
       });
+  }
+
+  #deleteOldSamples(now: number): void {
+    const retention = this.#o.retention;
+    if (!retention || this.signal.aborted) return;
+    const result = this.#attempt('deleting samples past retention', () => retention.run(now));
+    if (result && result.deleted > 0)
+      this.#o.log.info({ ...result }, `deleted ${result.deleted} samples past retention`);
   }
 
   /**

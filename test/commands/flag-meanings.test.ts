@@ -57,6 +57,8 @@ const MEANINGS: Record<string, Meaning> = {
   concurrency: { meaning: 'at most this many at once per transport', kind: 'option', char: 'c' },
   once: { meaning: 'do what is due now, then exit', kind: 'boolean' },
   tick: { meaning: 'seconds between service ticks', kind: 'option' },
+  'offline-after': { meaning: 'how long unreachable before the device-offline alert', kind: 'option' },
+  'retention-days': { meaning: 'days of samples kept', kind: 'option' },
   timeout: { meaning: 'seconds an action may run', kind: 'option' },
   priority: { meaning: 'Actions.Priority of queued rows', kind: 'option' },
   powershell: { meaning: 'the command is a PowerShell script', kind: 'boolean' },

@@ -53,8 +53,11 @@ function timeline(monitors: readonly EffectiveMonitor[], start = new Evaluator({
     step,
     kinds,
     byDevice,
-    restart: (now: number) => {
-      evaluator = new Evaluator({ startedAt: now, openAlerts: evaluator.openAlerts().map((a) => a.key) });
+    /** A new evaluator over the same hot tier; `replay` as rmm serve does with a tier warmed from Metrics. */
+    restart: (now: number, options: { replay?: boolean; open?: boolean } = {}) => {
+      const open = options.open === false ? [] : evaluator.openAlerts().map((a) => a.key);
+      evaluator = new Evaluator({ startedAt: now, openAlerts: open });
+      if (options.replay) evaluator.replay(hot, byDevice, now);
     },
     open: () => evaluator.openAlerts(),
   };
@@ -239,6 +242,34 @@ describe('Evaluator', () => {
       t.restart(T0 + 1.5 * MIN);
       expect(t.step(1.5)).toEqual([]); // minute 0's sample would fire a duplicate
       expect(t.kinds(t.step(2, 95))).toEqual(['fire']);
+    });
+
+    it('replayed warm samples keep a pending hold: it fires when `for` is reached, counted from before the restart', () => {
+      const t = timeline([diskHigh]); // for: 3m
+      t.step(0, 95);
+      t.step(1, 95);
+      t.restart(T0 + 1.5 * MIN, { replay: true });
+      expect(t.step(2, 95)).toEqual([]);
+      expect(t.kinds(t.step(3, 95))).toEqual(['fire']);
+    });
+
+    it('replay fires and resolves nothing: an open alert stays open, a completed hold fires at the next true sample', () => {
+      const open = timeline([{ ...diskHigh, forMs: 0 }]);
+      open.step(0, 95); // fired; the store holds it open
+      open.hot.add(
+        [{ device: 'web-01', metric: 'disk.used_percent', labels: { mount: '/' }, value: 10, at: T0 + MIN }],
+        T0 + MIN,
+      );
+      open.restart(T0 + 1.5 * MIN, { replay: true });
+      expect(open.open()).toHaveLength(1);
+      expect(open.kinds(open.step(2, 10))).toEqual(['resolve']);
+
+      // Fired before the restart, and resolved by an operator since: the store holds nothing open.
+      const closed = timeline([{ ...diskHigh, forMs: 0 }]);
+      closed.step(0, 95);
+      closed.restart(T0 + 0.5 * MIN, { replay: true, open: false });
+      expect(closed.open()).toEqual([]);
+      expect(closed.kinds(closed.step(1, 95))).toEqual(['fire']);
     });
   });
 

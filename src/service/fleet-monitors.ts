@@ -1,0 +1,63 @@
+import type { DeviceRecord } from '../actions/targets.js';
+import type { Group } from '../engine/blast-radius.js';
+import { effectiveMonitors } from '../monitoring/effective-monitors.js';
+import { evaluatorMonitor } from '../monitoring/evaluator-monitor.js';
+import type { EffectiveMonitor } from '../monitoring/monitors.js';
+import type { PolicySpec } from '../resources/kinds.js';
+
+/**
+ * Every device's effective monitors at one state revision, in the evaluator's shape. Validation
+ * refuses two policies tying for a series; rows edited by hand into such a tie get what
+ * effectiveMonitors gives (both policies' monitors, docs/monitoring.md#effective-monitors), and
+ * each tie is reported once, with how many devices have it, for the service to log once per revision.
+ */
+export interface FleetMonitors {
+  byDevice: Map<string, EffectiveMonitor[]>;
+  /** Ties and monitors that cannot be read, one line each. */
+  problems: string[];
+}
+
+export function fleetMonitors(
+  devices: readonly DeviceRecord[],
+  groups: ReadonlyMap<string, Group>,
+  policies: ReadonlyMap<string, PolicySpec>,
+): FleetMonitors {
+  const byDevice = new Map<string, EffectiveMonitor[]>();
+  const ties = new Map<string, number>();
+  const unreadable = new Set<string>();
+  for (const device of devices) {
+    const resolved = effectiveMonitors({ groups: device.groups, site: device.site }, groups, policies);
+    const own: EffectiveMonitor[] = [];
+    for (const r of resolved.monitors) {
+      const monitor = evaluatorMonitor(r);
+      if ('problem' in monitor) unreadable.add(monitor.problem);
+      else own.push(monitor);
+    }
+    if (own.length > 0) byDevice.set(device.name, own);
+    for (const c of resolved.conflicts) {
+      const who = c.policies.map((p) => `"${p.policy}" (group ${p.group})`).join(' and ');
+      const line = `policies ${who} both monitor ${c.series}: both apply (fix the rows with rmm apply)`;
+      ties.set(line, (ties.get(line) ?? 0) + 1);
+    }
+  }
+  const problems = [
+    ...[...ties].map(([line, n]) => `${line}; ${n} device${n === 1 ? '' : 's'}`),
+    ...[...unreadable].map((line) => `${line}; left out`),
+  ];
+  return { byDevice, problems };
+}
+
+/** A stored Policy's fields as the walk reads them: monitors that are objects, and the interval. */
+export function policySpecOf(fields: Readonly<Record<string, unknown>>): PolicySpec {
+  const monitors = Array.isArray(fields.monitors)
+    ? fields.monitors.filter((m): m is NonNullable<PolicySpec['monitors']>[number] => isObject(m))
+    : [];
+  return {
+    monitors,
+    ...(typeof fields.interval === 'string' ? { interval: fields.interval } : {}),
+  };
+}
+
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
