@@ -51,7 +51,7 @@ export interface Sshd {
  *
  * Logging in as root (the tests do when run as root) matters too: OpenSSH refuses session signal
  * requests for root logins, so the transport's timeout takes its other path (see PID_LINE in
- * plugins/ssh/src/transport.ts). With UsePAM no, sshd refuses a locked account (`!` in /etc/shadow).
+ * plugins/ssh/src/pid-line.ts). With UsePAM no, sshd refuses a locked account (`!` in /etc/shadow).
  */
 export async function startSshd(): Promise<Sshd> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rmm-sshd-'));

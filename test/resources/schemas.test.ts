@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { optionsSchema as ssh } from '../../plugins/ssh/src/transport.js';
+import { optionsSchema as ssh } from '../../plugins/ssh/src/options.js';
 import { optionsSchema as winrm } from '../../plugins/winrm/src/options.js';
 import { parseDocumentText } from '../../src/load/parse-document.js';
 import { splitDocuments } from '../../src/load/split-documents.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { optionsSchema as ssh } from '../../plugins/ssh/src/transport.js';
+import { optionsSchema as ssh } from '../../plugins/ssh/src/options.js';
 import { optionsSchema as winrm } from '../../plugins/winrm/src/options.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { OptionsFinding } from 'rmm/plugin';
 import { knownHostsFile } from './host-keys.js';
 import { KNOWN_HOSTS_DIRS_ENV, knownHostsPlaceProblem } from './known-hosts-dirs.js';
-import type { SshOptions } from './transport.js';
+import type { SshOptions } from './options.js';
 
 /**
  * The SSH transport's checkOptions: what its schema cannot say, so that `rmm validate` refuses at the

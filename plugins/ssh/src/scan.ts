@@ -4,7 +4,8 @@ import type { ConnectConfig } from 'ssh2';
 import { recordHostKey, trustStore } from './host-keys.js';
 import { fingerprint, keyType } from './known-hosts.js';
 import { knownHostsFailure } from './known-hosts-dirs.js';
-import type { Ssh2, SshOptions } from './transport.js';
+import type { Ssh2 } from './load-ssh2.js';
+import type { SshOptions } from './options.js';
 
 /**
  * The SSH side of `rmm hostkeys scan`: ssh-keyscan's job done with ssh2. The key exchange runs with

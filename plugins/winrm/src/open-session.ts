@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectOptions, DeviceTarget, Fail, Session } from 'rmm/plugin';
-import { ConnectionError, WinrmConnection } from './connection.js';
+import { WinrmConnection } from './connection.js';
+import { ConnectionError } from './connection-error.js';
 import { BASIC_OVER_HTTP, type WinrmOptions } from './options.js';
 import { WinrmShell } from './shell.js';
 
