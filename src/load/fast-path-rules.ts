@@ -13,7 +13,9 @@ const RULES: Record<string, RegExp> = {
   nodeProperty: /(?:^|[\s[{,:-])[&*!]/,
   // A sequence nested on its parent's dash line ("- - a"), or a lone "-": js-yaml misreads what follows.
   compactNestedSequence: /^[ \t]*-[ \t]+-(?:[ \t]|$)/,
-  emptySequenceEntry: /^[ \t]*-[ \t]*$/,
+  // An empty entry, with or without a comment ("- # c"): js-yaml hangs the next, less indented
+  // entry under it.
+  emptySequenceEntry: /^[ \t]*-[ \t]*(?:#.*)?$/,
   // Null keys ("null" in js-yaml, "" in yaml), empty keys, collection keys ("" vs "[]"), "? " keys.
   blockNullKey: /^[ \t]*(?:-[ \t]+)?(?:~|null|Null|NULL)?[ \t]*:(?:[ \t]|$)/,
   flowNullKey: /[[{,][ \t]*(?:~|null|Null|NULL)?[ \t]*:(?:[ \t,\]}]|$)/,
