@@ -181,9 +181,9 @@ export function metricsCollectedOn(source: Source): readonly Metric[] {
  * are untrusted: NaN, Infinity, fractions of a count and values out of range are refused one by one.
  */
 export function sampleProblem(metric: Metric, value: number): string | undefined {
-  const range = VALUE_KINDS[metric.value];
-  const fits = inRange(range, value) && (!range.integer || Number.isInteger(value));
-  return fits ? undefined : `${metric.name} is ${range.words}, not ${value}`;
+  return fitsKind(metric.value, value)
+    ? undefined
+    : `${metric.name} is ${VALUE_KINDS[metric.value].words}, not ${value}`;
 }
 
 /** The catalogue as collection reads it (collector requests and output). */
@@ -200,6 +200,12 @@ export function thresholdProblem(metric: Metric, value: number): string | undefi
   return inRange(range, value)
     ? undefined
     : `${metric.name} is ${range.words}, so a threshold of ${value} is out of its range`;
+}
+
+/** Whether a value can be a sample of this kind: finite, in its range, whole where it must be. */
+export function fitsKind(kind: ValueKind, value: number): boolean {
+  const range = VALUE_KINDS[kind];
+  return inRange(range, value) && (!range.integer || Number.isInteger(value));
 }
 
 function inRange(range: ValueRange, value: number): boolean {

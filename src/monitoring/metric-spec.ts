@@ -1,4 +1,4 @@
-import { VALUE_KINDS, type ValueKind } from './catalogue.js';
+import { fitsKind, VALUE_KINDS, type ValueKind } from './catalogue.js';
 
 /**
  * What collection needs to know of a metric: its name, its instance labels and the kind of value
@@ -14,10 +14,5 @@ export interface MetricSpec {
 /** Why `value` cannot be a sample of a metric of this kind, or undefined when it can. */
 export function valueProblem(kind: ValueKind, value: number): string | undefined {
   if (!Number.isFinite(value)) return 'is not a finite number';
-  const range = VALUE_KINDS[kind];
-  const fits =
-    value >= range.min &&
-    (range.max === undefined || value <= range.max) &&
-    (!range.integer || Number.isInteger(value));
-  return fits ? undefined : `is not ${range.words}`;
+  return fitsKind(kind, value) ? undefined : `is not ${VALUE_KINDS[kind].words}`;
 }
