@@ -33,7 +33,7 @@ export default class Apply extends RmmCommand {
   static override examples = [
     {
       description: 'Apply a repository of YAML after reviewing the plan.',
-      command: '<%= config.bin %> <%= command.id %> -f examples -R',
+      command: '<%= config.bin %> <%= command.id %> -f policies -f examples -R',
     },
     {
       description: 'In a pipeline on main.',

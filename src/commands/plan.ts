@@ -58,7 +58,7 @@ export default class PlanCommand extends RmmCommand {
   static override examples = [
     {
       description: 'Review what a repository of YAML would change.',
-      command: '<%= config.bin %> <%= command.id %> -f examples -R',
+      command: '<%= config.bin %> <%= command.id %> -f policies -f examples -R',
     },
     {
       description: 'In CI on a pull request: exit 2 when there are changes.',

@@ -1,9 +1,10 @@
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { repoRoot, runCli } from '../helpers/cli.js';
+import { copyExamples } from '../helpers/example-repo.js';
 
 /** rmm apply's confirmation, answered on a real pseudo-terminal (util-linux script(1)), as an admin would. */
 let cwd: string;
@@ -11,7 +12,7 @@ const bin = path.join(repoRoot, 'bin', 'run.js');
 
 beforeEach(async () => {
   cwd = await mkdtemp(path.join(os.tmpdir(), 'rmm-prompt-'));
-  await cp(path.join(repoRoot, 'examples'), path.join(cwd, 'repo'), { recursive: true });
+  await copyExamples(path.join(cwd, 'repo'));
   expect((await runCli(['init'], { cwd })).exitCode).toBe(0);
 });
 afterEach(async () => {

@@ -1,8 +1,9 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { repoRoot, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { copyExamples } from '../helpers/example-repo.js';
 import { queryFile } from '../helpers/sqlite.js';
 
 /**
@@ -30,7 +31,7 @@ async function removeDocument(relative: string, name: string): Promise<void> {
 beforeEach(async () => {
   cwd = await mkdtemp(path.join(os.tmpdir(), 'rmm-sets-'));
   repo = path.join(cwd, 'repo');
-  await cp(path.join(repoRoot, 'examples'), repo, { recursive: true });
+  await copyExamples(repo);
   expect((await rmm('init')).exitCode).toBe(0);
   expect((await rmm('apply', '-f', 'repo', '-R', '--auto-approve')).exitCode).toBe(0);
 });

@@ -2,7 +2,6 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmod,
-  cp,
   lstat,
   mkdir,
   mkdtemp,
@@ -18,7 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliResult, repoRoot, runCli } from '../helpers/cli.js';
+import { type CliResult, runCli } from '../helpers/cli.js';
+import { copyExamples } from '../helpers/example-repo.js';
 
 // Issue 11, the data directory: it holds command output, the audit trail and the inventory, so what
 // rmm makes there is private (0700 folders, 0600 files), a looser one is reported to its owner in one
@@ -84,7 +84,7 @@ async function sentinels(name: string): Promise<string> {
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'rmm-data-dir-private-'));
   await chmod(root, 0o755); // the unprivileged reader must reach the group-granted data directory
-  await cp(path.join(repoRoot, 'examples'), path.join(root, examples), { recursive: true });
+  await copyExamples(path.join(root, examples));
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });

@@ -1,8 +1,9 @@
-import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliResult, repoRoot, runCli } from '../helpers/cli.js';
+import { type CliResult, runCli } from '../helpers/cli.js';
+import { copyExamples } from '../helpers/example-repo.js';
 
 // Every way a data directory can be unusable gets its own message and exit 7 (docs/cli.md), never
 // "This is a bug in rmm", never advice to run an rmm init that would fail the same way, and changes
@@ -61,7 +62,7 @@ async function folder(name: string): Promise<string> {
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'rmm-data-dir-'));
   await chmod(root, 0o755);
-  await cp(path.join(repoRoot, 'examples'), path.join(root, examples), { recursive: true });
+  await copyExamples(path.join(root, examples));
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });

@@ -1,8 +1,9 @@
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { copyExamples } from '../helpers/example-repo.js';
 
 /** -o is the output format in every command; files and folders have flags of their own. */
 let cwd: string;
@@ -12,7 +13,7 @@ const rmm = (...args: string[]) => runCli(args, { cwd });
 beforeAll(async () => {
   cwd = await mkdtemp(path.join(os.tmpdir(), 'rmm-output-'));
   repo = path.join(cwd, 'repo');
-  await cp(path.join(repoRoot, 'examples'), repo, { recursive: true });
+  await copyExamples(repo);
   expect((await rmm('init')).exitCode).toBe(0);
   expect((await rmm('apply', '-f', path.join(repo, 'sites'), '--auto-approve')).exitCode).toBe(0);
 }, 60_000);

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PlanJson } from '../../src/views/plan-json.js';
-import { repoRoot, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { copyExamples } from '../helpers/example-repo.js';
 import { execFile, queryFile } from '../helpers/sqlite.js';
 
 let cwd: string;
@@ -18,7 +19,7 @@ const exec = (sql: string) => execFile(db(), sql);
 beforeEach(async () => {
   cwd = await mkdtemp(path.join(os.tmpdir(), 'rmm-apply-'));
   repo = path.join(cwd, 'repo');
-  await cp(path.join(repoRoot, 'examples'), repo, { recursive: true });
+  await copyExamples(repo);
   expect((await rmm('init')).exitCode).toBe(0);
 });
 afterEach(async () => {
@@ -29,17 +30,17 @@ describe('rmm plan and rmm apply', () => {
   it('apply creates every declared resource, audits each, and a second plan is empty', async () => {
     const applied = await rmm('apply', '-f', repo, '-R', '--auto-approve', '--actor', 'ci-bot');
     expect(applied.exitCode).toBe(0);
-    expect(applied.stdout).toContain('Apply complete: 167 added, 0 changed, 0 destroyed.');
+    expect(applied.stdout).toContain('Apply complete: 170 added, 0 changed, 0 destroyed.');
     expect(query<{ n: number }>('SELECT count(*) AS n FROM Devices')[0]?.n).toBe(150);
     expect(
       query<{ n: number }>(
         "SELECT count(*) AS n FROM AuditLog WHERE User = 'ci-bot' AND Action LIKE 'apply.create %'",
       )[0]?.n,
-    ).toBe(167);
+    ).toBe(170);
     // A policy's interval has no Policies column: it is kept with the other declared-only fields.
     expect(
       query<{ Settings: string }>(
-        "SELECT Settings FROM ManagedResources WHERE Kind = 'Policy' AND Name = 'linux-baseline'",
+        "SELECT Settings FROM ManagedResources WHERE Kind = 'Policy' AND Name = 'linux-server-baseline'",
       ),
     ).toEqual([{ Settings: '{"interval":"1m"}' }]);
     const again = await rmm('plan', '-f', repo, '-R', '--detailed-exitcode');
@@ -297,7 +298,10 @@ describe('rmm plan and rmm apply', () => {
     const groups = path.join(repo, 'groups', 'groups.yaml');
     await writeFile(
       groups,
-      (await readFile(groups, 'utf8')).replace('policy: linux-baseline', 'policy: windows-baseline'),
+      (await readFile(groups, 'utf8')).replace(
+        'policy: linux-server-baseline',
+        'policy: windows-server-baseline',
+      ),
     );
     // Every device in linux-servers or in a group under it.
     const [expected] = query<{ n: number }>(
@@ -396,7 +400,7 @@ describe('rmm plan and rmm apply', () => {
     ]);
     // Exactly one applies everything. The other either planned before the winner committed (then its
     // plan is stale and refused) or after (then it has nothing to do); it never applies twice.
-    const winners = [a, b].filter((r) => r.stdout.includes('Apply complete: 167 added'));
+    const winners = [a, b].filter((r) => r.stdout.includes('Apply complete: 170 added'));
     expect(winners).toHaveLength(1);
     const loser = winners[0] === a ? b : a;
     if (loser.exitCode === 0) expect(loser.stdout).toContain('No changes.');
@@ -406,7 +410,7 @@ describe('rmm plan and rmm apply', () => {
     }
     expect(query<{ n: number }>('SELECT count(*) AS n FROM Devices')[0]?.n).toBe(150);
     expect(query<{ n: number }>("SELECT count(*) AS n FROM AuditLog WHERE Action LIKE 'apply.%'")[0]?.n).toBe(
-      167,
+      170,
     );
     expect((await rmm('plan', '-f', repo, '-R', '--detailed-exitcode')).exitCode).toBe(0);
   });
@@ -431,12 +435,12 @@ describe('rmm plan and rmm apply', () => {
     const out = path.join(cwd, 'exported');
     const exported = await rmm('export', '--dir', out);
     expect(exported.exitCode).toBe(0);
-    expect(exported.stderr).toContain('Exported 167 resources');
+    expect(exported.stderr).toContain('Exported 170 resources');
     const devices = await readFile(path.join(out, 'devices.yaml'), 'utf8');
     expect(devices).not.toMatch(/Status|LastSeen|Online/);
     // The same fields; only the files that declare them moved (recorded owners, docs/apply-sets.md).
     const plan = JSON.parse((await rmm('plan', '-f', out, '--prune', '--json')).stdout) as PlanJson;
-    expect(plan.changes).toHaveLength(167);
+    expect(plan.changes).toHaveLength(170);
     for (const change of plan.changes) {
       expect(change).toMatchObject({ action: 'update', fields: [], previousOwner: { set: 'default' } });
       expect(change.source).toMatch(/^exported\/(sites|policies|groups|devices)\.yaml$/);

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliResult, repoRoot, runCli } from '../helpers/cli.js';
+import { type CliResult, runCli } from '../helpers/cli.js';
+import { copyExamples } from '../helpers/example-repo.js';
 import { execFile } from '../helpers/sqlite.js';
 
 /**
@@ -94,7 +95,7 @@ beforeAll(async () => {
   scratch = await folder('scratch');
   await chmod(scratch, 0o777);
   repo = await folder('repo');
-  await cp(path.join(repoRoot, 'examples'), repo, { recursive: true });
+  await copyExamples(repo);
   changed = await folder('changed');
   await cp(repo, changed, { recursive: true });
   const site = path.join(changed, 'sites', 'alpha.yaml');
@@ -129,7 +130,7 @@ const READS: Array<{ args: () => string[]; stdout: RegExp; exitCode?: number; st
   {
     args: () => ['export', '--dir', path.join(scratch, 'export')],
     stdout: /^$/,
-    stderr: /^Exported 167 resources to .*scratch\/export\.$/,
+    stderr: /^Exported 170 resources to .*scratch\/export\.$/,
   },
   { args: () => ['db', 'plan', '--detailed-exitcode'], stdout: /No changes/ },
   { args: () => ['actions', 'list'], stdout: new RegExp(ACTION.slice(0, 8)) },

@@ -39,7 +39,7 @@ describe("README's tour", () => {
   });
 
   it('validate works as written', async () => {
-    const result = await runCli(tourArgs('validate -f examples -R'), { cwd: repoRoot });
+    const result = await runCli(tourArgs('validate -f policies -f examples -R'), { cwd: repoRoot });
     expect(result.exitCode).toBe(0);
   });
 });

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { repoRoot, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { copyExamples } from '../helpers/example-repo.js';
 import { execFile, queryFile } from '../helpers/sqlite.js';
 
 /**
@@ -30,7 +31,7 @@ const olderRelease = () =>
 beforeEach(async () => {
   cwd = await mkdtemp(path.join(os.tmpdir(), 'rmm-reconcile-'));
   repo = path.join(cwd, 'repo');
-  await cp(path.join(repoRoot, 'examples'), repo, { recursive: true });
+  await copyExamples(repo);
   expect((await rmm('init')).exitCode).toBe(0);
 });
 afterEach(async () => {

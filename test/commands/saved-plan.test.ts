@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type SavedPlan, signedPlanText } from '../../src/engine/saved-plan.js';
 import { readPlanKey } from '../../src/state/plan-key.js';
-import { repoRoot, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { copyExamples } from '../helpers/example-repo.js';
 import { execFile, queryFile } from '../helpers/sqlite.js';
 
 /**
@@ -36,7 +37,7 @@ beforeEach(async () => {
   cwd = await mkdtemp(path.join(os.tmpdir(), 'rmm-saved-'));
   repo = path.join(cwd, 'repo');
   planFile = path.join(cwd, 'plan.json');
-  await cp(path.join(repoRoot, 'examples'), repo, { recursive: true });
+  await copyExamples(repo);
   expect((await rmm('init')).exitCode).toBe(0);
   expect((await rmm('apply', '-f', 'repo', '-R', '--auto-approve')).exitCode).toBe(0);
   // One reviewed change: a device's tags.

@@ -19,9 +19,19 @@ const fileBytes = () => readFile(db());
 beforeAll(async () => {
   cwd = await mkdtemp(path.join(os.tmpdir(), 'rmm-stdin-'));
   expect((await rmm(['init'])).exitCode).toBe(0);
-  expect((await rmm(['apply', '-f', path.join(repoRoot, 'examples'), '-R', '--auto-approve'])).exitCode).toBe(
-    0,
-  );
+  expect(
+    (
+      await rmm([
+        'apply',
+        '-f',
+        path.join(repoRoot, 'policies'),
+        '-f',
+        path.join(repoRoot, 'examples'),
+        '-R',
+        '--auto-approve',
+      ])
+    ).exitCode,
+  ).toBe(0);
   siteYaml = await readFile(path.join(repoRoot, 'examples', 'sites', 'alpha.yaml'), 'utf8');
 });
 afterAll(async () => {

@@ -13,13 +13,15 @@ afterAll(async () => {
 });
 
 const examples = path.join(repoRoot, 'examples');
+/** The shipped baseline policies the examples use (README: `-f policies -f examples -R`). */
+const shipped = path.join(repoRoot, 'policies');
 
 describe('rmm validate', () => {
   it('accepts the shipped example repository, exit 0, with a one-line verdict', async () => {
-    const result = await runCli(['validate', '-f', examples, '-R'], { cwd: dir });
+    const result = await runCli(['validate', '-f', shipped, '-f', examples, '-R'], { cwd: dir });
     expect(result.exitCode).toBe(0);
     // Windows devices' WinRM blocks are checked against the built-in WinRM plugin's schema too.
-    expect(result.stdout.split('\n')).toEqual(['Valid: 167 resources in 12 files.']);
+    expect(result.stdout.split('\n')).toEqual(['Valid: 170 resources in 13 files.']);
   });
 
   it("checks a transport block against its plugin's options schema, with positions", async () => {

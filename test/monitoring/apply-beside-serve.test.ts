@@ -1,9 +1,10 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, runCli } from '../helpers/cli.js';
+import { copyExamples } from '../helpers/example-repo.js';
 import { queryFile } from '../helpers/sqlite.js';
 
 // GitOps with a writer beside it: a process writing what rmm serve writes (Devices.Status and
@@ -24,7 +25,7 @@ const MAX_ROUNDS = 5_000;
 beforeAll(async () => {
   cwd = await mkdtemp(path.join(os.tmpdir(), 'rmm-beside-serve-'));
   repo = path.join(cwd, 'repo');
-  await cp(path.join(repoRoot, 'examples'), repo, { recursive: true });
+  await copyExamples(repo);
   expect((await rmm('init')).exitCode).toBe(0);
   expect((await rmm('apply', '-f', repo, '-R', '--auto-approve')).exitCode).toBe(0);
 }, 120_000);

@@ -1,11 +1,12 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertStore } from '../../src/monitoring/alert-store.js';
 import { metricStore } from '../../src/monitoring/metric-store.js';
 import { openDatabase } from '../../src/state/connection.js';
-import { repoRoot, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { copyExamples } from '../helpers/example-repo.js';
 import { queryFile } from '../helpers/sqlite.js';
 
 // Alerts and Metrics are observed state: an apply that changes the devices and policies they belong
@@ -20,7 +21,7 @@ const T0 = Date.UTC(2025, 5, 1, 12, 0, 0);
 beforeAll(async () => {
   cwd = await mkdtemp(path.join(os.tmpdir(), 'rmm-observed-'));
   repo = path.join(cwd, 'repo');
-  await cp(path.join(repoRoot, 'examples'), repo, { recursive: true });
+  await copyExamples(repo);
   expect((await rmm('init')).exitCode).toBe(0);
   expect((await rmm('apply', '-f', repo, '-R', '--auto-approve')).exitCode).toBe(0);
 });
@@ -46,7 +47,7 @@ describe('rmm apply and what rmm serve observed', { timeout: 60_000 }, () => {
             severity: 'Critical',
             title: 'cpu-high',
             message: 'cpu.percent is 97 (> 90)',
-            source: 'linux-baseline/cpu-high',
+            source: 'linux-server-baseline/cpu-high',
             instance: '',
           },
           'rmm-serve',
@@ -68,15 +69,15 @@ describe('rmm apply and what rmm serve observed', { timeout: 60_000 }, () => {
       devices,
       (await readFile(devices, 'utf8')).replace('tags: [prod, web]', 'tags: [prod, web, edited]'),
     );
-    const policy = path.join(repo, 'policies', 'linux-baseline.yaml');
+    const policy = path.join(repo, 'shipped-policies', 'linux-server-baseline.yaml');
     await writeFile(
       policy,
-      (await readFile(policy, 'utf8')).replace('value: 90, for: 5m', 'value: 80, for: 5m'),
+      (await readFile(policy, 'utf8')).replace('value: 90, for: 10m', 'value: 80, for: 10m'),
     );
     const apply = await rmm('apply', '-f', repo, '-R', '--auto-approve');
     expect(apply.exitCode, apply.stderr).toBe(0);
     expect(apply.stdout).toContain('~ Device/alpha-web-01');
-    expect(apply.stdout).toContain('~ Policy/linux-baseline');
+    expect(apply.stdout).toContain('~ Policy/linux-server-baseline');
     expect(observed()).toEqual(before);
   });
 

@@ -24,12 +24,15 @@ interface Doc {
   spec: unknown;
 }
 
+/** The examples and the shipped baseline policies they use, as the README applies them. */
 function exampleDocs(): Doc[] {
-  const root = path.join(repoRoot, 'examples');
-  const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.yaml'));
-  return files.flatMap((f) =>
-    parseAllDocuments(readFileSync(path.join(root, f), 'utf8')).map((d) => d.toJS() as Doc),
-  );
+  return ['policies', 'examples'].flatMap((folder) => {
+    const root = path.join(repoRoot, folder);
+    const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.yaml'));
+    return files.flatMap((f) =>
+      parseAllDocuments(readFileSync(path.join(root, f), 'utf8')).map((d) => d.toJS() as Doc),
+    );
+  });
 }
 
 const docs = exampleDocs();

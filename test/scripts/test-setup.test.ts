@@ -87,7 +87,7 @@ describe('scripts/test-setup.sh', () => {
     const readme = await readFile(path.join(repoRoot, 'README.md'), 'utf8');
     const lines = /```sh\n([^\n]*)\n([^\n]*)\n```/.exec(readme);
     expect(lines?.[1]).toBe(
-      'npm run setup && ./bin/run.js init && ./bin/run.js apply -f examples -R --auto-approve',
+      'npm run setup && ./bin/run.js init && ./bin/run.js apply -f policies -f examples -R --auto-approve',
     );
     expect(lines?.[2]).toBe('npm run test:all');
     const pkg = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8'));

@@ -254,11 +254,12 @@ describe('rmm validate with hostile files', () => {
 
 describe('rmm validate never touches a database', () => {
   it.each([
-    { name: 'valid input', input: 'examples', exitCode: 0 },
-    { name: 'invalid input', input: 'test/corpus/invalid', exitCode: 1 },
-  ])('creates nothing in its working directory ($name)', async ({ input, exitCode }) => {
+    { name: 'valid input', inputs: ['policies', 'examples'], exitCode: 0 },
+    { name: 'invalid input', inputs: ['test/corpus/invalid'], exitCode: 1 },
+  ])('creates nothing in its working directory ($name)', async ({ inputs, exitCode }) => {
     const cwd = await mkdtemp(path.join(tmp, 'cwd-'));
-    const result = await rmm(['validate', '-f', path.join(repoRoot, input), '-R'], { cwd });
+    const files = inputs.flatMap((input) => ['-f', path.join(repoRoot, input)]);
+    const result = await rmm(['validate', ...files, '-R'], { cwd });
     expectCleanExit(result, exitCode);
     expect(await readdir(cwd)).toEqual([]);
   });
