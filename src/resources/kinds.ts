@@ -84,6 +84,47 @@ export interface PolicySpec {
   schedules?: Schedule[];
 }
 
+/** Where notifications go (docs/notifications.md#channels). Secrets are references (env:, file:) only. */
+export interface NotificationChannelSpec {
+  type: 'webhook' | 'email';
+  webhook?: WebhookChannelSpec;
+  email?: EmailChannelSpec;
+}
+
+export type WebhookFormat = 'generic' | 'slack' | 'teams' | 'discord';
+
+export interface WebhookChannelSpec {
+  /** A reference to the URL (it carries the receiver's token), never the URL itself. */
+  url: string;
+  format?: WebhookFormat;
+  timeout?: string;
+}
+
+export interface EmailChannelSpec {
+  host: string;
+  port?: number;
+  starttls?: 'required' | 'off';
+  from: string;
+  to: string[];
+  auth?: { user: string; password: string };
+  tls?: { caFile?: string; verify?: boolean };
+  timeout?: string;
+}
+
+/** Which alerts go to which channels (docs/notifications.md#routes). */
+export interface AlertRouteSpec {
+  channels: string[];
+  match?: {
+    severities?: Monitor['severity'][];
+    sites?: string[];
+    groups?: string[];
+    labels?: Record<string, string>;
+  };
+  notifyOnResolve?: boolean;
+  repeatEvery?: string;
+  groupWait?: string;
+}
+
 interface ResourceOf<K extends Kind, S> {
   apiVersion: typeof API_VERSION;
   kind: K;
