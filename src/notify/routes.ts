@@ -1,33 +1,14 @@
 import { durationSeconds } from '../duration.js';
 import type { Severity } from '../monitoring/alert-store.js';
+import type { AlertRouteSpec } from '../resources/kinds.js';
+
+export type { AlertRouteSpec };
 
 /**
  * Which channels an alert is owed to: the AlertRoutes it matches (pure). A route matches when every
  * field of its `match` that is given matches the alert's device; an empty match takes every alert.
  * docs/notifications.md#routing.
  */
-
-/**
- * An AlertRoute's spec as declared in YAML (issue 13's design note). The kind, its schema and table
- * come with the NotificationChannel work (src/resources/kinds.ts); until they meet, this is the shape.
- */
-export interface AlertRouteSpec {
-  channels: string[];
-  match?: {
-    severities?: Severity[];
-    sites?: string[];
-    /** The device is in the group or in a group below it. */
-    groups?: string[];
-    /** The device's metadata.labels. */
-    labels?: Record<string, string>;
-  };
-  /** Default true. */
-  notifyOnResolve?: boolean;
-  /** Re-notify while open, unacknowledged and not snoozed; unset: never. */
-  repeatEvery?: string;
-  /** Default 30s; 0s turns grouping off. */
-  groupWait?: string;
-}
 
 export interface NamedRoute {
   name: string;

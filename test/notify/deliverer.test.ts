@@ -8,8 +8,8 @@ import type { NamedRoute } from '../../src/notify/routes.js';
 import { memoryLog } from '../../src/service/service-log.js';
 import type { Db } from '../../src/state/connection.js';
 import { consoleDatabase } from '../helpers/console-db.js';
-import { testWebhookSender } from '../helpers/test-webhook-sender.js';
 import { waitFor } from '../helpers/wait.js';
+import { webhookChannel } from '../helpers/webhook-channel.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { clock, cpuAlert, outboxRows, storesWithOutbox } from './helpers.js';
 
@@ -56,14 +56,14 @@ const bodies = (r: WebhookReceiver) => r.accepted().map((q) => JSON.parse(q.body
 describe('the deliverer against a real loopback webhook receiver', () => {
   it('sends a grouped notification once it is ready, with its id as the idempotency key, and records it on the row and the alerts', async () => {
     const route: NamedRoute = { name: 'to-ops', spec: { channels: ['ops-hook'], groupWait: '30s' } };
-    const { alerts, time, deliverer } = setup([route], { 'ops-hook': testWebhookSender(receiver.url) });
+    const { alerts, time, deliverer } = setup([route], { 'ops-hook': webhookChannel(receiver.url) });
     for (const d of devices) alerts.raise(cpuAlert(d), 'rmm serve');
     await deliverer.deliverDue();
     expect(receiver.requests).toHaveLength(0); // not ready before groupWait
     time.advance(30_000);
     await deliverer.deliverDue();
     const [row] = outboxRows(db);
-    expect(row).toMatchObject({ Status: 'Delivered', Attempts: 1, LastAnswer: 'HTTP 200 ok' });
+    expect(row).toMatchObject({ Status: 'Delivered', Attempts: 1, LastAnswer: 'HTTP 200 OK: ok' });
     expect(receiver.accepted()).toHaveLength(1);
     expect(receiver.accepted()[0]?.headers['idempotency-key']).toBe(row?.NotificationId);
     const [sent] = bodies(receiver);
@@ -94,8 +94,8 @@ describe('the deliverer against a real loopback webhook receiver', () => {
       { name: 'b', spec: { channels: ['wrong-path'], groupWait: '0s' } },
     ];
     const senders = {
-      'ops-hook': testWebhookSender(receiver.url),
-      'wrong-path': testWebhookSender(`${receiver.url}/nope`),
+      'ops-hook': webhookChannel(receiver.url),
+      'wrong-path': webhookChannel(`${receiver.url}/nope`),
     };
     const { alerts, time, deliverer, log } = setup(routes, senders);
     receiver.failNext({ kind: 'status', status: 500 });
@@ -115,7 +115,7 @@ describe('the deliverer against a real loopback webhook receiver', () => {
       ['ops-hook', 'Delivered', 2],
       ['wrong-path', 'Failed', 2],
     ]);
-    expect(rows[1]?.LastAnswer).toBe('HTTP 404 no such hook');
+    expect(rows[1]?.LastAnswer).toBe('HTTP 404 Not Found: no such hook');
     expect(log.lines.filter((l) => l.level === 'warn').map((l) => l.message)).toContain(
       'notification Failed',
     );
@@ -127,8 +127,8 @@ describe('the deliverer against a real loopback webhook receiver', () => {
     try {
       slow.failNext({ kind: 'hang' }, 100);
       const senders = {
-        slow: testWebhookSender(slow.url, { timeoutMs: 60_000 }),
-        fast: testWebhookSender(receiver.url),
+        slow: webhookChannel(slow.url, { timeout: '60s' }),
+        fast: webhookChannel(receiver.url),
       };
       const { alerts, deliverer } = setup(routes, senders, { perChannel: 2 });
       for (const d of devices) alerts.raise(cpuAlert(d), 'rmm serve');
@@ -155,12 +155,12 @@ describe('the deliverer against a real loopback webhook receiver', () => {
     receiver.failNext({ kind: 'hang' });
     const { alerts, time, deliverer } = setup(
       routes,
-      { 'ops-hook': testWebhookSender(receiver.url) },
+      { 'ops-hook': webhookChannel(receiver.url) },
       { attemptTimeoutMs: 200 },
     );
     alerts.raise(cpuAlert('web-01'), 'rmm serve');
     await deliverer.deliverDue();
-    expect(outboxRows(db)[0]).toMatchObject({ Status: 'Pending', Attempts: 1, LastAnswer: 'TimeoutError' });
+    expect(outboxRows(db)[0]).toMatchObject({ Status: 'Pending', Attempts: 1, LastAnswer: 'cancelled before the server answered' });
     receiver.failNext({ kind: 'status', status: 503 }, 100);
     for (let i = 0; i < 30 && outboxRows(db)[0]?.Status === 'Pending'; i++) {
       time.advance(60_000);
@@ -169,14 +169,14 @@ describe('the deliverer against a real loopback webhook receiver', () => {
     const [row] = outboxRows(db);
     expect(row?.Status).toBe('Expired');
     expect(row?.LastAnswer).toMatch(
-      /^HTTP 503 failing on purpose \(undelivered after \d+ attempts; past the maximum age\)$/,
+      /^HTTP 503 Service Unavailable: failing on purpose \(undelivered after \d+ attempts; past the maximum age\)$/,
     );
     expect(receiver.accepted()).toHaveLength(0);
   });
 
   it('a channel no longer declared, or alerts since deleted, fail the row with the reason', async () => {
     const routes: NamedRoute[] = [{ name: 'r', spec: { channels: ['gone', 'ops-hook'], groupWait: '0s' } }];
-    const { alerts, deliverer } = setup(routes, { 'ops-hook': testWebhookSender(receiver.url) });
+    const { alerts, deliverer } = setup(routes, { 'ops-hook': webhookChannel(receiver.url) });
     alerts.raise(cpuAlert('web-01'), 'rmm serve');
     db.prepare('DELETE FROM Alerts').run();
     await deliverer.deliverDue();
@@ -192,7 +192,7 @@ describe('the deliverer against a real loopback webhook receiver', () => {
         .map((r) => [r.Channel, r.Status, r.LastAnswer]),
     ).toEqual([
       ['gone', 'Failed', 'no NotificationChannel named gone is declared'],
-      ['ops-hook', 'Delivered', 'HTTP 200 ok'],
+      ['ops-hook', 'Delivered', 'HTTP 200 OK: ok'],
     ]);
   });
 });
