@@ -160,7 +160,11 @@ describe('the deliverer against a real loopback webhook receiver', () => {
     );
     alerts.raise(cpuAlert('web-01'), 'rmm serve');
     await deliverer.deliverDue();
-    expect(outboxRows(db)[0]).toMatchObject({ Status: 'Pending', Attempts: 1, LastAnswer: 'cancelled before the server answered' });
+    expect(outboxRows(db)[0]).toMatchObject({
+      Status: 'Pending',
+      Attempts: 1,
+      LastAnswer: 'cancelled before the server answered',
+    });
     receiver.failNext({ kind: 'status', status: 503 }, 100);
     for (let i = 0; i < 30 && outboxRows(db)[0]?.Status === 'Pending'; i++) {
       time.advance(60_000);
