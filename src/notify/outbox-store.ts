@@ -111,6 +111,17 @@ export function outboxStore(db: Db, options: { newId?: () => string } = {}) {
   );
   const rowOf = db.prepare('SELECT Channel, Event, AlertIds FROM Notifications WHERE NotificationId = ?');
 
+  const recordOne = (id: string, attempt: AttemptRecord, now: number): boolean => {
+    const next = attempt.status === 'Pending' ? attempt.nextAttemptAt : now;
+    const delivered = attempt.status === 'Delivered' ? now : null;
+    const { changes } = finish.run(attempt.status, now, attempt.answer, delivered, next, id);
+    if (changes === 0 || attempt.status !== 'Delivered') return changes > 0;
+    const row = rowOf.get(id) as { Channel: string; Event: string; AlertIds: string };
+    const entry = { channel: row.Channel, event: row.Event, at: sqliteTime(new Date(now)), notification: id };
+    sentTo.run(JSON.stringify(entry), row.AlertIds);
+    return true;
+  };
+
   return {
     /**
      * Owes `event` about `alert` to each target: the alert joins a Pending row of the same group key
@@ -215,24 +226,14 @@ export function outboxStore(db: Db, options: { newId?: () => string } = {}) {
     },
 
     /**
-     * An attempt's outcome. Delivered also appends {channel, event, at, notification} to each alert's
-     * NotificationsSent, in the same transaction. A row that is no longer Pending is left alone.
+     * Attempts' outcomes, in one transaction (the deliverer batches them: a commit per row was most of
+     * a storm's cost). Delivered also appends {channel, event, at, notification} to each alert's
+     * NotificationsSent in that transaction. A row that is no longer Pending is left alone (false).
      */
-    record: db.transaction((id: string, attempt: AttemptRecord, now: number): boolean => {
-      const next = attempt.status === 'Pending' ? attempt.nextAttemptAt : now;
-      const delivered = attempt.status === 'Delivered' ? now : null;
-      const { changes } = finish.run(attempt.status, now, attempt.answer, delivered, next, id);
-      if (changes === 0 || attempt.status !== 'Delivered') return changes > 0;
-      const row = rowOf.get(id) as { Channel: string; Event: string; AlertIds: string };
-      const entry = {
-        channel: row.Channel,
-        event: row.Event,
-        at: sqliteTime(new Date(now)),
-        notification: id,
-      };
-      sentTo.run(JSON.stringify(entry), row.AlertIds);
-      return true;
-    }).immediate,
+    recordMany: db.transaction(
+      (attempts: ReadonlyArray<{ id: string; attempt: AttemptRecord }>, now: number) =>
+        attempts.map(({ id, attempt }) => recordOne(id, attempt, now)),
+    ).immediate,
   };
 }
 
