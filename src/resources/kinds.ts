@@ -1,7 +1,14 @@
 /** The resource kinds of apiVersion rmm/v1 and the schema file of each, in dependency order. */
 export const API_VERSION = 'rmm/v1';
 
-export const KINDS = ['Site', 'Policy', 'DeviceGroup', 'Device'] as const;
+export const KINDS = [
+  'Site',
+  'Policy',
+  'DeviceGroup',
+  'Device',
+  'NotificationChannel',
+  'AlertRoute',
+] as const;
 export type Kind = (typeof KINDS)[number];
 
 export const schemaFileOf: Record<Kind, string> = {
@@ -9,6 +16,8 @@ export const schemaFileOf: Record<Kind, string> = {
   Policy: 'policy.schema.json',
   DeviceGroup: 'device-group.schema.json',
   Device: 'device.schema.json',
+  NotificationChannel: 'notification-channel.schema.json',
+  AlertRoute: 'alert-route.schema.json',
 };
 
 export function isKind(value: unknown): value is Kind {
@@ -136,4 +145,6 @@ export type Resource =
   | ResourceOf<'Site', SiteSpec>
   | ResourceOf<'Policy', PolicySpec>
   | ResourceOf<'DeviceGroup', DeviceGroupSpec>
-  | ResourceOf<'Device', DeviceSpec>;
+  | ResourceOf<'Device', DeviceSpec>
+  | ResourceOf<'NotificationChannel', NotificationChannelSpec>
+  | ResourceOf<'AlertRoute', AlertRouteSpec>;

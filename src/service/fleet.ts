@@ -2,7 +2,8 @@ import { type DeviceRecord, devicesByName } from '../actions/targets.js';
 import { type Group, groupOf, policiesOfDevice } from '../engine/blast-radius.js';
 import type { EffectiveMonitor } from '../monitoring/monitors.js';
 import type { NamedRoute } from '../notify/routes.js';
-import type { AlertRouteSpec, NotificationChannelSpec, PolicySpec } from '../resources/kinds.js';
+import { readStoredNotifications } from '../notify/stored-channels.js';
+import type { NotificationChannelSpec, PolicySpec } from '../resources/kinds.js';
 import type { Db } from '../state/connection.js';
 import { readStoredResources, stateRevision } from '../state/resource-store.js';
 import { fleetMonitors, policySpecOf } from './fleet-monitors.js';
@@ -40,15 +41,12 @@ export function readFleet(db: Db): Fleet {
     const schedules = new Map<string, PolicySchedule[]>();
     const policies = new Map<string, PolicySpec>();
     const problems: string[] = [];
-    const routes: NamedRoute[] = [];
-    const channels = new Map<string, NotificationChannelSpec>();
+    const notifications = readStoredNotifications(db);
+    const routes: NamedRoute[] = [...notifications.routes].map(([name, spec]) => ({ name, spec }));
+    problems.push(
+      ...notifications.unreadable.map((what) => `${what} cannot be read (edited by hand?); left out`),
+    );
     for (const resource of readStoredResources(db)) {
-      // Kinds of issue 13's channel work; compared as strings until they are in KINDS.
-      const kind: string = resource.kind;
-      if (kind === 'AlertRoute')
-        routes.push({ name: resource.name, spec: resource.fields as unknown as AlertRouteSpec });
-      if (kind === 'NotificationChannel')
-        channels.set(resource.name, resource.fields as unknown as NotificationChannelSpec);
       if (resource.kind === 'DeviceGroup') groups.set(resource.name, groupOf(resource.fields));
       if (resource.kind !== 'Policy') continue;
       const read = policySchedules(resource.name, resource.fields.schedules);
@@ -68,7 +66,7 @@ export function readFleet(db: Db): Fleet {
       schedules,
       monitors: monitors.byDevice,
       routes,
-      channels,
+      channels: notifications.channels,
       parentOf,
       problems,
     };

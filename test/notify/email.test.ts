@@ -107,6 +107,13 @@ describe('email sender', () => {
     expect(peer.messages()).toHaveLength(before);
   });
 
+  it('accepts any certificate only with tls.verify: false (lab only)', async () => {
+    const before = peer.messages().length;
+    const result = await sender({ tls: { verify: false } })(notification(), { signal: signal() });
+    expect(result.outcome).toBe('delivered');
+    expect(peer.messages()).toHaveLength(before + 1);
+  });
+
   it('refuses a wrong password for good (535), without showing it', async () => {
     const wrong = 'wrong-password-123';
     const result = await sender({ auth: { user: peer.user, password: passwordRef(wrong, 'wrong') } })(

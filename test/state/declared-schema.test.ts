@@ -36,7 +36,7 @@ const META = `  RmmMeta:
 describe('loadDeclaredSchema: the packaged schemas/database.yaml', () => {
   const schema = loadDeclaredSchema();
 
-  it('has the eight tables of the seed, then rmm own seven, in file order', () => {
+  it('has the eight tables of the seed, then rmm own nine, in file order', () => {
     expect(schema.tables.map((t) => t.name)).toEqual([
       'Devices',
       'Sites',
@@ -47,6 +47,8 @@ describe('loadDeclaredSchema: the packaged schemas/database.yaml', () => {
       'Metrics',
       'AuditLog',
       'Policies',
+      'NotificationChannels',
+      'AlertRoutes',
       'ManagedResources',
       'ActionLeases',
       'ServiceLease',
