@@ -37,7 +37,7 @@ export default class Serve extends RmmCommand {
 
   static override description = [
     "A long-running process, one per database. Every tick (--tick seconds) it refreshes its lease, rereads devices and policies when an rmm apply moved the state revision (no restart needed), queues the policies' schedules that are due (as rmm exec --at queues: Actions rows the queue then runs), runs the queue's due actions through the same runner as rmm actions run, and starts a monitoring cycle when one is due: every device is asked, on a session kept open, for what its effective monitors need; samples go to the Metrics table, alerts to the Alerts table (one row per alert, with its AuditLog row; a restart never raises an open one again), Devices.Status to Online or Offline, and a device unreachable for --offline-after raises one device-offline alert.",
-    'An alert whose policy or monitor was removed is resolved at the next cycle (ResolvedBy "rmm serve (monitor removed)"). Samples older than --retention-days are deleted, at most once an hour.',
+    'An alert whose policy or monitor was removed is resolved at the next cycle (ResolvedBy "rmm serve (monitor removed)"). Samples older than --retention-days are deleted, at most once an hour, and so are notifications delivered, failed or expired that long ago (never a pending one).',
     "Each raise and resolve writes the notifications it owes to the AlertRoutes' channels in its own transaction (the outbox, table Notifications); a deliverer sends them beside the cycle, never inside it, retrying with backoff until they are delivered, refused for good, or past their maximum age (24h). A notification cut by SIGTERM or kill -9 is sent again after the restart with the same idempotency key. docs/notifications.md.",
     'A schedule runs at once the first time, then every `every` after its last run; runs missed while rmm serve was down run once, not once per missed interval; a restart never runs one again (ScheduleRuns).',
     "One rmm serve per database: a second one is refused (exit 3) naming the first's pid and host. One that was killed (kill -9, a crash) is taken over with a notice: at once on the same host, after 2 minutes of silence from another host. Actions a killed serve left Running end Failed on the next start, as for every runner.",
@@ -71,7 +71,8 @@ export default class Serve extends RmmCommand {
       default: '5m',
     }),
     'retention-days': Flags.integer({
-      summary: 'Days of samples kept in the Metrics table; older ones are deleted, at most once an hour.',
+      summary:
+        'Days of samples kept in the Metrics table, and of finished notifications in the outbox; older ones are deleted, at most once an hour.',
       default: DEFAULT_RETENTION_DAYS,
       min: 1,
       max: 36_500,
@@ -174,6 +175,7 @@ export default class Serve extends RmmCommand {
           routing: () => routingOf(fleet()),
           maintenanceOf,
           log,
+          keepDays: flags['retention-days'],
         }),
       });
       for (const signal of STOP_SIGNALS) process.once(signal, stop);

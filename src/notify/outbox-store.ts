@@ -109,6 +109,10 @@ export function outboxStore(db: Db, options: { newId?: () => string } = {}) {
        AND j.value IN (SELECT AlertId FROM Alerts WHERE ResolvedAt IS NULL)
      GROUP BY 1, 2`,
   );
+  const forget = db.prepare(
+    `DELETE FROM Notifications WHERE rowid IN (
+       SELECT rowid FROM Notifications WHERE Status <> 'Pending' AND CreatedAt < ? LIMIT ?)`,
+  );
   const rowOf = db.prepare('SELECT Channel, Event, AlertIds FROM Notifications WHERE NotificationId = ?');
 
   const recordOne = (id: string, attempt: AttemptRecord, now: number): boolean => {
@@ -223,6 +227,14 @@ export function outboxStore(db: Db, options: { newId?: () => string } = {}) {
         alerts,
         createdAt: row.createdAt,
       };
+    },
+
+    /**
+     * Deletes at most `limit` finished rows (Delivered, Failed, Expired) owed before `cutoff`; a
+     * Pending row is never deleted, whatever its age. Returns how many went.
+     */
+    forgetOlderThan(cutoff: number, limit: number): number {
+      return forget.run(cutoff, limit).changes;
     },
 
     /**

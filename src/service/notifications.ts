@@ -10,12 +10,16 @@ import type { ServiceLog } from './service-log.js';
 
 /**
  * rmm serve's notification step, beside the monitoring cycle: each tick it owes the repeats that are
- * due (at most once a minute) and lets the deliverer start what is due. What a fire or resolve owes
+ * due (at most once a minute), lets the deliverer start what is due, and (hourly) deletes finished
+ * rows past retention. What a fire or resolve owes
  * is written by the alert store itself, in the alert's transaction (notify/owe.ts oweToOutbox).
  */
 
 /** How often open alerts are checked for a repeat: repeatEvery is counted in minutes and hours. */
 export const REPEAT_CHECK_MS = 60_000;
+/** Finished rows older than the service's retention are deleted at most this often, this many a pass. */
+export const OUTBOX_RETENTION_EVERY_MS = 60 * 60_000;
+export const OUTBOX_RETENTION_ROWS = 10_000;
 
 const routings = new WeakMap<Fleet, RoutingState>();
 
@@ -73,10 +77,13 @@ export interface NotificationStepOptions {
   routing: () => RoutingState | undefined;
   maintenanceOf: (device: string, atMs: number) => string | null;
   log: ServiceLog;
+  /** Finished rows (Delivered, Failed, Expired) are kept this many days (rmm serve's --retention-days). */
+  keepDays: number;
 }
 
 export class NotificationStep {
   #nextRepeatCheck = Number.NEGATIVE_INFINITY;
+  #nextForget = Number.NEGATIVE_INFINITY;
   readonly #o: NotificationStepOptions;
 
   constructor(options: NotificationStepOptions) {
@@ -91,6 +98,13 @@ export class NotificationStep {
       if (owed > 0) this.#o.log.info({ repeats: owed }, `${owed} open alerts are owed a repeat notification`);
     }
     this.#o.deliverer.pump(true);
+    if (now >= this.#nextForget) {
+      const gone = this.#o.outbox.forgetOlderThan(now - this.#o.keepDays * 86_400_000, OUTBOX_RETENTION_ROWS);
+      // A pass that hit its bound goes on at the next tick rather than in an hour.
+      this.#nextForget = gone < OUTBOX_RETENTION_ROWS ? now + OUTBOX_RETENTION_EVERY_MS : now;
+      if (gone > 0)
+        this.#o.log.info({ deleted: gone }, `deleted ${gone} finished notifications past retention`);
+    }
   }
 
   /** Everything due now, sent and waited for (rmm serve --once). */

@@ -55,6 +55,7 @@ function serveParts(clock: { time: number }, routes: NamedRoute[], sender: Sende
     routing: () => stores.state,
     maintenanceOf: () => null,
     log: memoryLog(),
+    keepDays: 7,
   });
   const { service, lease } = serviceOn(db, clock, { notifications: step });
   return { ...stores, service, lease };
@@ -104,6 +105,31 @@ describe('rmm serve delivers notifications beside its cycle', () => {
     await second.service.idle();
     expect(outboxRows(db)).toHaveLength(2); // acknowledged: quiet
     await second.service.stop('done');
+  });
+
+  it('deletes finished rows past retention, hourly; a Pending row stays whatever its age', async () => {
+    const clock = { time: T0 };
+    const routes: NamedRoute[] = [{ name: 'r', spec: { channels: ['ops', 'dead'], groupWait: '0s' } }];
+    const sender = webhookChannel(receiver.url);
+    const { alerts, service } = serveParts(clock, routes, sender);
+    alerts.raise(cpuAlert('web-01'), 'rmm serve');
+    // The dead channel's row stays Pending: its retries are never due in this test.
+    db.prepare("UPDATE Notifications SET NextAttemptAt = ? WHERE Channel = 'dead'").run(T0 + 400 * 24 * HOUR);
+    await service.tick();
+    await service.idle();
+    clock.time += 7 * 24 * HOUR - 1;
+    await service.tick();
+    expect(outboxRows(db).map((r) => [r.Channel, r.Status])).toEqual([
+      ['ops', 'Delivered'],
+      ['dead', 'Pending'],
+    ]);
+    clock.time += HOUR;
+    await service.tick();
+    expect(outboxRows(db).map((r) => [r.Channel, r.Status])).toEqual([['dead', 'Pending']]);
+    // What was delivered stays on the alert.
+    expect(alerts.get(alerts.open()[0]?.id as string)?.id).toBeDefined();
+    expect(db.prepare('SELECT NotificationsSent FROM Alerts').pluck().get()).toContain('"channel":"ops"');
+    await service.stop('done');
   });
 
   it('stop() cuts a hanging send: the row stays Pending, and the next serve sends it with the same key', async () => {
