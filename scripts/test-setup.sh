@@ -15,9 +15,10 @@ cd "$(dirname "$0")/.."
 #   openssh-server  /usr/sbin/sshd: the SSH tests run a real OpenSSH server on a loopback port
 #   procps          pgrep: the transport conformance kit looks for processes on the target
 #   python3-winrm   pywinrm and ntlm-auth: an independent WinRM client and NTLM for the WinRM tests
-#   openssl         the openssl command: the WinRM test peer's throwaway HTTPS certificate
+#   python3-aiosmtpd an SMTP server (STARTTLS, AUTH) the email notification tests send mail to
+#   openssl         the openssl command: the WinRM and SMTP test peers' throwaway certificates
 #   iproute2        ip: the Linux inventory collector's network section, run on this machine
-PACKAGES="openssh-server procps python3-winrm openssl iproute2"
+PACKAGES="openssh-server procps python3-winrm python3-aiosmtpd openssl iproute2"
 # Only to compile better-sqlite3 when no prebuilt binary fits this machine.
 BUILD_PACKAGES="build-essential python3"
 

@@ -14,6 +14,8 @@ const FILE_OF: Record<Kind, string> = {
   Policy: 'policies.yaml',
   DeviceGroup: 'groups.yaml',
   Device: 'devices.yaml',
+  NotificationChannel: 'channels.yaml',
+  AlertRoute: 'routes.yaml',
 };
 
 export default class Export extends RmmCommand {
@@ -21,7 +23,7 @@ export default class Export extends RmmCommand {
 
   static override description = [
     'Reads every resource rmm manages from the database and writes it as the YAML you would have written: unset fields and defaults left out, observed fields (Status, LastSeen, OS details) never included. `rmm plan` on the output shows no changes.',
-    'With --dir DIR, one file per kind (sites.yaml, policies.yaml, groups.yaml, devices.yaml); without, one stream on stdout.',
+    'With --dir DIR, one file per kind (sites.yaml, policies.yaml, groups.yaml, devices.yaml, channels.yaml, routes.yaml); without, one stream on stdout.',
   ].join('\n\n');
 
   static override examples = [

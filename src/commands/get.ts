@@ -22,6 +22,10 @@ const KIND_OF: Record<string, Kind> = {
   group: 'DeviceGroup',
   devices: 'Device',
   device: 'Device',
+  channels: 'NotificationChannel',
+  channel: 'NotificationChannel',
+  routes: 'AlertRoute',
+  route: 'AlertRoute',
 };
 
 /** Observed device columns, shown beside the declared fields (never declared, never applied). */
@@ -34,7 +38,8 @@ interface Observed {
 }
 
 export default class Get extends RmmCommand {
-  static override summary = 'List sites, groups, devices or policies from the database.';
+  static override summary =
+    'List sites, groups, devices, policies, notification channels or alert routes from the database.';
 
   static override description = [
     'Shows what the database holds, managed by rmm or not (the MANAGED column tells). Devices also show their observed state (Status, LastSeen, OS), which transports write and apply never touches.',
@@ -61,7 +66,7 @@ export default class Get extends RmmCommand {
 
   static override args = {
     kind: Args.string({
-      description: 'sites, groups, devices or policies',
+      description: 'sites, groups, devices, policies, channels or routes',
       required: true,
       options: Object.keys(KIND_OF),
     }),
@@ -183,6 +188,14 @@ function table(kind: Kind, views: StoredResource[], observed: Map<string, Observ
       ['POLICY', (v) => text(v.fields.policy)],
       ['SITE', (v) => text(v.fields.site)],
     );
+  if (kind === 'NotificationChannel')
+    columns.push(['TYPE', (v) => text(v.fields.type)], ['TO', (v) => channelTarget(v.fields)]);
+  if (kind === 'AlertRoute')
+    columns.push(
+      ['CHANNELS', (v) => text(v.fields.channels)],
+      ['REPEAT', (v) => text(v.fields.repeatEvery)],
+      ['GROUP WAIT', (v) => text(v.fields.groupWait)],
+    );
   if (kind === 'Device') {
     columns.push(
       ['SITE', (v) => text(v.fields.site)],
@@ -194,4 +207,13 @@ function table(kind: Kind, views: StoredResource[], observed: Map<string, Observ
   }
   columns.push(['MANAGED', (v) => (v.managed ? 'yes' : 'no')]);
   return textTable(columns, views);
+}
+
+/** Where a channel sends, without a secret: a webhook's format (its URL is a reference), a mail's server. */
+function channelTarget(fields: Record<string, unknown>): string {
+  const webhook = fields.webhook as { format?: string } | null;
+  const email = fields.email as { host?: string; port?: number; to?: string[] } | null;
+  if (webhook) return `webhook (${webhook.format ?? 'generic'})`;
+  if (email) return `${(email.to ?? []).join(',')} via ${email.host}:${email.port ?? 587}`;
+  return '';
 }

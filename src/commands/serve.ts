@@ -13,8 +13,13 @@ import { alertStore } from '../monitoring/alert-store.js';
 import { METRICS, metricSpecs, VALUE_KINDS } from '../monitoring/catalogue.js';
 import { metricStore } from '../monitoring/metric-store.js';
 import { SessionPool } from '../monitoring/session-pool.js';
+import { channelSender } from '../notify/channel-sender.js';
+import { Deliverer } from '../notify/deliverer.js';
+import { outboxStore } from '../notify/outbox-store.js';
+import { oweToOutbox } from '../notify/owe.js';
 import { CollectingCycle } from '../service/monitoring-cycle.js';
 import { deviceHealth } from '../service/monitoring-sinks.js';
+import { NotificationStep, routingOf, sendersOf } from '../service/notifications.js';
 import { DEFAULT_RETENTION_DAYS, metricRetention } from '../service/retention.js';
 import { scheduleRuns } from '../service/schedule-runs.js';
 import { Service } from '../service/service.js';
@@ -32,12 +37,13 @@ export default class Serve extends RmmCommand {
 
   static override description = [
     "A long-running process, one per database. Every tick (--tick seconds) it refreshes its lease, rereads devices and policies when an rmm apply moved the state revision (no restart needed), queues the policies' schedules that are due (as rmm exec --at queues: Actions rows the queue then runs), runs the queue's due actions through the same runner as rmm actions run, and starts a monitoring cycle when one is due: every device is asked, on a session kept open, for what its effective monitors need; samples go to the Metrics table, alerts to the Alerts table (one row per alert, with its AuditLog row; a restart never raises an open one again), Devices.Status to Online or Offline, and a device unreachable for --offline-after raises one device-offline alert.",
-    'An alert whose policy or monitor was removed is resolved at the next cycle (ResolvedBy "rmm serve (monitor removed)"). Samples older than --retention-days are deleted, at most once an hour.',
+    'An alert whose policy or monitor was removed is resolved at the next cycle (ResolvedBy "rmm serve (monitor removed)"). Samples older than --retention-days are deleted, at most once an hour, and so are notifications delivered, failed or expired that long ago (never a pending one).',
+    "Each raise and resolve writes the notifications it owes to the AlertRoutes' channels in its own transaction (the outbox, table Notifications); a deliverer sends them beside the cycle, never inside it, retrying with backoff until they are delivered, refused for good, or past their maximum age (24h). A notification cut by SIGTERM or kill -9 is sent again after the restart with the same idempotency key. docs/notifications.md.",
     'A schedule runs at once the first time, then every `every` after its last run; runs missed while rmm serve was down run once, not once per missed interval; a restart never runs one again (ScheduleRuns).',
     "One rmm serve per database: a second one is refused (exit 3) naming the first's pid and host. One that was killed (kill -9, a crash) is taken over with a notice: at once on the same host, after 2 minutes of silence from another host. Actions a killed serve left Running end Failed on the next start, as for every runner.",
-    'SIGTERM or Ctrl-C stops taking work, cancels the running actions (Cancelled; those not started stay Pending), closes the sessions, gives the lease back and exits 0; a second signal kills at once.',
+    'SIGTERM or Ctrl-C stops taking work, cancels the running actions (Cancelled; those not started stay Pending), cuts the notifications being sent (they stay Pending), closes the sessions, gives the lease back and exits 0; a second signal kills at once.',
     "Logs are JSON lines on stderr (pino), readable lines on a terminal. An rmm apply holding the database's write lock is waited out: logged, tried again the next tick.",
-    "--once does everything due now, waits for it, and exits: for cron, CI and tests. Exit codes: 0 done (or stopped by a signal), 1 some work failed for a reason other than a device (see the log), 3 another rmm serve holds the database, 5 another writer held the database's write lock at start past every retry, 7 the data directory cannot be used, 64 bad flags.",
+    "--once does everything due now (notifications whose grouping window has passed included), waits for it, and exits: for cron, CI and tests. Exit codes: 0 done (or stopped by a signal), 1 some work failed for a reason other than a device (see the log), 3 another rmm serve holds the database, 5 another writer held the database's write lock at start past every retry, 7 the data directory cannot be used, 64 bad flags.",
   ].join('\n\n');
 
   static override examples = [
@@ -65,7 +71,8 @@ export default class Serve extends RmmCommand {
       default: '5m',
     }),
     'retention-days': Flags.integer({
-      summary: 'Days of samples kept in the Metrics table; older ones are deleted, at most once an hour.',
+      summary:
+        'Days of samples kept in the Metrics table, and of finished notifications in the outbox; older ones are deleted, at most once an hour.',
       default: DEFAULT_RETENTION_DAYS,
       min: 1,
       max: 36_500,
@@ -113,6 +120,26 @@ export default class Serve extends RmmCommand {
         units: new Map(METRICS.map((m) => [m.name, VALUE_KINDS[m.value].unit])),
       });
       const pause = (ms: number) => sleep(ms);
+      const fleet = () => service?.fleet;
+      const outbox = outboxStore(db);
+      // No maintenance windows yet: the maintenance work (issue 13) supplies the lookup.
+      const maintenanceOf = () => null;
+      const alerts = alertStore(db, {
+        now,
+        maintenanceOf,
+        owes: oweToOutbox(outbox, () => routingOf(fleet())),
+      });
+      const senderDeps = { policy: credentials, userAgent: `rmm/${this.config.version}` };
+      const deliverer = new Deliverer({
+        outbox,
+        senderOf: sendersOf((name, f) => {
+          const spec = f.channels.get(name);
+          return spec && channelSender(name, spec, senderDeps);
+        }, fleet),
+        now,
+        random: Math.random,
+        log,
+      });
       const cycle = new CollectingCycle({
         pool,
         specs: metricSpecs(),
@@ -121,7 +148,7 @@ export default class Serve extends RmmCommand {
           monitors: service?.fleet?.monitors ?? new Map(),
         }),
         samples: storedSampleSink(metrics, { pause, log }),
-        alerts: storedAlertSink(alertStore(db, { now }), { pause, log, actor }),
+        alerts: storedAlertSink(alerts, { pause, log, actor }),
         warm: (since, visit) => metrics.forEachSince(since, visit),
         reachability: (r) => health.record(r),
         now,
@@ -140,6 +167,16 @@ export default class Serve extends RmmCommand {
         cycle,
         // A hundred chunks a tick at most: a backlog of old rows is deleted over several ticks.
         retention: metricRetention(metrics, { days: flags['retention-days'], maxChunks: 100 }),
+        notifications: new NotificationStep({
+          db,
+          outbox,
+          alerts,
+          deliverer,
+          routing: () => routingOf(fleet()),
+          maintenanceOf,
+          log,
+          keepDays: flags['retention-days'],
+        }),
       });
       for (const signal of STOP_SIGNALS) process.once(signal, stop);
       log.info({ host: THIS_RUNNER.host, once: flags.once }, 'rmm serve started');

@@ -17,7 +17,8 @@ export type DiagnosticCode =
   | 'cycle' // group parents form a cycle
   | 'conflict' // two policies tie for one monitored series of a device
   | 'scope' // a device joins a group scoped to another site
-  | 'transport'; // a transport plugin's own check of its options (checkOptions)
+  | 'transport' // a transport plugin's own check of its options (checkOptions)
+  | 'channel'; // a notification channel's lab-only setting (sends in clear, trusts any certificate)
 
 export interface Diagnostic {
   severity: 'error' | 'warning';

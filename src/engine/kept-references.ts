@@ -8,14 +8,24 @@ export interface DanglingReference {
   target: { kind: Kind; name: string };
   /** The one that still refers to it, and whether the input declares it (else the database holds it). */
   referrer: { kind: Kind; name: string; declared: boolean };
-  field: 'site' | 'parent' | 'policy' | 'groups';
+  field: Field;
 }
 
-const TARGET_KIND = { site: 'Site', parent: 'DeviceGroup', policy: 'Policy', groups: 'DeviceGroup' } as const;
+const TARGET_KIND = {
+  site: 'Site',
+  parent: 'DeviceGroup',
+  policy: 'Policy',
+  groups: 'DeviceGroup',
+  channels: 'NotificationChannel',
+  matchSites: 'Site',
+  matchGroups: 'DeviceGroup',
+} as const;
+type Field = keyof typeof TARGET_KIND;
+const LISTS = new Set<Field>(['groups', 'channels', 'matchSites', 'matchGroups']);
 
 /**
- * References that a plan's deletions would break: prune may remove a site, group or policy that a
- * resource it keeps (declared now, or stored and outside this prune) still names. Devices have no
+ * References that a plan's deletions would break: prune may remove a site, group, policy or channel
+ * that a resource it keeps (declared now, or stored and outside this prune) still names. Devices have no
  * foreign key to their site and groups are JSON lists, so the database would not stop it.
  */
 export function danglingReferences(
@@ -25,15 +35,20 @@ export function danglingReferences(
 ): DanglingReference[] {
   const destroyed = new Set<string>();
   for (const c of plan.changes) if (c.action === 'delete') destroyed.add(`${c.kind}/${c.name}`);
-  // Only sites, groups and policies are referred to; a plan that destroys none of them breaks nothing.
+  // Only sites, groups, policies and channels are referred to; a plan destroying none breaks nothing.
   if (!plan.changes.some((c) => c.action === 'delete' && c.kind !== 'Device')) return [];
   const out: DanglingReference[] = [];
   const declaredNames = new Set<string>();
   const visit = (refs: ResourceRefs, isDeclared: boolean) => {
     if (destroyed.has(`${refs.kind}/${refs.name}`)) return;
-    for (const field of ['site', 'parent', 'policy', 'groups'] as const) {
+    for (const field of Object.keys(TARGET_KIND) as Field[]) {
       const kind = TARGET_KIND[field];
-      const names = field === 'groups' ? (refs.groups ?? []) : refs[field] ? [refs[field] as string] : [];
+      const value = refs[field];
+      const names = LISTS.has(field)
+        ? ((value as string[] | undefined) ?? [])
+        : value
+          ? [value as string]
+          : [];
       for (const name of names)
         if (destroyed.has(`${kind}/${name}`))
           out.push({

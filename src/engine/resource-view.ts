@@ -54,10 +54,15 @@ export const FIELDS_OF: Record<Kind, readonly string[]> = {
     'customFields',
     'labels',
   ],
+  NotificationChannel: ['type', 'webhook', 'email', 'labels'],
+  AlertRoute: ['channels', 'match', 'notifyOnResolve', 'repeatEvery', 'groupWait', 'labels'],
 };
 
+/** An AlertRoute's grouping window when it sets none (docs/notifications.md#routes). */
+export const DEFAULT_GROUP_WAIT = '30s';
+
 /** Fields whose absence means an empty list or map rather than null. */
-const EMPTY_LIST = new Set(['groups', 'tags', 'monitors', 'schedules']);
+const EMPTY_LIST = new Set(['groups', 'tags', 'monitors', 'schedules', 'channels']);
 const EMPTY_MAP = new Set(['labels', 'customFields']);
 
 export function viewOf(resource: Resource): ResourceView {
@@ -72,6 +77,10 @@ export function viewOf(resource: Resource): ResourceView {
   // Defaults the database needs (Name and Hostname are NOT NULL): the resource's own name.
   if ((kind === 'Site' || kind === 'DeviceGroup') && fields.displayName === null) fields.displayName = name;
   if (kind === 'Device' && fields.hostname === null) fields.hostname = name;
+  if (kind === 'AlertRoute') {
+    fields.notifyOnResolve ??= true;
+    fields.groupWait ??= DEFAULT_GROUP_WAIT;
+  }
   return { kind, name, fields };
 }
 

@@ -64,6 +64,28 @@ export const KIND_TABLES: Record<Kind, KindTable> = {
     settings: ['os', 'transport'],
     updatedAt: 'UpdatedAt',
   },
+  NotificationChannel: {
+    table: 'NotificationChannels',
+    key: 'ChannelId',
+    columns: { type: 'Type', webhook: 'Webhook', email: 'Email' },
+    json: new Set(['webhook', 'email']),
+    settings: [],
+    updatedAt: 'UpdatedAt',
+  },
+  AlertRoute: {
+    table: 'AlertRoutes',
+    key: 'RouteId',
+    columns: {
+      channels: 'Channels',
+      match: 'Match',
+      notifyOnResolve: 'NotifyOnResolve',
+      repeatEvery: 'RepeatEvery',
+      groupWait: 'GroupWait',
+    },
+    json: new Set(['channels', 'match', 'notifyOnResolve']),
+    settings: [],
+    updatedAt: 'UpdatedAt',
+  },
 };
 
 /** A value as SQLite stores it in these columns. */

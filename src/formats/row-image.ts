@@ -13,7 +13,8 @@ export function toRow(
   const columns: Record<string, SqlValue> = {};
   for (const [field, column] of Object.entries(spec.columns)) {
     const value = fields[field] ?? null;
-    columns[column] = spec.json.has(field) ? JSON.stringify(value) : (value as SqlValue);
+    // An unset JSON field is SQL NULL: JSON's 'null' would read back as the text "null".
+    columns[column] = spec.json.has(field) && value !== null ? JSON.stringify(value) : (value as SqlValue);
   }
   const settings: Record<string, FieldValue> = {};
   for (const field of spec.settings)

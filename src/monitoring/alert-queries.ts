@@ -27,6 +27,8 @@ export interface AlertDetail {
   resolvedBy: string | null;
   autoResolved: boolean;
   snoozedUntil: string | null;
+  /** The maintenance window it was raised or resolved in (it notified nobody then). */
+  maintenance: string | null;
   notificationsSent: string | null;
 }
 
@@ -139,6 +141,7 @@ interface Row {
   ResolvedBy: string | null;
   AutoResolved: number | null;
   SnoozedUntil: string | null;
+  Maintenance: string | null;
   NotificationsSent: string | null;
 }
 
@@ -159,6 +162,7 @@ function detailOf(row: Row): AlertDetail {
     resolvedBy: row.ResolvedBy,
     autoResolved: row.AutoResolved === 1,
     snoozedUntil: row.SnoozedUntil,
+    maintenance: row.Maintenance,
     notificationsSent: row.NotificationsSent,
   };
 }

@@ -9,6 +9,10 @@ import type { Db } from '../state/connection.js';
  * returns the open one, and a restarted service can never open it twice. Times come from `now`
  * and are stored as SQLite's CURRENT_TIMESTAMP writes them (UTC, seconds). Observed state only:
  * `rmm apply` never writes these rows (pruning a device deletes its alerts with it).
+ *
+ * A raise or resolve calls `owes` inside its transaction, so the notifications it owes (the outbox,
+ * src/notify/outbox-store.ts) commit with it or not at all; one made during a maintenance window
+ * (`maintenanceOf`) is marked with the window's name in Alerts.Maintenance and owes nothing.
  */
 
 export type Severity = 'Info' | 'Warning' | 'Critical';
@@ -43,6 +47,8 @@ export interface AlertRow {
   resolvedBy: string | null;
   autoResolved: boolean;
   snoozedUntil: string | null;
+  /** The maintenance window it was raised or resolved in; such a change notified nobody. */
+  maintenance: string | null;
 }
 
 export type RaiseOutcome =
@@ -51,6 +57,23 @@ export type RaiseOutcome =
   | { outcome: 'already-open'; id: string }
   /** The device is not in Devices (pruned since it was evaluated): nothing written. */
   | { outcome: 'unknown-device' };
+
+/** An alert change that owes notifications, handed to `owes` inside the change's transaction. */
+export interface OwingChange {
+  event: 'fire' | 'resolve';
+  alert: { id: string; device: string; severity: Severity; source: string; instance: string };
+  /** The change's time, epoch ms. */
+  at: number;
+}
+
+export interface AlertStoreOptions {
+  now: () => number;
+  newId?: () => string;
+  /** The maintenance window a device is in at a time, or null; default: never in maintenance. */
+  maintenanceOf?: (device: string, atMs: number) => string | null;
+  /** Writes what a change owes; runs in the change's transaction, so throwing undoes the change. */
+  owes?: (change: OwingChange) => void;
+}
 
 /** What a change did: `not-open` for an alert resolved before, `unchanged` when it already was so. */
 export type ChangeOutcome = 'changed' | 'not-found' | 'not-open' | 'unchanged';
@@ -99,14 +122,18 @@ interface Row {
   ResolvedBy: string | null;
   AutoResolved: number;
   SnoozedUntil: string | null;
+  Maintenance: string | null;
 }
 
-export function alertStore(db: Db, options: { now: () => number; newId?: () => string }): AlertStore {
+export function alertStore(db: Db, options: AlertStoreOptions): AlertStore {
   const newId = options.newId ?? randomUUID;
+  const maintenanceOf = options.maintenanceOf ?? (() => null);
+  const owes = options.owes ?? (() => {});
   const at = () => sqliteTime(new Date(options.now()));
   const insert = db.prepare(
-    `INSERT INTO Alerts (AlertId, DeviceId, AlertType, Severity, Title, Message, Source, Instance, CreatedAt)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO Alerts (AlertId, DeviceId, AlertType, Severity, Title, Message, Source, Instance, CreatedAt,
+       Maintenance)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (DeviceId, Source, Instance) WHERE ResolvedAt IS NULL DO NOTHING`,
   );
   const openId = db
@@ -117,7 +144,8 @@ export function alertStore(db: Db, options: { now: () => number; newId?: () => s
   const byId = db.prepare('SELECT * FROM Alerts WHERE AlertId = ?');
   const openRows = db.prepare('SELECT * FROM Alerts WHERE ResolvedAt IS NULL ORDER BY CreatedAt, rowid');
   const toResolved = db.prepare(
-    'UPDATE Alerts SET ResolvedAt = ?, ResolvedBy = ?, AutoResolved = ? WHERE AlertId = ? AND ResolvedAt IS NULL',
+    `UPDATE Alerts SET ResolvedAt = ?, ResolvedBy = ?, AutoResolved = ?, Maintenance = coalesce(Maintenance, ?)
+     WHERE AlertId = ? AND ResolvedAt IS NULL`,
   );
   const toAcknowledged = db.prepare(
     'UPDATE Alerts SET AcknowledgedAt = ?, AcknowledgedBy = ? WHERE AlertId = ? AND ResolvedAt IS NULL',
@@ -140,6 +168,8 @@ export function alertStore(db: Db, options: { now: () => number; newId?: () => s
     raise: db.transaction((alert: NewAlert, actor: string): RaiseOutcome => {
       if (alert.source === '') throw new Error('rmm bug: an alert needs a source');
       const id = newId();
+      const now = options.now();
+      const window = maintenanceOf(alert.device, now);
       try {
         const { changes } = insert.run(
           id,
@@ -151,6 +181,7 @@ export function alertStore(db: Db, options: { now: () => number; newId?: () => s
           alert.source,
           alert.instance,
           at(),
+          window,
         );
         if (changes === 0) {
           return {
@@ -168,19 +199,35 @@ export function alertStore(db: Db, options: { now: () => number; newId?: () => s
         instance: alert.instance,
         severity: alert.severity,
         message: alert.message,
+        ...(window === null ? {} : { maintenance: window }),
       });
+      if (window === null) owes({ event: 'fire', alert: { ...alert, id }, at: now });
       return { outcome: 'raised', id };
     }).immediate,
 
     resolve: db.transaction((id: string, change: { by: string; auto: boolean }): ChangeOutcome => {
       const row = current(id);
       if (typeof row === 'string') return row;
-      toResolved.run(at(), change.by, change.auto ? 1 : 0, id);
+      const now = options.now();
+      const window = maintenanceOf(row.DeviceId, now);
+      toResolved.run(at(), change.by, change.auto ? 1 : 0, window, id);
       writeAudit(change.by, 'alert.resolve', id, {
         device: row.DeviceId,
         source: row.Source,
         auto: change.auto,
+        ...(window === null ? {} : { maintenance: window }),
       });
+      // Raised in a window, nobody heard of it; resolved in one, nobody is told.
+      if (window === null && row.Maintenance === null) {
+        const alert = {
+          id,
+          device: row.DeviceId,
+          severity: row.Severity,
+          source: row.Source,
+          instance: row.Instance,
+        };
+        owes({ event: 'resolve', alert, at: now });
+      }
       return 'changed';
     }).immediate,
 
@@ -269,5 +316,6 @@ function alertOf(row: Row): AlertRow {
     resolvedBy: row.ResolvedBy,
     autoResolved: row.AutoResolved === 1,
     snoozedUntil: row.SnoozedUntil,
+    maintenance: row.Maintenance,
   };
 }

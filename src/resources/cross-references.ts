@@ -2,7 +2,7 @@ import type { DiagnosticCode, PathSegment } from '../diagnostics/diagnostic.js';
 import { monitoredSeries } from '../monitoring/effective-monitors.js';
 import { quote } from '../quote.js';
 import { suggest } from '../suggest.js';
-import { DEFAULT_SITE, type Kind, type Resource } from './kinds.js';
+import { type AlertRouteSpec, DEFAULT_SITE, type Kind, type Resource } from './kinds.js';
 
 /**
  * Checks that need every document at once: duplicates, references between resources, cycles and
@@ -39,6 +39,10 @@ export interface ResourceRefs {
   transportBlock?: Record<string, unknown>;
   /** A Policy's monitored series (monitoring/effective-monitors monitoredSeries), for the conflict check. */
   monitorSeries?: string[];
+  /** An AlertRoute's channels, and the sites and groups its match names. */
+  channels?: string[];
+  matchSites?: string[];
+  matchGroups?: string[];
 }
 
 interface Entry<Ref> extends ResourceRefs {
@@ -59,6 +63,8 @@ export function refsOf(resource: Resource): ResourceRefs {
   } else if (resource.kind === 'Policy') {
     const series = new Set((resource.spec.monitors ?? []).map((m) => monitoredSeries(m.metric, m.match)));
     if (series.size) refs.monitorSeries = [...series];
+  } else if (resource.kind === 'AlertRoute') {
+    Object.assign(refs, routeRefs(resource.spec));
   } else if (resource.kind === 'DeviceGroup') {
     const { site, parent, policy } = resource.spec;
     if (site) refs.site = site;
@@ -82,6 +88,21 @@ export function refsOfFields(kind: Kind, name: string, fields: Record<string, un
     if (parent) refs.parent = parent;
     if (policy) refs.policy = policy;
   }
+  if (kind === 'AlertRoute')
+    Object.assign(refs, routeRefs({ channels: fields.channels, match: fields.match } as AlertRouteSpec));
+  return refs;
+}
+
+/** What an AlertRoute names: its channels, and the sites and groups of its match. */
+function routeRefs(spec: AlertRouteSpec): Pick<ResourceRefs, 'channels' | 'matchSites' | 'matchGroups'> {
+  const names = (v: unknown) => (Array.isArray(v) ? v.filter((n): n is string => typeof n === 'string') : []);
+  const refs: Pick<ResourceRefs, 'channels' | 'matchSites' | 'matchGroups'> = {};
+  const channels = names(spec.channels);
+  const sites = names(spec.match?.sites);
+  const groups = names(spec.match?.groups);
+  if (channels.length) refs.channels = channels;
+  if (sites.length) refs.matchSites = sites;
+  if (groups.length) refs.matchGroups = groups;
   return refs;
 }
 
@@ -244,6 +265,36 @@ export class ReferenceIndex<Ref> {
         code: 'scope',
         path: ['spec', 'site'],
         message: `device ${quote(first)} in the database is in this group and in site ${quote(site ?? DEFAULT_SITE)}, so the group cannot be scoped to ${quote(String(group.site))}${more}`,
+      });
+    }
+    out.push(...this.routeProblems(allSites, allGroups, siteExists, missing));
+    return out;
+  }
+
+  /** A route's channels, and the sites and groups its match names, must exist. */
+  private routeProblems(
+    allSites: Map<string, unknown>,
+    allGroups: Map<string, unknown>,
+    siteExists: (site: string) => boolean,
+    missing: (what: string, name: string, declared: Map<string, unknown>) => string,
+  ): CrossReferenceProblem<Ref>[] {
+    const out: CrossReferenceProblem<Ref>[] = [];
+    const channels = new Map<string, unknown>([
+      ...this.storedOnly('NotificationChannel'),
+      ...(this.entries.get('NotificationChannel') ?? []),
+    ]);
+    const sitesWithMain = new Map<string, unknown>([[DEFAULT_SITE, true], ...allSites]);
+    for (const [name, route] of this.entries.get('AlertRoute') ?? []) {
+      const at = (path: PathSegment[], message: string) =>
+        out.push({ ref: route.ref, kind: 'AlertRoute', name, code: 'reference', path, message });
+      route.channels?.forEach((channel, i) => {
+        if (!channels.has(channel)) at(['spec', 'channels', i], missing('channel', channel, channels));
+      });
+      route.matchSites?.forEach((site, i) => {
+        if (!siteExists(site)) at(['spec', 'match', 'sites', i], missing('site', site, sitesWithMain));
+      });
+      route.matchGroups?.forEach((group, i) => {
+        if (!allGroups.has(group)) at(['spec', 'match', 'groups', i], missing('group', group, allGroups));
       });
     }
     return out;

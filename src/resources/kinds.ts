@@ -1,7 +1,14 @@
 /** The resource kinds of apiVersion rmm/v1 and the schema file of each, in dependency order. */
 export const API_VERSION = 'rmm/v1';
 
-export const KINDS = ['Site', 'Policy', 'DeviceGroup', 'Device'] as const;
+export const KINDS = [
+  'Site',
+  'Policy',
+  'DeviceGroup',
+  'Device',
+  'NotificationChannel',
+  'AlertRoute',
+] as const;
 export type Kind = (typeof KINDS)[number];
 
 export const schemaFileOf: Record<Kind, string> = {
@@ -9,6 +16,8 @@ export const schemaFileOf: Record<Kind, string> = {
   Policy: 'policy.schema.json',
   DeviceGroup: 'device-group.schema.json',
   Device: 'device.schema.json',
+  NotificationChannel: 'notification-channel.schema.json',
+  AlertRoute: 'alert-route.schema.json',
 };
 
 export function isKind(value: unknown): value is Kind {
@@ -84,6 +93,47 @@ export interface PolicySpec {
   schedules?: Schedule[];
 }
 
+/** Where notifications go (docs/notifications.md#channels). Secrets are references (env:, file:) only. */
+export interface NotificationChannelSpec {
+  type: 'webhook' | 'email';
+  webhook?: WebhookChannelSpec;
+  email?: EmailChannelSpec;
+}
+
+export type WebhookFormat = 'generic' | 'slack' | 'teams' | 'discord';
+
+export interface WebhookChannelSpec {
+  /** A reference to the URL (it carries the receiver's token), never the URL itself. */
+  url: string;
+  format?: WebhookFormat;
+  timeout?: string;
+}
+
+export interface EmailChannelSpec {
+  host: string;
+  port?: number;
+  starttls?: 'required' | 'off';
+  from: string;
+  to: string[];
+  auth?: { user: string; password: string };
+  tls?: { caFile?: string; verify?: boolean };
+  timeout?: string;
+}
+
+/** Which alerts go to which channels (docs/notifications.md#routes). */
+export interface AlertRouteSpec {
+  channels: string[];
+  match?: {
+    severities?: Monitor['severity'][];
+    sites?: string[];
+    groups?: string[];
+    labels?: Record<string, string>;
+  };
+  notifyOnResolve?: boolean;
+  repeatEvery?: string;
+  groupWait?: string;
+}
+
 interface ResourceOf<K extends Kind, S> {
   apiVersion: typeof API_VERSION;
   kind: K;
@@ -95,4 +145,6 @@ export type Resource =
   | ResourceOf<'Site', SiteSpec>
   | ResourceOf<'Policy', PolicySpec>
   | ResourceOf<'DeviceGroup', DeviceGroupSpec>
-  | ResourceOf<'Device', DeviceSpec>;
+  | ResourceOf<'Device', DeviceSpec>
+  | ResourceOf<'NotificationChannel', NotificationChannelSpec>
+  | ResourceOf<'AlertRoute', AlertRouteSpec>;

@@ -51,9 +51,14 @@ export function secretShapeOf(value: string): string | undefined {
   return SECRET_VALUES.find((p) => value.includes(p.hint) && p.test.test(value))?.what;
 }
 
-/** Whether a key names a secret and its value is one (an empty or false value holds none). */
+/**
+ * Whether a key names a secret and its value is one. An empty or false value holds none, and neither
+ * does a reference (a NotificationChannel's `password: env:NAME`): it says where the secret is.
+ */
 export function isSecretKey(key: string, value: unknown): boolean {
-  return key !== 'credentialRef' && SECRET_KEY.test(key) && value !== null && value !== '' && value !== false;
+  if (key === 'credentialRef' || !SECRET_KEY.test(key) || value === null || value === '' || value === false)
+    return false;
+  return typeof value !== 'string' || !CREDENTIAL_REFERENCE.test(value);
 }
 
 /** A credentialRef that holds a value rather than a reference to one. */

@@ -88,6 +88,14 @@ export function transportProblems(resource: Resource): DocumentProblem[] {
 type Block = Record<string, unknown> | undefined;
 
 /**
+ * Why the console would refuse to resolve a reference (credentials/policy.ts), when validation knows
+ * the console's policy: the commands that check input install it with the transport schemas.
+ */
+export function referenceRefusal(ref: string): string | undefined {
+  return credentials ? credentialRefusal(ref, credentials) : undefined;
+}
+
+/**
  * A credentialRef the console would refuse to resolve, at its value. The message says which forms
  * are allowed and how to widen them; it never repeats the reference (a diagnostic points at it).
  */

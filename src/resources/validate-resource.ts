@@ -3,6 +3,7 @@ import { describeValue } from '../quote.js';
 import { suggest } from '../suggest.js';
 import { type DocumentProblem, problemsFromAjv } from './ajv-messages.js';
 import { API_VERSION, isKind, KINDS, type Kind, type Resource } from './kinds.js';
+import { channelProblems, routeProblems } from './notification-rules.js';
 import { kindValidators } from './schemas.js';
 import { transportProblems } from './transport-options.js';
 
@@ -48,7 +49,10 @@ export function validateResource(value: unknown): ResourceCheck {
 
 /** Rules inside one document that JSON Schema cannot state. */
 function rulesWithin(resource: Resource): DocumentProblem[] {
-  return resource.kind === 'Policy' ? monitorProblems(resource.spec) : [];
+  if (resource.kind === 'Policy') return monitorProblems(resource.spec);
+  if (resource.kind === 'NotificationChannel') return channelProblems(resource.spec);
+  if (resource.kind === 'AlertRoute') return routeProblems(resource.spec);
+  return [];
 }
 
 function nameOf(doc: Record<string, unknown>): string | undefined {

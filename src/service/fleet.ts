@@ -1,7 +1,9 @@
 import { type DeviceRecord, devicesByName } from '../actions/targets.js';
 import { type Group, groupOf, policiesOfDevice } from '../engine/blast-radius.js';
 import type { EffectiveMonitor } from '../monitoring/monitors.js';
-import type { PolicySpec } from '../resources/kinds.js';
+import type { NamedRoute } from '../notify/routes.js';
+import { readStoredNotifications } from '../notify/stored-channels.js';
+import type { NotificationChannelSpec, PolicySpec } from '../resources/kinds.js';
 import type { Db } from '../state/connection.js';
 import { readStoredResources, stateRevision } from '../state/resource-store.js';
 import { fleetMonitors, policySpecOf } from './fleet-monitors.js';
@@ -21,6 +23,10 @@ export interface Fleet {
   schedules: ReadonlyMap<string, readonly PolicySchedule[]>;
   /** Each device's effective monitors (fleet-monitors.ts); a device with none is absent. */
   monitors: ReadonlyMap<string, readonly EffectiveMonitor[]>;
+  /** The AlertRoutes and NotificationChannels (docs/notifications.md), and each group's parent for routing. */
+  routes: readonly NamedRoute[];
+  channels: ReadonlyMap<string, NotificationChannelSpec>;
+  parentOf: ReadonlyMap<string, string | null>;
   /** Schedules that cannot run, monitors that cannot be read or tie (rows edited by hand), one line each. */
   problems: readonly string[];
 }
@@ -35,6 +41,11 @@ export function readFleet(db: Db): Fleet {
     const schedules = new Map<string, PolicySchedule[]>();
     const policies = new Map<string, PolicySpec>();
     const problems: string[] = [];
+    const notifications = readStoredNotifications(db);
+    const routes: NamedRoute[] = [...notifications.routes].map(([name, spec]) => ({ name, spec }));
+    problems.push(
+      ...notifications.unreadable.map((what) => `${what} cannot be read (edited by hand?); left out`),
+    );
     for (const resource of readStoredResources(db)) {
       if (resource.kind === 'DeviceGroup') groups.set(resource.name, groupOf(resource.fields));
       if (resource.kind !== 'Policy') continue;
@@ -47,7 +58,18 @@ export function readFleet(db: Db): Fleet {
     const byDevice = new Map(devices.map((d) => [d.name, policiesOf({ site: d.site, groups: d.groups })]));
     const monitors = fleetMonitors(devices, groups, policies);
     problems.push(...monitors.problems);
-    return { revision, devices, policiesOf: byDevice, schedules, monitors: monitors.byDevice, problems };
+    const parentOf = new Map([...groups].map(([name, group]) => [name, group.parent]));
+    return {
+      revision,
+      devices,
+      policiesOf: byDevice,
+      schedules,
+      monitors: monitors.byDevice,
+      routes,
+      channels: notifications.channels,
+      parentOf,
+      problems,
+    };
   })();
 }
 

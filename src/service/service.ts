@@ -10,6 +10,7 @@ import { stateRevision } from '../state/resource-store.js';
 import type { TransportRegistry } from '../transports/registry.js';
 import { devicesOfPolicy, type Fleet, readFleet } from './fleet.js';
 import type { MonitoringCycle } from './monitoring-cycle.js';
+import type { NotificationStep } from './notifications.js';
 import type { MetricRetention } from './retention.js';
 import type { ScheduleRuns } from './schedule-runs.js';
 import { dueSchedules, scheduleRunKey } from './schedules.js';
@@ -45,6 +46,8 @@ export interface ServiceOptions {
   cycle?: MonitoringCycle;
   /** Deletes samples past the cold tier's retention (retention.ts decides when). */
   retention?: MetricRetention;
+  /** Owes repeats and delivers the outbox's due notifications, beside the cycle (notifications.ts). */
+  notifications?: NotificationStep;
 }
 
 export class Service {
@@ -90,11 +93,17 @@ export class Service {
     this.#startQueue();
     this.#startCycle(now);
     this.#deleteOldSamples(now);
+    this.#notify(now);
   }
 
   /** Waits for the work in flight (rmm serve --once: everything due now, then exit). */
   async idle(): Promise<void> {
     await Promise.all([this.#queueRun, this.#cycleRun]);
+    // What the cycle owed (and was due at once) goes out before --once exits.
+    if (this.#o.notifications && !this.signal.aborted) {
+      this.#notify(this.#o.now());
+      await this.#o.notifications.deliverDue();
+    }
   }
 
   /** Stops taking work, cancels what runs, waits for it, closes sessions, gives the lease back. */
@@ -102,6 +111,8 @@ export class Service {
     if (!this.signal.aborted) this.#controller.abort(new Error(reason));
     this.#stopped ??= (async () => {
       await Promise.all([this.#queueRun, this.#cycleRun]);
+      // Sends in flight are cut and their rows stay Pending: the next serve sends them, same ids.
+      await this.#o.notifications?.stop();
       await this.#o.cycle?.close();
       const now = this.#o.now();
       if (!this.fatal) this.#attempt('giving its lease back', () => this.#o.lease.release(now));
@@ -203,6 +214,12 @@ export class Service {
     const result = this.#attempt('deleting samples past retention', () => retention.run(now));
     if (result && result.deleted > 0)
       this.#o.log.info({ ...result }, `deleted ${result.deleted} samples past retention`);
+  }
+
+  #notify(now: number): void {
+    const notifications = this.#o.notifications;
+    if (!notifications || this.signal.aborted) return;
+    this.#attempt('delivering notifications', () => notifications.tick(now));
   }
 
   /**

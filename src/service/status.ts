@@ -1,9 +1,10 @@
+import { type OutboxSummary, outboxSummary } from '../notify/outbox-queries.js';
 import type { Db } from '../state/connection.js';
 import { type Holder, leaseVerdict, readLease } from './service-lease.js';
 
 /**
  * What rmm status shows: whether an rmm serve holds this database, its last monitoring cycle, the
- * devices by Devices.Status and the open alerts by severity. Reads only.
+ * devices by Devices.Status, the open alerts by severity and the notifications outbox. Reads only.
  */
 export interface ServiceStatus {
   service:
@@ -14,6 +15,8 @@ export interface ServiceStatus {
   devices: Record<string, number>;
   /** Alerts with no ResolvedAt, by Severity. */
   openAlerts: Record<string, number>;
+  /** The outbox: per channel what is pending, failed or expired, and the last failure. */
+  notifications: OutboxSummary;
 }
 
 export function readStatus(db: Db, now: number, me: Holder, alive: (pid: number) => boolean): ServiceStatus {
@@ -51,7 +54,7 @@ export function readStatus(db: Db, now: number, me: Holder, alive: (pid: number)
     .prepare('SELECT Severity, count(*) AS n FROM Alerts WHERE ResolvedAt IS NULL GROUP BY Severity')
     .all() as Array<{ Severity: string; n: number }>)
     openAlerts[row.Severity] = row.n;
-  return { service, lastCycle, devices, openAlerts };
+  return { service, lastCycle, devices, openAlerts, notifications: outboxSummary(db) };
 }
 
 function parse(text: string | null): unknown {

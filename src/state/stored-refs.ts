@@ -1,4 +1,4 @@
-import type { ResourceRefs } from '../resources/cross-references.js';
+import { type ResourceRefs, refsOfFields } from '../resources/cross-references.js';
 import type { Db } from './connection.js';
 
 /**
@@ -52,6 +52,40 @@ export function readStoredResourceRefs(db: Db): ResourceRefs[] {
     if (policy) refs.policy = policy;
     out.push(refs);
   }
+  out.push(...readStoredNotificationRefs(db));
+  return out;
+}
+
+/**
+ * Every stored channel (what routes name) and route (what a prune of a channel must not break). A
+ * database not yet migrated to the tables has none: plan shows the step that creates them.
+ */
+function readStoredNotificationRefs(db: Db): ResourceRefs[] {
+  const tables = db
+    .prepare(
+      `SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('NotificationChannels', 'AlertRoutes')`,
+    )
+    .pluck()
+    .all() as string[];
+  const out: ResourceRefs[] = [];
+  if (tables.includes('NotificationChannels'))
+    for (const name of db.prepare('SELECT ChannelId FROM NotificationChannels').pluck().all() as string[])
+      out.push({ kind: 'NotificationChannel', name });
+  if (!tables.includes('AlertRoutes')) return out;
+  const routes = db
+    .prepare(
+      `SELECT RouteId, CASE WHEN json_valid(Channels) THEN Channels END,
+         CASE WHEN json_valid(Match) THEN Match END FROM AlertRoutes`,
+    )
+    .raw()
+    .all() as Array<[string, string | null, string | null]>;
+  for (const [name, channels, match] of routes)
+    out.push(
+      refsOfFields('AlertRoute', name, {
+        channels: channels ? JSON.parse(channels) : [],
+        match: match ? JSON.parse(match) : null,
+      }),
+    );
   return out;
 }
 

@@ -48,7 +48,12 @@ export function morePage(shown: number, total: number): string | undefined {
 }
 
 /** One alert, every field, then what happened to it (AuditLog). */
-export function alertText(alert: AlertDetail, history: readonly AlertEvent[], now: number): string {
+export function alertText(
+  alert: AlertDetail,
+  history: readonly AlertEvent[],
+  now: number,
+  notifications: readonly string[] = [],
+): string {
   const field = (name: string, value: string | null) => `${`${name}:`.padEnd(20)}${printable(value ?? '-')}`;
   const lines = [
     field('Id', alert.id),
@@ -65,8 +70,10 @@ export function alertText(alert: AlertDetail, history: readonly AlertEvent[], no
     field('Snoozed until', isoTime(alert.snoozedUntil)),
     field('Resolved', acted(alert.resolvedAt, alert.resolvedBy)),
     field('Auto-resolved', alert.resolvedAt === null ? '-' : alert.autoResolved ? 'yes' : 'no'),
+    field('Maintenance', alert.maintenance),
     field('Notifications sent', alert.notificationsSent),
   ];
+  if (notifications.length > 0) lines.push('', ...notifications);
   if (history.length > 0) {
     lines.push('', 'History (AuditLog):');
     for (const event of history)

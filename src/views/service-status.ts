@@ -1,4 +1,5 @@
 import type { ServiceStatus } from '../service/status.js';
+import { outboxLines } from './notifications.js';
 
 /** rmm status for people: a few lines, times in UTC. */
 export function statusLines(status: ServiceStatus): string[] {
@@ -21,6 +22,7 @@ export function statusLines(status: ServiceStatus): string[] {
     `Open alerts: ${Object.entries(status.openAlerts)
       .map(([k, n]) => `${n} ${k}`)
       .join(', ')}`,
+    ...outboxLines(status.notifications),
   ];
   return lines;
 }

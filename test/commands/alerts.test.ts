@@ -149,6 +149,7 @@ describe('rmm alerts list', () => {
       resolvedBy: null,
       autoResolved: false,
       snoozedUntil: null,
+      maintenance: null,
       notificationsSent: '[{"channel":"email","at":"2025-06-01T12:02:00Z"}]',
     });
   });

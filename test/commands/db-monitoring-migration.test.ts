@@ -50,9 +50,14 @@ describe('a database from before monitoring', { timeout: 60_000 }, () => {
     expect(plan.stdout).toContain(
       '  + create unique index idx_alerts_open on Alerts (DeviceId, Source, Instance) where ResolvedAt IS NULL',
     );
-    // The service's own tables (ServiceLease, ScheduleRuns) are created too.
+    // The service's own tables (ServiceLease, ScheduleRuns, Notifications) and the notification kinds' are created too.
     expect(plan.stdout).toContain('  + create table ServiceLease');
-    expect(plan.stdout).toContain('Plan: 7 steps, 0 destructive.');
+    expect(plan.stdout).toContain('  + create table NotificationChannels');
+    expect(plan.stdout).toContain('  + create table AlertRoutes');
+    // Issue 13's outbox and the maintenance mark on alerts.
+    expect(plan.stdout).toContain('  + add column Alerts.Maintenance TEXT');
+    expect(plan.stdout).toContain('  + create table Notifications');
+    expect(plan.stdout).toContain('Plan: 13 steps, 0 destructive.');
 
     const apply = await cli('db', 'apply');
     expect(apply.exitCode, apply.stderr).toBe(0);

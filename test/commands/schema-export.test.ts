@@ -20,8 +20,10 @@ describe('rmm schema export', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     const { files } = JSON.parse(result.stdout) as { files: string[] };
     expect(files.map((f) => path.basename(f)).sort()).toEqual([
+      'alert-route.schema.json',
       'device-group.schema.json',
       'device.schema.json',
+      'notification-channel.schema.json',
       'policy.schema.json',
       'resource.schema.json',
       'site.schema.json',

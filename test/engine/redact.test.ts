@@ -16,6 +16,11 @@ describe('sensitiveFieldPaths', () => {
       Policy: [],
       DeviceGroup: [],
       Device: [['transport', 'credentialRef']],
+      NotificationChannel: [
+        ['webhook', 'url'],
+        ['email', 'auth', 'password'],
+      ],
+      AlertRoute: [],
     });
   });
 
@@ -85,6 +90,8 @@ describe('redactFieldChanges', () => {
       Policy: [['schedules', '*', 'command']],
       DeviceGroup: [],
       Device: [],
+      NotificationChannel: [],
+      AlertRoute: [],
     };
     expect(
       redactFieldChanges(

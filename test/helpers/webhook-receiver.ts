@@ -13,7 +13,10 @@ export interface ReceivedRequest {
   body: string;
 }
 
-export type Fault = { kind: 'status'; status: number; body?: string } | { kind: 'hang' } | { kind: 'reset' };
+export type Fault =
+  | { kind: 'status'; status: number; body?: string; headers?: Record<string, string> }
+  | { kind: 'hang' }
+  | { kind: 'reset' };
 
 export interface WebhookReceiver {
   url: string;
@@ -56,7 +59,9 @@ export async function startWebhookReceiver(options: { path?: string } = {}): Pro
         return;
       }
       if (fault?.kind === 'status') {
-        res.writeHead(fault.status, { 'content-type': 'text/plain' }).end(fault.body ?? `failing on purpose`);
+        res
+          .writeHead(fault.status, { 'content-type': 'text/plain', ...fault.headers })
+          .end(fault.body ?? `failing on purpose`);
         return;
       }
       if (request.path !== path) {

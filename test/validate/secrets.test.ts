@@ -353,6 +353,14 @@ describe('secrets in keys and references', () => {
     expect(await check(device('env:RMM_DB_PASSWORD'))).toEqual([]);
   });
 
+  it('a key naming a secret is refused with a value, and passes with a reference (a channel password)', async () => {
+    const device = (value: string) =>
+      `kind: Device\nmetadata:\n  name: web-01\nspec:\n  site: main\n  customFields:\n    smtpPassword: ${value}\n`;
+    expect((await check(device('hunter2hunter2'))).map((d) => `${d.at} ${d.code}`)).toEqual(['8:5 secret']);
+    expect(await check(device('env:RMM_SMTP_PASSWORD'))).toEqual([]);
+    expect(await check(device('file:/etc/rmm/credentials/smtp'))).toEqual([]);
+  });
+
   it('a literal credentialRef in a label and in an unknown kind is refused too', async () => {
     const label = await check(
       'kind: Site\nmetadata:\n  name: alpha\n  labels:\n    credentialRef: hunter2\nspec: {}\n',

@@ -12,7 +12,7 @@ export default class SchemaExport extends RmmCommand {
     'Write the JSON Schemas of the resource kinds, for editors to validate and complete YAML.';
 
   static override description = [
-    'Writes one self-contained JSON Schema (draft 2020-12) per kind: site.schema.json, policy.schema.json, device-group.schema.json and device.schema.json, plus resource.schema.json for files that mix kinds.',
+    'Writes one self-contained JSON Schema (draft 2020-12) per kind: site.schema.json, policy.schema.json, device-group.schema.json, device.schema.json, notification-channel.schema.json and alert-route.schema.json, plus resource.schema.json for files that mix kinds.',
     "The installed transport plugins' option schemas are built into the transport blocks of devices and sites (an editor completes `knownHosts` under `type: ssh`), and each is also written as transport-<type>.schema.json (rmm transports lists them).",
     'Point an editor at them with a first line such as:\n  # yaml-language-server: $schema=../schemas/device.schema.json\n(VS Code with the Red Hat YAML extension, Neovim and others read it.)',
   ].join('\n\n');
