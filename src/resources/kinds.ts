@@ -30,6 +30,20 @@ export interface Metadata {
   labels?: Record<string, string>;
 }
 
+/**
+ * A maintenance window (docs/maintenance.md): recurring (`cron` and `duration`, in the site's time
+ * zone) or one-off (`start` and `end`, local to the site's zone unless they give an offset).
+ */
+export interface MaintenanceWindow {
+  name: string;
+  cron?: string;
+  duration?: string;
+  start?: string;
+  end?: string;
+  /** Schedules due during the window are held until it ends (default false: alerts only are kept quiet). */
+  pauseSchedules?: boolean;
+}
+
 export interface SiteSpec {
   displayName?: string;
   location?: string;
@@ -37,6 +51,7 @@ export interface SiteSpec {
   contactEmail?: string;
   relay?: string;
   defaults?: { transport?: TransportSpec };
+  maintenance?: MaintenanceWindow[];
 }
 
 export interface DeviceGroupSpec {
@@ -45,6 +60,7 @@ export interface DeviceGroupSpec {
   parent?: string;
   policy?: string;
   site?: string;
+  maintenance?: MaintenanceWindow[];
 }
 
 export interface DeviceSpec {
@@ -58,6 +74,7 @@ export interface DeviceSpec {
   transport?: TransportSpec;
   tags?: string[];
   customFields?: Record<string, string | number | boolean>;
+  maintenance?: MaintenanceWindow[];
 }
 
 export interface Monitor {

@@ -1,3 +1,4 @@
+import { maintenanceProblems } from '../maintenance/window-rules.js';
 import { monitorProblems } from '../monitoring/monitor-rules.js';
 import { describeValue } from '../quote.js';
 import { suggest } from '../suggest.js';
@@ -48,7 +49,9 @@ export function validateResource(value: unknown): ResourceCheck {
 
 /** Rules inside one document that JSON Schema cannot state. */
 function rulesWithin(resource: Resource): DocumentProblem[] {
-  return resource.kind === 'Policy' ? monitorProblems(resource.spec) : [];
+  return resource.kind === 'Policy'
+    ? monitorProblems(resource.spec)
+    : maintenanceProblems(resource.spec.maintenance);
 }
 
 function nameOf(doc: Record<string, unknown>): string | undefined {
