@@ -1,5 +1,7 @@
 import { type DeviceRecord, devicesByName } from '../actions/targets.js';
 import { type Group, groupOf, policiesOfDevice } from '../engine/blast-radius.js';
+import { type FleetWindows, fleetWindows } from '../maintenance/fleet-windows.js';
+import { maintenanceStateOf } from '../maintenance/state-of.js';
 import type { EffectiveMonitor } from '../monitoring/monitors.js';
 import type { PolicySpec } from '../resources/kinds.js';
 import type { Db } from '../state/connection.js';
@@ -21,7 +23,9 @@ export interface Fleet {
   schedules: ReadonlyMap<string, readonly PolicySchedule[]>;
   /** Each device's effective monitors (fleet-monitors.ts); a device with none is absent. */
   monitors: ReadonlyMap<string, readonly EffectiveMonitor[]>;
-  /** Schedules that cannot run, monitors that cannot be read or tie (rows edited by hand), one line each. */
+  /** Which maintenance window each device is in at a time (docs/maintenance.md). */
+  maintenance: FleetWindows;
+  /** Schedules that cannot run, monitors or windows that cannot be read or tie (rows edited by hand), one line each. */
   problems: readonly string[];
 }
 
@@ -35,7 +39,8 @@ export function readFleet(db: Db): Fleet {
     const schedules = new Map<string, PolicySchedule[]>();
     const policies = new Map<string, PolicySpec>();
     const problems: string[] = [];
-    for (const resource of readStoredResources(db)) {
+    const stored = readStoredResources(db);
+    for (const resource of stored) {
       if (resource.kind === 'DeviceGroup') groups.set(resource.name, groupOf(resource.fields));
       if (resource.kind !== 'Policy') continue;
       const read = policySchedules(resource.name, resource.fields.schedules);
@@ -47,7 +52,18 @@ export function readFleet(db: Db): Fleet {
     const byDevice = new Map(devices.map((d) => [d.name, policiesOf({ site: d.site, groups: d.groups })]));
     const monitors = fleetMonitors(devices, groups, policies);
     problems.push(...monitors.problems);
-    return { revision, devices, policiesOf: byDevice, schedules, monitors: monitors.byDevice, problems };
+    const windows = maintenanceStateOf(stored);
+    problems.push(...windows.problems);
+    const maintenance = fleetWindows(windows.state);
+    return {
+      revision,
+      devices,
+      policiesOf: byDevice,
+      schedules,
+      monitors: monitors.byDevice,
+      maintenance,
+      problems,
+    };
   })();
 }
 
