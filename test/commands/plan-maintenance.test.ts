@@ -130,4 +130,10 @@ describe('rmm plan and maintenance windows', () => {
       await rm(other, { recursive: true, force: true });
     }
   });
+
+  it('refuses a --now that is not a time, exit 64', async () => {
+    const planned = await rmm('plan', '-f', file('site.yaml'), '--now', 'yesterday');
+    expect(planned.exitCode).toBe(64);
+    expect(planned.stderr).toContain('--now must be an ISO 8601 time, not "yesterday"');
+  });
 });
