@@ -52,6 +52,7 @@ const LEVEL_ORDER: Record<WindowLevel, number> = { device: 0, group: 1, site: 2 
 export function fleetWindows(state: MaintenanceState): FleetWindows {
   const timelines = new Map<string, WindowTimeline | undefined>();
   const held = new Map<string, HeldWindow[]>();
+  const groupsOf = windowGroups(state.groups);
 
   const zoneOf = (site: string): string => {
     const timezone = state.sites.get(site)?.timezone;
@@ -64,7 +65,7 @@ export function fleetWindows(state: MaintenanceState): FleetWindows {
     const device = state.devices.get(name);
     if (device) {
       for (const window of device.maintenance) windows.push({ window, level: 'device', holder: name });
-      for (const group of groupsWithAncestors(device.groups, state.groups))
+      for (const group of groupsOf(device.groups))
         for (const window of state.groups.get(group)?.maintenance ?? [])
           windows.push({ window, level: 'group', holder: group });
       for (const window of state.sites.get(device.site)?.maintenance ?? [])
@@ -106,19 +107,29 @@ export function fleetWindows(state: MaintenanceState): FleetWindows {
   };
 }
 
-/** A device's groups and every group above them, each once (a parent cycle edited in by hand ends the walk). */
-export function groupsWithAncestors(
-  groups: readonly string[],
-  all: ReadonlyMap<string, { parent: string | null }>,
-): string[] {
-  const seen = new Set<string>();
-  for (const first of groups) {
-    for (let group: string | null | undefined = first; group && !seen.has(group); ) {
-      seen.add(group);
-      group = all.get(group)?.parent;
+/**
+ * For a device's groups, the groups among them and above them that declare windows, each once. The
+ * answer per group is kept, so a fleet of devices under a deep tree walks each chain once.
+ */
+export function windowGroups(groups: MaintenanceState['groups']): (memberOf: readonly string[]) => string[] {
+  const holdersAbove = new Map<string, string[]>();
+  const holdersOf = (group: string): string[] => {
+    const known = holdersAbove.get(group);
+    if (known) return known;
+    const found: string[] = [];
+    const seen = new Set<string>();
+    // A parent cycle edited in by hand ends the walk.
+    for (let g: string | null | undefined = group; g && !seen.has(g); g = groups.get(g)?.parent) {
+      seen.add(g);
+      if (groups.get(g)?.maintenance.length) found.push(g);
     }
-  }
-  return [...seen];
+    holdersAbove.set(group, found);
+    return found;
+  };
+  return (memberOf) => {
+    if (memberOf.length === 1) return holdersOf(memberOf[0] as string);
+    return [...new Set(memberOf.flatMap(holdersOf))];
+  };
 }
 
 /** How a window is named to people: "patch-night (group web)". */

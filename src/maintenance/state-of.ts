@@ -1,4 +1,5 @@
 import type { ResourceView } from '../engine/resource-view.js';
+import { KIND_TABLES, type SqlValue } from '../formats/kind-tables.js';
 import type { MaintenanceWindow } from '../resources/kinds.js';
 import type { MaintenanceState } from './fleet-windows.js';
 import { maintenanceProblems } from './window-rules.js';
@@ -6,7 +7,7 @@ import { maintenanceProblems } from './window-rules.js';
 /**
  * The maintenance state from resource views (stored rows, or the state a plan leads to). Validation
  * checked what apply wrote; a row edited by hand may hold anything, so a window that breaks the rules
- * is left out with a problem line. Devices are decoded only when some window can reach them: with no
+ * is left out with a problem line. Devices are read only when some window can reach them: with no
  * site or group window, only those whose row mentions maintenance (100,000 devices cost nothing then).
  */
 export function maintenanceStateOf(views: Iterable<ResourceView>): {
@@ -30,10 +31,10 @@ export function maintenanceStateOf(views: Iterable<ResourceView>): {
   }
   for (const view of deviceViews) {
     if (!wide && view.image !== undefined && !view.image.includes('maintenance')) continue;
-    const { fields } = view;
-    const maintenance = windowsIn(fields.maintenance, `Device/${view.name}`, problems);
-    const memberOf = Array.isArray(fields.groups) ? fields.groups.filter((g) => typeof g === 'string') : [];
-    devices.set(view.name, { site: text(fields.site) ?? '', groups: memberOf, maintenance });
+    const facts = deviceFacts(view);
+    const maintenance = windowsIn(facts.maintenance, `Device/${view.name}`, problems);
+    const memberOf = Array.isArray(facts.groups) ? facts.groups.filter((g) => typeof g === 'string') : [];
+    devices.set(view.name, { site: text(facts.site) ?? '', groups: memberOf, maintenance });
   }
   return { state: { sites, groups, devices }, problems };
 }
@@ -64,4 +65,41 @@ function fieldsAreText(window: MaintenanceWindow): boolean {
 
 function text(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
+}
+
+/** Where a device's site, groups and Settings sit in its row image (formats/row-image.ts). */
+const DEVICE_COLUMNS = Object.keys(KIND_TABLES.Device.columns);
+const SITE_AT = DEVICE_COLUMNS.indexOf('site');
+const GROUPS_AT = DEVICE_COLUMNS.indexOf('groups');
+const SETTINGS_AT = DEVICE_COLUMNS.length + 1;
+
+/**
+ * A device's site, groups and windows. From its row image when it has one: decoding every field of
+ * 100,000 devices took 0.9 s of a plan or a service reread on the 2-core test machine, reading only
+ * these three 0.35 to 0.7 s.
+ */
+function deviceFacts(view: ResourceView): { site: unknown; groups: unknown; maintenance: unknown } {
+  if (view.image === undefined) {
+    const { fields } = view;
+    return { site: fields.site, groups: fields.groups, maintenance: fields.maintenance };
+  }
+  const values = JSON.parse(view.image) as SqlValue[];
+  const settings = values[SETTINGS_AT];
+  return {
+    site: values[SITE_AT],
+    groups: parsed(values[GROUPS_AT]),
+    maintenance:
+      typeof settings === 'string' && settings.includes('maintenance')
+        ? (parsed(settings) as { maintenance?: unknown } | null)?.maintenance
+        : null,
+  };
+}
+
+function parsed(value: SqlValue | undefined): unknown {
+  if (typeof value !== 'string') return null;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return null;
+  }
 }

@@ -1,7 +1,7 @@
 import type { ResourceView } from '../engine/resource-view.js';
 import { isTimeZone } from '../resources/ajv.js';
 import type { MaintenanceWindow } from '../resources/kinds.js';
-import { groupsWithAncestors, type MaintenanceState, type WindowLevel } from './fleet-windows.js';
+import { type MaintenanceState, type WindowLevel, windowGroups } from './fleet-windows.js';
 import { windowTimeline } from './occurrences.js';
 import { maintenanceStateOf } from './state-of.js';
 
@@ -72,6 +72,7 @@ function reachByZone(state: MaintenanceState): Map<string, Map<string, number>> 
     return timezone && isTimeZone(timezone) ? timezone : 'UTC';
   };
   const reach = new Map<string, Map<string, number>>();
+  const groupsOf = windowGroups(state.groups);
   const count = (key: string, zone: string, n: number) => {
     const zones = reach.get(key) ?? new Map<string, number>();
     zones.set(zone, (zones.get(zone) ?? 0) + n);
@@ -84,8 +85,7 @@ function reachByZone(state: MaintenanceState): Map<string, Map<string, number>> 
     const zone = zoneOf(device.site);
     if (device.maintenance.length > 0) count(`device\u0000${name}`, zone, 1);
     if (state.sites.get(device.site)?.maintenance.length) count(`site\u0000${device.site}`, zone, 1);
-    for (const group of groupsWithAncestors(device.groups, state.groups))
-      if (state.groups.get(group)?.maintenance.length) count(`group\u0000${group}`, zone, 1);
+    for (const group of groupsOf(device.groups)) count(`group\u0000${group}`, zone, 1);
   }
   return reach;
 }
