@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { ResourceView } from '../../src/engine/resource-view.js';
+import { ImageView, type ResourceView, viewOf } from '../../src/engine/resource-view.js';
+import { fieldsOfImage, imageOf } from '../../src/formats/row-image.js';
 import { fleetWindows } from '../../src/maintenance/fleet-windows.js';
 import { maintenanceStateOf } from '../../src/maintenance/state-of.js';
+import type { Resource } from '../../src/resources/kinds.js';
 
 const at = (iso: string) => Date.parse(iso);
 const view = (kind: ResourceView['kind'], name: string, fields: Record<string, unknown>): ResourceView =>
@@ -87,5 +89,36 @@ describe('which window a device is in', () => {
     ]);
     // An unknown zone reads as UTC; a parent cycle ends the walk.
     expect(fleetWindows(read.state).windowsOf('d', at('2026-12-05T01:30:00Z'))).toEqual([]);
+  });
+
+  it('reads stored devices from their row image, with or without a site or group window', () => {
+    // As the database gives them: images, decoded only on demand.
+    const stored = (resource: Resource) => {
+      const v = viewOf(resource);
+      return new ImageView(v.kind, v.name, imageOf(v.kind, v.fields), fieldsOfImage);
+    };
+    const device = (name: string, maintenance?: unknown[]) =>
+      stored({
+        apiVersion: 'rmm/v1',
+        kind: 'Device',
+        metadata: { name },
+        spec: { site: 'main', groups: ['g'], ...(maintenance ? { maintenance } : {}) },
+      } as Resource);
+    const own = [{ name: 'swap', start: '2026-12-05T01:00', end: '2026-12-05T02:00' }];
+    const narrow = maintenanceStateOf([device('a', own), device('b')]);
+    // No site or group window: only the device that mentions one is read.
+    expect([...narrow.state.devices.keys()]).toEqual(['a']);
+    expect(fleetWindows(narrow.state).maintenanceOf('a', at('2026-12-05T01:30:00Z'))).toBe('swap');
+    const group = view('DeviceGroup', 'g', {
+      parent: null,
+      maintenance: [{ name: 'nightly', cron: '0 1 * * *', duration: '1h' }],
+    });
+    const wide = maintenanceStateOf([group, device('a', own), device('b')]);
+    expect(wide.state.devices.get('b')).toEqual({ site: 'main', groups: ['g'], maintenance: [] });
+    expect(
+      fleetWindows(wide.state)
+        .windowsOf('a', at('2026-12-05T01:30:00Z'))
+        .map((w) => w.name),
+    ).toEqual(['swap', 'nightly']);
   });
 });
