@@ -54,6 +54,7 @@ export default class PlanCommand extends RmmCommand {
     'Validates the YAML (same checks and messages as `rmm validate`), then compares each declared Site, Policy, DeviceGroup and Device with the database: + to create, ~ to update (field by field, nested fields included), - to destroy. Nothing is written.',
     "References resolve against the input and what the database already holds, so one site's files can be planned alone.",
     'Every applied resource remembers its apply set (--apply-set, default "default") and the file that declared it. Only members of this set whose file is among the -f inputs (or in a folder given) are ever destroyed, and only with --prune; without it they are listed as no longer declared. So `-f sites/alpha --prune` never touches what other files applied. A resource another set owns is refused (exit 3) unless --take-over. Rows rmm never managed are never touched, the default site main is never destroyed, and observed fields (LastSeen, Status, OS details) are never part of a plan. See docs/apply-sets.md.',
+    "It also lists the maintenance windows that start or end within the next 24 hours, in the state the plan leads to, each in its site's local time (docs/maintenance.md).",
     'Exit codes: 0 success (with --detailed-exitcode: no changes), 1 invalid input or error, 2 with --detailed-exitcode: changes present, 3 resources owned by another apply set, 4 more destroys than --max-destroy, 64 bad flags.',
   ].join('\n\n');
 
