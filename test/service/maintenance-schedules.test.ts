@@ -106,4 +106,28 @@ describe('a maintenance window that pauses schedules', () => {
     ]);
     db.close();
   });
+
+  it('is read again when an apply moves the state revision', async () => {
+    const db = consoleDb(dir, `m${++counter}`);
+    fleet(db, { name: 'quiet', cron: '0 2 * * *', duration: '3h' });
+    const clock = { time: T0 };
+    const { service } = serviceOn(db, clock);
+    await service.tick();
+    expect(service.fleet?.maintenance.schedulesHeldBy('web-1', T0)).toBeNull();
+    // An apply turns pauseSchedules on: the next tick sees it.
+    db.prepare("UPDATE ManagedResources SET Settings = ? WHERE Kind = 'DeviceGroup' AND Name = 'web'").run(
+      JSON.stringify({
+        maintenance: [{ name: 'quiet', cron: '0 2 * * *', duration: '3h', pauseSchedules: true }],
+      }),
+    );
+    declare(db, {});
+    clock.time = T0 + HOUR;
+    await service.tick();
+    expect(service.fleet?.maintenance.schedulesHeldBy('web-1', clock.time)?.name).toBe('quiet');
+    expect(rows(db).slice(2)).toEqual([
+      ['db-1', '2026-01-01 02:30:00', null],
+      ['web-1', '2026-01-01 04:00:00', 'quiet (group web)'],
+    ]);
+    db.close();
+  });
 });
