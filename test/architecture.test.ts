@@ -31,6 +31,12 @@ const RULES: { layers: string[]; forbidden: string[]; why: string; types?: 'coun
     why: 'plan and apply return data and throw RmmErrors; commands render',
   },
   {
+    layers: ['src/maintenance'],
+    forbidden: [...CLI_SIDE, 'src/state'],
+    types: 'counted',
+    why: 'maintenance windows are pure functions of the declared state and a time; the service and plan read the rows',
+  },
+  {
     layers: ['src/engine', 'src/check'],
     forbidden: ['src/state'],
     // Even a type from storage ties the pure core to its modules.
@@ -49,6 +55,7 @@ const SILENT = [
   'src/service',
   'src/monitoring',
   'src/notify',
+  'src/maintenance',
 ];
 
 /** Where a module has grown past one job (issue 12 split the ones above it). */

@@ -3,9 +3,11 @@ import { Flags } from '@oclif/core';
 import { dataDirFlags, outputFlag, RmmCommand, unknownTransportsFlags } from '../base-command.js';
 import { planInputs } from '../cli/plan-inputs.js';
 import { blastRadius } from '../engine/blast-radius.js';
+import { plannedState } from '../engine/planned-state.js';
 import { redactFieldChanges } from '../engine/redact.js';
 import { signedPlanText, toSavedPlan } from '../engine/saved-plan.js';
 import { ExitCode, RmmError } from '../errors.js';
+import { upcomingWindows } from '../maintenance/upcoming.js';
 import { checkDestroyLimit, checkOwnership } from '../reconcile/refusals.js';
 import { planKeyForSaving } from '../state/plan-key.js';
 import { phase } from '../timing.js';
@@ -52,6 +54,7 @@ export default class PlanCommand extends RmmCommand {
     'Validates the YAML (same checks and messages as `rmm validate`), then compares each declared Site, Policy, DeviceGroup and Device with the database: + to create, ~ to update (field by field, nested fields included), - to destroy. Nothing is written.',
     "References resolve against the input and what the database already holds, so one site's files can be planned alone.",
     'Every applied resource remembers its apply set (--apply-set, default "default") and the file that declared it. Only members of this set whose file is among the -f inputs (or in a folder given) are ever destroyed, and only with --prune; without it they are listed as no longer declared. So `-f sites/alpha --prune` never touches what other files applied. A resource another set owns is refused (exit 3) unless --take-over. Rows rmm never managed are never touched, the default site main is never destroyed, and observed fields (LastSeen, Status, OS details) are never part of a plan. See docs/apply-sets.md.',
+    "It also lists the maintenance windows that start or end within the next 24 hours, in the state the plan leads to, each in its site's local time (docs/maintenance.md).",
     'Exit codes: 0 success (with --detailed-exitcode: no changes), 1 invalid input or error, 2 with --detailed-exitcode: changes present, 3 resources owned by another apply set, 4 more destroys than --max-destroy, 64 bad flags.',
   ].join('\n\n');
 
@@ -92,6 +95,10 @@ export default class PlanCommand extends RmmCommand {
     // No short form: -o is the output format in every command (docs/cli.md).
     out: Flags.file({ summary: 'Save the plan to this file, for `rmm apply FILE` to apply exactly it.' }),
     output: outputFlag(['text', 'json'], 'text'),
+    now: Flags.string({
+      summary: "The plan's time, ISO 8601 (for tests): which maintenance windows start or end within 24h.",
+      hidden: true,
+    }),
   };
 
   async run(): Promise<PlanJson> {
@@ -121,7 +128,11 @@ export default class PlanCommand extends RmmCommand {
       if (flags['detailed-exitcode'] && (plan.changes.length > 0 || planned.migration.length > 0))
         process.exitCode = ExitCode.changes;
       const radius = blastRadius(plan, () => planned.stored);
-      if (!this.jsonEnabled()) writeLines(planLines(plan, colorEnabled(), radius, planned.migration));
+      const now = planTime(flags.now);
+      const upcoming = upcomingWindows(plannedState(plan, planned.stored), now);
+      phase('maintenance windows');
+      if (!this.jsonEnabled())
+        writeLines(planLines(plan, colorEnabled(), radius, planned.migration, { upcoming, now }));
       phase('shown');
       if (flags.out) {
         // The fields are what `rmm apply FILE` shows, so they are masked; desired (what it writes) is not.
@@ -137,9 +148,17 @@ export default class PlanCommand extends RmmCommand {
         });
         this.logToStderr(`Saved the plan to ${flags.out}; apply exactly it with: rmm apply ${flags.out}`);
       }
-      return planJson(plan, revision, radius, planned.migration);
+      return planJson(plan, revision, radius, planned.migration, upcoming);
     } finally {
       db.close();
     }
   }
+}
+
+function planTime(text: string | undefined): number {
+  if (text === undefined) return Date.now();
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms))
+    throw new RmmError('usage', `--now must be an ISO 8601 time, not ${JSON.stringify(text)}`);
+  return ms;
 }

@@ -122,8 +122,9 @@ export default class Serve extends RmmCommand {
       const pause = (ms: number) => sleep(ms);
       const fleet = () => service?.fleet;
       const outbox = outboxStore(db);
-      // No maintenance windows yet: the maintenance work (issue 13) supplies the lookup.
-      const maintenanceOf = () => null;
+      // The window a device is in (docs/maintenance.md): its alerts are marked and notify nobody.
+      const maintenanceOf = (device: string, atMs: number) =>
+        fleet()?.maintenance.maintenanceOf(device, atMs) ?? null;
       const alerts = alertStore(db, {
         now,
         maintenanceOf,

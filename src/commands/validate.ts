@@ -24,7 +24,8 @@ export default class Validate extends RmmCommand {
   static override examples = [
     { description: 'Check one file.', command: '<%= config.bin %> <%= command.id %> -f site.yaml' },
     {
-      description: 'Check a whole repository of YAML, subdirectories included, with the shipped policies it uses.',
+      description:
+        'Check a whole repository of YAML, subdirectories included, with the shipped policies it uses.',
       command: '<%= config.bin %> <%= command.id %> -f policies -f examples -R',
     },
     {

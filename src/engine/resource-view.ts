@@ -38,9 +38,9 @@ export class ImageView implements ResourceView {
 
 /** The declared fields of each kind, in the order plans show them. */
 export const FIELDS_OF: Record<Kind, readonly string[]> = {
-  Site: ['displayName', 'location', 'timezone', 'contactEmail', 'relay', 'defaults', 'labels'],
+  Site: ['displayName', 'location', 'timezone', 'contactEmail', 'relay', 'defaults', 'maintenance', 'labels'],
   Policy: ['description', 'interval', 'monitors', 'schedules', 'labels'],
-  DeviceGroup: ['displayName', 'description', 'parent', 'policy', 'site', 'labels'],
+  DeviceGroup: ['displayName', 'description', 'parent', 'policy', 'site', 'maintenance', 'labels'],
   Device: [
     'hostname',
     'fqdn',
@@ -52,6 +52,7 @@ export const FIELDS_OF: Record<Kind, readonly string[]> = {
     'transport',
     'tags',
     'customFields',
+    'maintenance',
     'labels',
   ],
   NotificationChannel: ['type', 'webhook', 'email', 'labels'],

@@ -109,7 +109,7 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): DocumentProblem
           code: 'schema',
           path,
           at: 'value',
-          message: `${describeValue(error.data)} is not a valid ${formatName(String(error.params.format))}`,
+          message: `${describeValue(error.data)} is not a valid ${formatName(String(error.params.format))}${zoneHint(error)}`,
         });
         break;
       case 'uniqueItems': {
@@ -192,4 +192,11 @@ function formatName(format: string): string {
       'host-address': 'IP address or DNS name',
     }[format] ?? format
   );
+}
+
+/** A did-you-mean for a misspelt time zone (maintenance windows run in the site's zone). */
+function zoneHint(error: ErrorObject): string {
+  if (error.params.format !== 'iana-timezone' || typeof error.data !== 'string') return '';
+  const hint = suggest(error.data, Intl.supportedValuesOf('timeZone'));
+  return hint ? `; did you mean "${hint}"?` : '';
 }

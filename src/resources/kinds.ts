@@ -39,6 +39,20 @@ export interface Metadata {
   labels?: Record<string, string>;
 }
 
+/**
+ * A maintenance window (docs/maintenance.md): recurring (`cron` and `duration`, in the site's time
+ * zone) or one-off (`start` and `end`, local to the site's zone unless they give an offset).
+ */
+export interface MaintenanceWindow {
+  name: string;
+  cron?: string;
+  duration?: string;
+  start?: string;
+  end?: string;
+  /** Schedules due during the window are held until it ends (default false: alerts only are kept quiet). */
+  pauseSchedules?: boolean;
+}
+
 export interface SiteSpec {
   displayName?: string;
   location?: string;
@@ -46,6 +60,7 @@ export interface SiteSpec {
   contactEmail?: string;
   relay?: string;
   defaults?: { transport?: TransportSpec };
+  maintenance?: MaintenanceWindow[];
 }
 
 export interface DeviceGroupSpec {
@@ -54,6 +69,7 @@ export interface DeviceGroupSpec {
   parent?: string;
   policy?: string;
   site?: string;
+  maintenance?: MaintenanceWindow[];
 }
 
 export interface DeviceSpec {
@@ -67,6 +83,7 @@ export interface DeviceSpec {
   transport?: TransportSpec;
   tags?: string[];
   customFields?: Record<string, string | number | boolean>;
+  maintenance?: MaintenanceWindow[];
 }
 
 export interface Monitor {

@@ -1,3 +1,4 @@
+import { maintenanceProblems } from '../maintenance/window-rules.js';
 import { monitorProblems } from '../monitoring/monitor-rules.js';
 import { describeValue } from '../quote.js';
 import { suggest } from '../suggest.js';
@@ -52,7 +53,7 @@ function rulesWithin(resource: Resource): DocumentProblem[] {
   if (resource.kind === 'Policy') return monitorProblems(resource.spec);
   if (resource.kind === 'NotificationChannel') return channelProblems(resource.spec);
   if (resource.kind === 'AlertRoute') return routeProblems(resource.spec);
-  return [];
+  return maintenanceProblems(resource.spec.maintenance);
 }
 
 function nameOf(doc: Record<string, unknown>): string | undefined {

@@ -1,5 +1,7 @@
 import { type DeviceRecord, devicesByName } from '../actions/targets.js';
 import { type Group, groupOf, policiesOfDevice } from '../engine/blast-radius.js';
+import { type FleetWindows, fleetWindows } from '../maintenance/fleet-windows.js';
+import { maintenanceStateOf } from '../maintenance/state-of.js';
 import type { EffectiveMonitor } from '../monitoring/monitors.js';
 import type { NamedRoute } from '../notify/routes.js';
 import { readStoredNotifications } from '../notify/stored-channels.js';
@@ -27,7 +29,9 @@ export interface Fleet {
   routes: readonly NamedRoute[];
   channels: ReadonlyMap<string, NotificationChannelSpec>;
   parentOf: ReadonlyMap<string, string | null>;
-  /** Schedules that cannot run, monitors that cannot be read or tie (rows edited by hand), one line each. */
+  /** Which maintenance window each device is in at a time (docs/maintenance.md). */
+  maintenance: FleetWindows;
+  /** Schedules that cannot run, monitors or windows that cannot be read or tie (rows edited by hand), one line each. */
   problems: readonly string[];
 }
 
@@ -46,7 +50,8 @@ export function readFleet(db: Db): Fleet {
     problems.push(
       ...notifications.unreadable.map((what) => `${what} cannot be read (edited by hand?); left out`),
     );
-    for (const resource of readStoredResources(db)) {
+    const stored = readStoredResources(db);
+    for (const resource of stored) {
       if (resource.kind === 'DeviceGroup') groups.set(resource.name, groupOf(resource.fields));
       if (resource.kind !== 'Policy') continue;
       const read = policySchedules(resource.name, resource.fields.schedules);
@@ -59,6 +64,9 @@ export function readFleet(db: Db): Fleet {
     const monitors = fleetMonitors(devices, groups, policies);
     problems.push(...monitors.problems);
     const parentOf = new Map([...groups].map(([name, group]) => [name, group.parent]));
+    const windows = maintenanceStateOf(stored);
+    problems.push(...windows.problems);
+    const maintenance = fleetWindows(windows.state);
     return {
       revision,
       devices,
@@ -68,6 +76,7 @@ export function readFleet(db: Db): Fleet {
       routes,
       channels: notifications.channels,
       parentOf,
+      maintenance,
       problems,
     };
   })();

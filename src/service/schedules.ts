@@ -95,3 +95,21 @@ export function dueSchedules(
     return last === undefined || last > now || now - last >= schedule.everyMs;
   });
 }
+
+/**
+ * A due schedule's devices split by maintenance: those it runs on now, and those a window that pauses
+ * schedules holds, with when that window ends (docs/maintenance.md#schedules).
+ */
+export function holdDuringMaintenance<D extends { name: string }>(
+  devices: readonly D[],
+  holding: (device: string) => { until: number; window: string } | null,
+): { now: D[]; held: Array<{ device: D; until: number; window: string }> } {
+  const now: D[] = [];
+  const held: Array<{ device: D; until: number; window: string }> = [];
+  for (const device of devices) {
+    const hold = holding(device.name);
+    if (hold === null) now.push(device);
+    else held.push({ device, ...hold });
+  }
+  return { now, held };
+}

@@ -5,6 +5,7 @@ import { type ActionEvent, runActions } from '../actions/runner.js';
 import type { ActionStore } from '../actions/store.js';
 import type { CredentialPolicy } from '../credentials/policy.js';
 import { isRmmError, RmmError } from '../errors.js';
+import { windowLabel } from '../maintenance/fleet-windows.js';
 import type { Db } from '../state/connection.js';
 import { stateRevision } from '../state/resource-store.js';
 import type { TransportRegistry } from '../transports/registry.js';
@@ -13,7 +14,7 @@ import type { MonitoringCycle } from './monitoring-cycle.js';
 import type { NotificationStep } from './notifications.js';
 import type { MetricRetention } from './retention.js';
 import type { ScheduleRuns } from './schedule-runs.js';
-import { dueSchedules, scheduleRunKey } from './schedules.js';
+import { dueSchedules, holdDuringMaintenance, scheduleRunKey } from './schedules.js';
 import type { ServiceLease } from './service-lease.js';
 import type { ServiceLog } from './service-log.js';
 
@@ -152,12 +153,25 @@ export class Service {
     if (!lastRuns) return;
     const due = dueSchedules([...fleet.schedules.values()].flat(), lastRuns, now);
     if (due.length === 0) return;
-    const runs = due.map((schedule) => ({ schedule, devices: devicesOfPolicy(fleet, schedule.policy) }));
+    const runs = due.map((schedule) => {
+      const split = holdDuringMaintenance(devicesOfPolicy(fleet, schedule.policy), (device) => {
+        const window = fleet.maintenance.schedulesHeldBy(device, now);
+        return window && { until: window.endsAt, window: windowLabel(window) };
+      });
+      return { schedule, devices: split.now, held: split.held };
+    });
     try {
       for (const run of await this.#o.runs.queue(runs, now))
         this.#o.log.info(
-          { policy: run.schedule.policy, schedule: run.schedule.key, devices: run.devices.length },
-          'queued a scheduled run',
+          {
+            policy: run.schedule.policy,
+            schedule: run.schedule.key,
+            devices: run.devices.length,
+            ...(run.held.length > 0 ? { heldByMaintenance: run.held.length } : {}),
+          },
+          run.held.length > 0
+            ? 'queued a scheduled run; devices in maintenance get it when their window ends'
+            : 'queued a scheduled run',
         );
     } catch (error) {
       this.#failed('queuing scheduled runs', error);

@@ -3,7 +3,9 @@ import type { FieldChange } from '../engine/field-diff.js';
 import type { Action, Plan, ResourceChange } from '../engine/plan.js';
 import { redactFieldChanges, redactFields } from '../engine/redact.js';
 import type { MigrationStep } from '../formats/migration-step.js';
+import type { UpcomingWindow } from '../maintenance/upcoming.js';
 import type { Kind } from '../resources/kinds.js';
+import { maintenanceJson } from './plan-maintenance.js';
 
 /**
  * The machine-readable forms of plan and apply (docs/cli.md). Each carries formatVersion; a change
@@ -25,6 +27,8 @@ export interface PlanJson {
   blastRadius: BlastRadius;
   /** Pending schema steps apply runs first, in the same transaction (empty when the schema is current). */
   migration: MigrationStep[];
+  /** Maintenance windows starting or ending within 24 hours of the plan's time, in the planned state. */
+  maintenance: ReturnType<typeof maintenanceJson>;
 }
 
 export function planJson(
@@ -32,6 +36,7 @@ export function planJson(
   revision: number,
   radius: BlastRadius,
   migration: MigrationStep[] = [],
+  maintenance: readonly UpcomingWindow[] = [],
 ): PlanJson {
   return {
     formatVersion: FORMAT_VERSION,
@@ -43,6 +48,7 @@ export function planJson(
     unowned: plan.unowned,
     summary: plan.summary,
     blastRadius: radius,
+    maintenance: maintenanceJson(maintenance),
   };
 }
 

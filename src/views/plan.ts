@@ -5,23 +5,26 @@ import type { Plan, ResourceChange } from '../engine/plan.js';
 import { redactFieldChanges, SENSITIVE } from '../engine/redact.js';
 import type { FieldValue } from '../engine/resource-view.js';
 import type { MigrationStep } from '../formats/migration-step.js';
+import type { UpcomingWindow } from '../maintenance/upcoming.js';
 import { printable } from '../printable.js';
 import { paint } from './color.js';
 import { renderSteps } from './migration-plan.js';
+import { maintenanceLines } from './plan-maintenance.js';
 
 const SIGN = { create: '+', update: '~', delete: '-' } as const;
 const COLOR = { create: 'green', update: 'yellow', delete: 'red' } as const;
 
 /**
  * The human plan: the pending schema steps apply runs first, then one block per resource with its
- * changed fields (sensitive ones masked), the devices affected when the blast radius is known, and
- * the summary line. Lines are produced one by one, so a large plan is written as it is rendered.
+ * changed fields (sensitive ones masked), the devices affected when the blast radius is known, the
+ * maintenance windows starting or ending within a day when given, and the summary line. Lines are produced one by one, so a large plan is written as it is rendered.
  */
 export function* planLines(
   plan: Plan,
   color: boolean,
   radius?: BlastRadius,
   migration: readonly MigrationStep[] = [],
+  maintenance?: { upcoming: readonly UpcomingWindow[]; now: number },
 ): Generator<string> {
   const c = paint(color);
   const empty = plan.changes.length === 0 && migration.length === 0;
@@ -58,7 +61,9 @@ export function* planLines(
     yield '';
     yield `Devices affected: ${radius.site} change site, ${radius.groups} change groups, ${radius.policy} change effective policy.`;
   }
+  if (maintenance) yield* maintenanceLines(maintenance.upcoming, maintenance.now);
   if (empty) {
+    if (maintenance?.upcoming.length) yield '';
     yield 'No changes. The database matches the declared resources.';
   } else {
     const { add, change, destroy } = plan.summary;

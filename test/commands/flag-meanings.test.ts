@@ -50,6 +50,7 @@ const MEANINGS: Record<string, Meaning> = {
   'lock-timeout': { meaning: 'seconds to wait for the write lock', kind: 'option' },
   'allow-destructive': { meaning: 'allow schema steps that lose data', kind: 'boolean' },
   'schema-file': { meaning: 'another database.yaml (tests)', kind: 'option' },
+  now: { meaning: "the command's clock, an ISO 8601 time (tests)", kind: 'option' },
   sql: { meaning: 'show the SQL of each step', kind: 'boolean' },
   target: { meaning: 'which things are (or were) acted on', kind: 'option', char: 't' },
   'connect-timeout': { meaning: 'seconds to wait for a connection', kind: 'option' },

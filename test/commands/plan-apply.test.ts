@@ -174,6 +174,7 @@ describe('rmm plan and rmm apply', () => {
       'unowned',
       'summary',
       'blastRadius',
+      'maintenance',
     ]);
     expect(json.formatVersion).toBe(1);
     expect(json.summary).toEqual({ add: 3, change: 0, destroy: 0 });
