@@ -38,9 +38,19 @@ export class ImageView implements ResourceView {
 
 /** The declared fields of each kind, in the order plans show them. */
 export const FIELDS_OF: Record<Kind, readonly string[]> = {
-  Site: ['displayName', 'location', 'timezone', 'contactEmail', 'relay', 'defaults', 'labels'],
+  Site: [
+    'displayName',
+    'location',
+    'timezone',
+    'contactEmail',
+    'relay',
+    'policies',
+    'overrides',
+    'defaults',
+    'labels',
+  ],
   Policy: ['description', 'interval', 'monitors', 'schedules', 'labels'],
-  DeviceGroup: ['displayName', 'description', 'parent', 'policy', 'site', 'labels'],
+  DeviceGroup: ['displayName', 'description', 'parent', 'policy', 'policies', 'overrides', 'site', 'labels'],
   Device: [
     'hostname',
     'fqdn',
@@ -48,6 +58,8 @@ export const FIELDS_OF: Record<Kind, readonly string[]> = {
     'mac',
     'site',
     'groups',
+    'policies',
+    'overrides',
     'os',
     'transport',
     'tags',

@@ -30,7 +30,7 @@ export const KIND_TABLES: Record<Kind, KindTable> = {
       contactEmail: 'ContactEmail',
     },
     json: new Set(),
-    settings: ['defaults'],
+    settings: ['defaults', 'policies', 'overrides'],
   },
   Policy: {
     table: 'Policies',
@@ -45,7 +45,7 @@ export const KIND_TABLES: Record<Kind, KindTable> = {
     key: 'GroupId',
     columns: { displayName: 'Name', description: 'Description', parent: 'ParentGroupId', policy: 'PolicyId' },
     json: new Set(),
-    settings: ['site'],
+    settings: ['site', 'policies', 'overrides'],
   },
   Device: {
     table: 'Devices',
@@ -61,7 +61,7 @@ export const KIND_TABLES: Record<Kind, KindTable> = {
       customFields: 'CustomFields',
     },
     json: new Set(['groups', 'tags', 'customFields']),
-    settings: ['os', 'transport'],
+    settings: ['os', 'transport', 'policies', 'overrides'],
     updatedAt: 'UpdatedAt',
   },
 };

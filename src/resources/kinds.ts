@@ -30,7 +30,26 @@ export interface Metadata {
   labels?: Record<string, string>;
 }
 
-export interface SiteSpec {
+/**
+ * A change to an inherited monitor, held by a site, group or device (docs/monitoring.md#overrides):
+ * the monitor by name (and its policy when two reaching policies have one of that name), then the
+ * fields it changes, or `disabled`.
+ */
+export interface MonitorOverride {
+  monitor: string;
+  policy?: string;
+  when?: { op?: Monitor['when']['op']; value?: number; for?: string };
+  severity?: Monitor['severity'];
+  disabled?: boolean;
+}
+
+/** What a site, group or device attaches: policies, several per level, and overrides. */
+export interface PolicyAttachment {
+  policies?: string[];
+  overrides?: MonitorOverride[];
+}
+
+export interface SiteSpec extends PolicyAttachment {
   displayName?: string;
   location?: string;
   timezone?: string;
@@ -39,7 +58,7 @@ export interface SiteSpec {
   defaults?: { transport?: TransportSpec };
 }
 
-export interface DeviceGroupSpec {
+export interface DeviceGroupSpec extends PolicyAttachment {
   displayName?: string;
   description?: string;
   parent?: string;
@@ -47,7 +66,7 @@ export interface DeviceGroupSpec {
   site?: string;
 }
 
-export interface DeviceSpec {
+export interface DeviceSpec extends PolicyAttachment {
   hostname?: string;
   fqdn?: string;
   address?: string;
@@ -68,6 +87,8 @@ export interface Monitor {
   interval?: string;
   severity: 'Info' | 'Warning' | 'Critical';
   autoResolve?: boolean;
+  /** No site, group or device may override it. */
+  enforced?: boolean;
 }
 
 export interface Schedule {

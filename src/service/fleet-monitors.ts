@@ -1,15 +1,15 @@
-import type { DeviceRecord } from '../actions/targets.js';
-import type { Group } from '../engine/blast-radius.js';
 import { effectiveMonitors } from '../monitoring/effective-monitors.js';
 import { evaluatorMonitor } from '../monitoring/evaluator-monitor.js';
 import type { EffectiveMonitor } from '../monitoring/monitors.js';
+import type { DeviceLink, GroupLink, Holder } from '../monitoring/policy-holders.js';
 import type { PolicySpec } from '../resources/kinds.js';
 
 /**
- * Every device's effective monitors at one state revision, in the evaluator's shape. Validation
- * refuses two policies tying for a series; rows edited by hand into such a tie get what
+ * Every device's effective monitors at one state revision, in the evaluator's shape, overrides
+ * applied and disabled monitors left out. Validation refuses two policies tying for a series and
+ * overrides that clash or cannot apply; rows edited by hand into such a state get what
  * effectiveMonitors gives (both policies' monitors, docs/monitoring.md#effective-monitors), and
- * each tie is reported once, with how many devices have it, for the service to log once per revision.
+ * each problem is reported once, with how many devices have it, for the service to log once per revision.
  */
 export interface FleetMonitors {
   byDevice: Map<string, EffectiveMonitor[]>;
@@ -17,16 +17,20 @@ export interface FleetMonitors {
   problems: string[];
 }
 
+/** A device as the walk reads it: its name, site and groups, and what it attaches itself. */
+export type FleetDevice = DeviceLink & { name: string };
+
 export function fleetMonitors(
-  devices: readonly DeviceRecord[],
-  groups: ReadonlyMap<string, Group>,
+  devices: readonly FleetDevice[],
+  groups: ReadonlyMap<string, GroupLink>,
   policies: ReadonlyMap<string, PolicySpec>,
+  sites: ReadonlyMap<string, Holder> = new Map(),
 ): FleetMonitors {
   const byDevice = new Map<string, EffectiveMonitor[]>();
   const ties = new Map<string, number>();
   const unreadable = new Set<string>();
   for (const device of devices) {
-    const resolved = effectiveMonitors({ groups: device.groups, site: device.site }, groups, policies);
+    const resolved = effectiveMonitors(device, groups, policies, sites);
     const own: EffectiveMonitor[] = [];
     for (const r of resolved.monitors) {
       const monitor = evaluatorMonitor(r);
@@ -35,10 +39,16 @@ export function fleetMonitors(
     }
     if (own.length > 0) byDevice.set(device.name, own);
     for (const c of resolved.conflicts) {
-      const who = c.policies.map((p) => `"${p.policy}" (group ${p.group})`).join(' and ');
+      const who = c.policies.map((p) => `"${p.policy}" (${p.level} ${p.holder})`).join(' and ');
       const line = `policies ${who} both monitor ${c.series}: both apply (fix the rows with rmm apply)`;
       ties.set(line, (ties.get(line) ?? 0) + 1);
     }
+    for (const c of resolved.clashes) {
+      const who = c.holders.map((h) => `${h.level} ${h.holder}`).join(' and ');
+      const line = `overrides of ${who} both set ${c.field} of ${c.policy}/${c.monitor}: the last applies (fix the rows with rmm apply)`;
+      ties.set(line, (ties.get(line) ?? 0) + 1);
+    }
+    for (const line of resolved.problems) ties.set(line, (ties.get(line) ?? 0) + 1);
   }
   const problems = [
     ...[...ties].map(([line, n]) => `${line}; ${n} device${n === 1 ? '' : 's'}`),

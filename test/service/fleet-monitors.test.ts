@@ -9,10 +9,12 @@ import { fleetMonitors, policySpecOf } from '../../src/service/fleet-monitors.js
 /** A resolved monitor to the evaluator's shape, and a fleet's effective monitors at one revision. */
 const resolved = (monitor: Record<string, unknown>, interval = '1m'): ResolvedMonitor => ({
   policy: 'base',
-  group: 'servers',
+  level: 'group',
+  holder: 'servers',
   via: ['servers'],
   above: [],
   series: 'x',
+  changed: {},
   interval,
   monitor: {
     name: 'disk-root',
