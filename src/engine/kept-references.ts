@@ -8,10 +8,16 @@ export interface DanglingReference {
   target: { kind: Kind; name: string };
   /** The one that still refers to it, and whether the input declares it (else the database holds it). */
   referrer: { kind: Kind; name: string; declared: boolean };
-  field: 'site' | 'parent' | 'policy' | 'groups';
+  field: 'site' | 'parent' | 'policy' | 'policies' | 'groups';
 }
 
-const TARGET_KIND = { site: 'Site', parent: 'DeviceGroup', policy: 'Policy', groups: 'DeviceGroup' } as const;
+const TARGET_KIND = {
+  site: 'Site',
+  parent: 'DeviceGroup',
+  policy: 'Policy',
+  policies: 'Policy',
+  groups: 'DeviceGroup',
+} as const;
 
 /**
  * References that a plan's deletions would break: prune may remove a site, group or policy that a
@@ -31,9 +37,14 @@ export function danglingReferences(
   const declaredNames = new Set<string>();
   const visit = (refs: ResourceRefs, isDeclared: boolean) => {
     if (destroyed.has(`${refs.kind}/${refs.name}`)) return;
-    for (const field of ['site', 'parent', 'policy', 'groups'] as const) {
+    for (const field of ['site', 'parent', 'policy', 'policies', 'groups'] as const) {
       const kind = TARGET_KIND[field];
-      const names = field === 'groups' ? (refs.groups ?? []) : refs[field] ? [refs[field] as string] : [];
+      const names =
+        field === 'groups' || field === 'policies'
+          ? (refs[field] ?? [])
+          : refs[field]
+            ? [refs[field] as string]
+            : [];
       for (const name of names)
         if (destroyed.has(`${kind}/${name}`))
           out.push({

@@ -25,7 +25,7 @@ import {
  * specific holder owns it: device over group, a group over its ancestors, any group over the site,
  * whichever groups the device lists. Two policies of holders neither above the other (two
  * unrelated groups, or one holder's two policies) are ambiguous: validation refuses that
- * (monitoring/monitor-conflicts.ts); rows edited by hand that still hold one get both policies'
+ * (monitoring/policy-checks.ts); rows edited by hand that still hold one get both policies'
  * monitors, reported as a conflict, never a silent pick. Then the holders' overrides apply
  * (monitor-overrides.ts). docs/monitoring.md#effective-monitors.
  */

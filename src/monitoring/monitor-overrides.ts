@@ -106,7 +106,7 @@ export function targetKey(policy: string, monitor: string): string {
 export function overridesOf(holders: readonly HolderReach[], monitorsOf: MonitorsOf): DeviceOverrides {
   const policiesOf = new Map(holders.map((h) => [holderKey(h), h.policies]));
   const changes = new Map<string, Map<OverrideField, FieldChange>>();
-  const clashes: OverrideClash[] = [];
+  const clashes = new Map<string, { clash: OverrideClash; keys: string[] }>();
   const problems: string[] = [];
   // Fewer holders above first: the site, then a group before the groups below it, the device last.
   const ordered = [...holders].sort((a, b) => a.above.length - b.above.length);
@@ -129,13 +129,19 @@ export function overridesOf(holders: readonly HolderReach[], monitorsOf: Monitor
       changes.set(id, fields);
       for (const [field, value] of fieldsOf(override)) {
         const before = fields.get(field);
+        const clashId = `${id}\u0000${field}`;
+        // A holder below both clashing ones settles the field.
+        if (clashes.get(clashId)?.keys.every((k) => h.above.includes(k))) clashes.delete(clashId);
         if (before && before.value !== value && before.key !== key && !h.above.includes(before.key))
-          clashes.push({ ...target, field, holders: [before.origin, origin] });
+          clashes.set(clashId, {
+            clash: { ...target, field, holders: [before.origin, origin] },
+            keys: [before.key, key],
+          });
         fields.set(field, { value, origin, key });
       }
     }
   }
-  return { changes, clashes, problems };
+  return { changes, clashes: [...clashes.values()].map((c) => c.clash), problems };
 }
 
 /** The fields an override sets. */

@@ -202,7 +202,7 @@ describe('rmm get devices NAME --effective', () => {
     ]);
   });
 
-  it('a device in no group runs its site\'s policies; a tie from rows edited by hand is shown as a conflict', async () => {
+  it("a device in no group runs its site's policies; a tie from rows edited by hand is shown as a conflict", async () => {
     const bare = await rmm('get', 'devices', 'bare-01', '--effective');
     expect(bare.stdout.trimEnd()).toMatch(
       /^Effective monitors of Device\/bare-01:\nPOLICY .*\nmemory\s+site main\s+mem-high .*\nmemory\s+site main\s+mem-full .*\n\nOverridden values:\n.*\nmemory\/mem-high\s+when\.value\s+92\s+site main\n\nSchedules:\n {2}none$/,
