@@ -141,11 +141,11 @@ export function effectiveMonitors(
       const spec = policies.get(reach.policy) as PolicySpec;
       for (const declared of spec.monitors ?? []) {
         if (monitoredSeries(declared.metric, declared.match) !== series) continue;
-        const fields = overrides.changes.get(targetKey(reach.policy, declared.name)) ?? new Map();
-        const changed = Object.fromEntries([...fields].map(([f, c]) => [f, c.origin]));
-        const monitor = applyChanges(declared, fields);
+        const fields = overrides.changes.get(targetKey(reach.policy, declared.name));
+        const changed = fields ? Object.fromEntries([...fields].map(([f, c]) => [f, c.origin])) : {};
+        const monitor = fields ? applyChanges(declared, fields) : declared;
         const resolved = { ...reach, monitor, interval: effectiveInterval(spec, monitor), series, changed };
-        (fields.get('disabled')?.value === true ? disabled : monitors).push(resolved);
+        (fields?.get('disabled')?.value === true ? disabled : monitors).push(resolved);
       }
     }
   }

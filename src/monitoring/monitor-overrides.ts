@@ -104,6 +104,8 @@ export function targetKey(policy: string, monitor: string): string {
 
 /** What the device's holders (policy-holders.ts holdersOf) change, the lowest level last. */
 export function overridesOf(holders: readonly HolderReach[], monitorsOf: MonitorsOf): DeviceOverrides {
+  if (holders.every((h) => h.overrides.length === 0))
+    return { changes: new Map(), clashes: [], problems: [] };
   const policiesOf = new Map(holders.map((h) => [holderKey(h), h.policies]));
   const changes = new Map<string, Map<OverrideField, FieldChange>>();
   const clashes = new Map<string, { clash: OverrideClash; keys: string[] }>();

@@ -29,32 +29,55 @@ export function fleetMonitors(
   const byDevice = new Map<string, EffectiveMonitor[]>();
   const ties = new Map<string, number>();
   const unreadable = new Set<string>();
+  // Most devices attach nothing themselves and share their site and groups with many others: one
+  // answer per such shape (a 100,000-device fleet has a few hundred), shared by its devices.
+  const shapes = new Map<string, { own: EffectiveMonitor[]; lines: string[] }>();
   for (const device of devices) {
-    const resolved = effectiveMonitors(device, groups, policies, sites);
-    const own: EffectiveMonitor[] = [];
-    for (const r of resolved.monitors) {
-      const monitor = evaluatorMonitor(r);
-      if ('problem' in monitor) unreadable.add(monitor.problem);
-      else own.push(monitor);
+    const attachesNothing = !device.policies?.length && !device.overrides?.length;
+    const key = attachesNothing ? `${device.site ?? ''}\u0000${device.groups.join('\u0000')}` : undefined;
+    let shape = key === undefined ? undefined : shapes.get(key);
+    if (!shape) {
+      shape = resolve(device, groups, policies, sites, unreadable);
+      if (key !== undefined) shapes.set(key, shape);
     }
-    if (own.length > 0) byDevice.set(device.name, own);
-    for (const c of resolved.conflicts) {
-      const who = c.policies.map((p) => `"${p.policy}" (${p.level} ${p.holder})`).join(' and ');
-      const line = `policies ${who} both monitor ${c.series}: both apply (fix the rows with rmm apply)`;
-      ties.set(line, (ties.get(line) ?? 0) + 1);
-    }
-    for (const c of resolved.clashes) {
-      const who = c.holders.map((h) => `${h.level} ${h.holder}`).join(' and ');
-      const line = `overrides of ${who} both set ${c.field} of ${c.policy}/${c.monitor}: the last applies (fix the rows with rmm apply)`;
-      ties.set(line, (ties.get(line) ?? 0) + 1);
-    }
-    for (const line of resolved.problems) ties.set(line, (ties.get(line) ?? 0) + 1);
+    if (shape.own.length > 0) byDevice.set(device.name, shape.own);
+    for (const line of shape.lines) ties.set(line, (ties.get(line) ?? 0) + 1);
   }
   const problems = [
     ...[...ties].map(([line, n]) => `${line}; ${n} device${n === 1 ? '' : 's'}`),
     ...[...unreadable].map((line) => `${line}; left out`),
   ];
   return { byDevice, problems };
+}
+
+/** One device's monitors in the evaluator's shape, and its problems as the lines the service logs. */
+function resolve(
+  device: FleetDevice,
+  groups: ReadonlyMap<string, GroupLink>,
+  policies: ReadonlyMap<string, PolicySpec>,
+  sites: ReadonlyMap<string, Holder>,
+  unreadable: Set<string>,
+): { own: EffectiveMonitor[]; lines: string[] } {
+  const resolved = effectiveMonitors(device, groups, policies, sites);
+  const own: EffectiveMonitor[] = [];
+  for (const r of resolved.monitors) {
+    const monitor = evaluatorMonitor(r);
+    if ('problem' in monitor) unreadable.add(monitor.problem);
+    else own.push(monitor);
+  }
+  const lines: string[] = [];
+  for (const c of resolved.conflicts) {
+    const who = c.policies.map((p) => `"${p.policy}" (${p.level} ${p.holder})`).join(' and ');
+    lines.push(`policies ${who} both monitor ${c.series}: both apply (fix the rows with rmm apply)`);
+  }
+  for (const c of resolved.clashes) {
+    const who = c.holders.map((h) => `${h.level} ${h.holder}`).join(' and ');
+    lines.push(
+      `overrides of ${who} both set ${c.field} of ${c.policy}/${c.monitor}: the last applies (fix the rows with rmm apply)`,
+    );
+  }
+  lines.push(...resolved.problems);
+  return { own, lines };
 }
 
 /** A stored Policy's fields as the walk reads them: monitors that are objects, and the interval. */

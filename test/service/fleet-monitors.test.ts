@@ -133,6 +133,20 @@ describe('fleetMonitors', () => {
     ]);
   });
 
+  it("devices of one site and groups share one answer, but a device's own overrides are its alone", () => {
+    const groups = new Map([
+      ['web', { ...group('web'), overrides: [{ monitor: 'cpu', when: { value: 85 } }] }],
+    ]);
+    const policies = new Map<string, PolicySpec>([['web', { monitors: [cpu('cpu', 80)] }]]);
+    const quiet = { ...device('b', ['web']), overrides: [{ monitor: 'cpu', disabled: true }] };
+    const tuned = { ...device('c', ['web']), overrides: [{ monitor: 'cpu', when: { value: 99 } }] };
+    const out = fleetMonitors([device('a', ['web']), quiet, tuned, device('d', ['web'])], groups, policies);
+    expect(out.byDevice.get('a')?.map((m) => m.threshold)).toEqual([85]);
+    expect(out.byDevice.has('b')).toBe(false);
+    expect(out.byDevice.get('c')?.map((m) => m.threshold)).toEqual([99]);
+    expect(out.byDevice.get('d')).toBe(out.byDevice.get('a'));
+  });
+
   it('leaves out a monitor it cannot read, once, and keeps the others', () => {
     const policies = new Map<string, PolicySpec>([
       ['base', policySpecOf({ monitors: [cpu('ok', 1), { ...cpu('bad', 1), severity: 'Loud' }, null, 7] })],
