@@ -2,6 +2,7 @@ import type { DiagnosticCode, PathSegment } from '../diagnostics/diagnostic.js';
 import { quote } from '../quote.js';
 import type { ResourceRefs } from '../resources/cross-references.js';
 import { DEFAULT_SITE, type MonitorOverride } from '../resources/kinds.js';
+import { metricNamed, thresholdProblem } from './catalogue.js';
 import { type PolicyReach, policiesReaching, seriesOwners } from './effective-monitors.js';
 import { type FieldOrigin, overridesOf, resolveOverride } from './monitor-overrides.js';
 import {
@@ -121,6 +122,13 @@ export class PolicyChecks<Ref> {
         const target = resolveOverride(override, candidates, monitorsOf, levelWord[d.kind]);
         if ('problem' in target)
           at(codeOf[target.problem], ['spec', 'overrides', i, target.field], target.message);
+        else if (override.when?.value !== undefined) {
+          // The threshold must fit the metric, as the policy's own must (monitor-rules.ts).
+          const series = monitorsOf(target.policy)?.find((m) => m.name === target.monitor)?.series ?? '';
+          const metric = metricNamed(series.split('{')[0] as string);
+          const problem = metric && thresholdProblem(metric, override.when.value);
+          if (problem) at('schema', ['spec', 'overrides', i, 'when', 'value'], problem);
+        }
       });
       if (!d.device || d.device.groups.length < 2) continue;
       const own = attachedPolicies(d.device);
