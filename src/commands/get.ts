@@ -4,7 +4,13 @@ import type { StoredResource } from '../engine/plan.js';
 import { toResource } from '../engine/to-resource.js';
 import { RmmError } from '../errors.js';
 import { deviceEffective, type EffectiveOfDevice } from '../monitoring/device-effective.js';
-import { type GroupLink, groupOfFields, type Holder, holderOfFields } from '../monitoring/policy-holders.js';
+import {
+  attachedPolicies,
+  type GroupLink,
+  groupOfFields,
+  type Holder,
+  holderOfFields,
+} from '../monitoring/policy-holders.js';
 import type { Kind, PolicySpec } from '../resources/kinds.js';
 import { openResourceDatabase } from '../state/resource-database.js';
 import { readStoredResources } from '../state/resource-store.js';
@@ -169,6 +175,7 @@ function table(kind: Kind, views: StoredResource[], observed: Map<string, Observ
     columns.push(
       ['DISPLAY NAME', (v) => text(v.fields.displayName)],
       ['TIMEZONE', (v) => text(v.fields.timezone)],
+      ['POLICIES', (v) => text(v.fields.policies)],
     );
   if (kind === 'Policy')
     columns.push(
@@ -178,7 +185,7 @@ function table(kind: Kind, views: StoredResource[], observed: Map<string, Observ
   if (kind === 'DeviceGroup')
     columns.push(
       ['PARENT', (v) => text(v.fields.parent)],
-      ['POLICY', (v) => text(v.fields.policy)],
+      ['POLICIES', (v) => attachedPolicies(groupOfFields(v.fields)).join(',')],
       ['SITE', (v) => text(v.fields.site)],
     );
   if (kind === 'Device') {

@@ -234,6 +234,15 @@ describe('rmm get devices NAME --effective', () => {
     );
   });
 
+  it('rmm get sites and groups list the policies each attaches', async () => {
+    const sites = (await rmm('get', 'sites')).stdout.split('\n');
+    expect(sites[0]).toMatch(/^NAME\s+DISPLAY NAME\s+TIMEZONE\s+POLICIES\s+MANAGED$/);
+    expect(sites[1]).toMatch(/^main\s+main\s+memory\s+yes$/);
+    const groups = (await rmm('get', 'groups')).stdout.split('\n');
+    expect(groups[0]).toMatch(/^NAME\s+PARENT\s+POLICIES\s+SITE\s+MANAGED$/);
+    expect(groups.find((l) => l.startsWith('web '))).toMatch(/^web\s+servers\s+web\s+yes$/);
+  });
+
   it('refuses --effective without one device, and an unknown device', async () => {
     for (const args of [
       ['devices', '--effective'],
