@@ -58,23 +58,23 @@ export class PolicyChecks<Ref> {
   readonly #storedMonitors = new Map<string, readonly MonitorRef[]>();
   readonly #declared: Declared<Ref>[] = [];
 
-  addSite(name: string, holder: Holder, ref: Ref): void {
+  private addSite(name: string, holder: Holder, ref: Ref): void {
     if (this.#sites.has(name)) return;
     this.#sites.set(name, holder);
     this.#declared.push({ kind: 'Site', name, holder, ref });
   }
 
-  addGroup(name: string, group: GroupLink, ref: Ref): void {
+  private addGroup(name: string, group: GroupLink, ref: Ref): void {
     if (this.#groups.has(name)) return;
     this.#groups.set(name, group);
     this.#declared.push({ kind: 'DeviceGroup', name, holder: group, ref, group });
   }
 
-  addPolicy(name: string, monitors: readonly MonitorRef[]): void {
+  private addPolicy(name: string, monitors: readonly MonitorRef[]): void {
     if (!this.#monitors.has(name)) this.#monitors.set(name, monitors);
   }
 
-  addDevice(name: string, device: DeviceLink, ref: Ref): void {
+  private addDevice(name: string, device: DeviceLink, ref: Ref): void {
     // One group is one chain, each group above the last: only a device in several can meet a tie
     // between groups; its own policies and overrides are checked like any holder's.
     const own = attachedPolicies(device).length > 1 || (device.overrides?.length ?? 0) > 0;
