@@ -16,7 +16,7 @@ import { compareDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js
 import { type Locator, locator } from './load/precise-parse.js';
 import { listedFiles, listInputFiles, type ReadOptions, readInputs } from './load/read-sources.js';
 import { splitDocuments } from './load/split-documents.js';
-import { MonitorConflictCheck } from './monitoring/monitor-conflicts.js';
+import { PolicyChecks } from './monitoring/policy-checks.js';
 import { quote } from './quote.js';
 import type { ResourceRefs } from './resources/cross-references.js';
 import { ReferenceIndex } from './resources/cross-references.js';
@@ -181,7 +181,8 @@ export async function validateInputs(
     // Every transport block, for the plugins' own checks (their results are never cached).
     const blocks: Array<{ refs: ResourceRefs; chunk: DocumentChunk }> = [];
     const unknownTransports = new Map<string, { refs: ResourceRefs; chunk: DocumentChunk; count: number }>();
-    const monitorConflicts = new MonitorConflictCheck<DocumentChunk>();
+    const policyChecks = new PolicyChecks<DocumentChunk>();
+    for (const refs of options.stored?.resources ?? []) policyChecks.addStored(refs);
     const resultsByChunk = cache ? new Map<DocumentChunk, DocumentResult>() : undefined;
     let documents = 0;
     for (const batch of batches) {
@@ -210,7 +211,7 @@ export async function validateInputs(
             else unknownTransports.set(type, { refs: { ...result.refs }, chunk, count: 1 });
           }
           index.add(result.refs, chunk);
-          addToMonitorCheck(monitorConflicts, result.refs, chunk);
+          policyChecks.add(result.refs, chunk);
         }
         if (result.declared && !result.diagnostics.some((d) => d.severity === 'error'))
           resources.push({ ...result.declared, source: chunk });
@@ -314,13 +315,13 @@ export async function validateInputs(
         ),
       );
     }
-    for (const problem of monitorConflicts.check())
+    for (const problem of policyChecks.check())
       diagnostics.push(
         diagnosticAt(
           problem.ref,
-          'Device',
+          problem.kind,
           problem.name,
-          { code: 'conflict', path: problem.path, at: 'value', message: problem.message },
+          { ...problem, at: 'value' },
           locateIn(problem.ref),
         ),
       );
@@ -338,23 +339,6 @@ export async function validateInputs(
   } finally {
     await checker?.close();
   }
-}
-
-/** What the effective-monitor conflict check needs of a declared resource (groups, policies, devices). */
-function addToMonitorCheck(
-  check: MonitorConflictCheck<DocumentChunk>,
-  refs: ResourceRefs,
-  chunk: DocumentChunk,
-) {
-  if (refs.kind === 'DeviceGroup')
-    check.addGroup(refs.name, {
-      parent: refs.parent ?? null,
-      policy: refs.policy ?? null,
-      site: refs.site ?? null,
-    });
-  else if (refs.kind === 'Policy') check.addPolicy(refs.name, refs.monitorSeries ?? []);
-  else if (refs.kind === 'Device' && refs.groups)
-    check.addDevice(refs.name, { groups: refs.groups, site: refs.site ?? DEFAULT_SITE }, chunk);
 }
 
 /** 1-based file position of a node in a document. */

@@ -5,8 +5,8 @@ import type { DocumentResult } from './check-document.js';
 /**
  * A document's check result as one line of text, as the cache stores it. A valid resource is
  * tab-separated (kind, name, site, parent, policy, groups comma-separated, transport type, transport
- * block as JSON, a policy's monitored series as JSON, row image): names cannot hold tabs, commas or
- * newlines, and the block, the series and the image are JSON, which escapes them, so they are
+ * block as JSON, what the policy checks need as JSON (policies, overrides, a policy's monitors), row
+ * image): names cannot hold tabs, commas or newlines, and the JSON fields and the image are JSON, which escapes them, so they are
  * stored as is
  * (JSON around it would escape it again and double the size). An empty document is `-`; anything
  * else is its JSON, starting with `{`. (Tried as the worker transport too: no faster than JSON on
@@ -15,7 +15,9 @@ import type { DocumentResult } from './check-document.js';
 export function encodeResult(result: DocumentResult): string {
   if (result.empty) return '-';
   if (result.diagnostics.length > 0 || !result.refs) return JSON.stringify(result);
-  const { kind, name, site, parent, policy, groups, transport, transportBlock, monitorSeries } = result.refs;
+  const { kind, name, site, parent, policy, groups, transport, transportBlock } = result.refs;
+  const { policies, overrides, monitors } = result.refs;
+  const attached = policies || overrides || monitors ? JSON.stringify({ policies, overrides, monitors }) : '';
   return [
     kind,
     name,
@@ -25,7 +27,7 @@ export function encodeResult(result: DocumentResult): string {
     groups?.join(',') ?? '',
     transport ?? '',
     transportBlock ? JSON.stringify(transportBlock) : '',
-    monitorSeries ? JSON.stringify(monitorSeries) : '',
+    attached,
     result.declared?.image ?? '',
   ].join('\t');
 }
@@ -34,7 +36,7 @@ export function encodeResult(result: DocumentResult): string {
 export function decodeResult(line: string): DocumentResult | undefined {
   if (line === '-') return { diagnostics: [], empty: true };
   if (line.startsWith('{')) return JSON.parse(line) as DocumentResult;
-  const [kind, name, site, parent, policy, groups, transport, block, series, image] = line.split('\t') as [
+  const [kind, name, site, parent, policy, groups, transport, block, attached, image] = line.split('\t') as [
     Kind,
     ...string[],
   ];
@@ -46,6 +48,14 @@ export function decodeResult(line: string): DocumentResult | undefined {
   if (groups) refs.groups = groups.split(',');
   if (transport) refs.transport = transport;
   if (block) refs.transportBlock = JSON.parse(block) as Record<string, unknown>;
-  if (series) refs.monitorSeries = JSON.parse(series) as string[];
+  if (attached) {
+    const { policies, overrides, monitors } = JSON.parse(attached) as Pick<
+      ResourceRefs,
+      'policies' | 'overrides' | 'monitors'
+    >;
+    if (policies) refs.policies = policies;
+    if (overrides) refs.overrides = overrides;
+    if (monitors) refs.monitors = monitors;
+  }
   return image ? { diagnostics: [], refs, declared: { kind, name, image } } : { diagnostics: [], refs };
 }

@@ -4,7 +4,13 @@ import type { StoredResource } from '../engine/plan.js';
 import { toResource } from '../engine/to-resource.js';
 import { RmmError } from '../errors.js';
 import { deviceEffective, type EffectiveOfDevice } from '../monitoring/device-effective.js';
-import type { GroupLink } from '../monitoring/effective-monitors.js';
+import {
+  attachedPolicies,
+  type GroupLink,
+  groupOfFields,
+  type Holder,
+  holderOfFields,
+} from '../monitoring/policy-holders.js';
 import type { Kind, PolicySpec } from '../resources/kinds.js';
 import { openResourceDatabase } from '../state/resource-database.js';
 import { readStoredResources } from '../state/resource-store.js';
@@ -59,7 +65,7 @@ export default class Get extends RmmCommand {
     { description: 'Sites as JSON.', command: '<%= config.bin %> <%= command.id %> sites -o json' },
     {
       description:
-        'What a device runs: its effective monitors and schedules, each with its policy and groups.',
+        'What a device runs: its effective monitors and schedules, each with its policy and where it is attached, and each overridden value with its origin.',
       command: '<%= config.bin %> <%= command.id %> devices alpha-web-01 --effective',
     },
   ];
@@ -76,9 +82,9 @@ export default class Get extends RmmCommand {
   static override flags = {
     ...dataDirFlags,
     effective: Flags.boolean({
-      summary: "One device's effective monitors and schedules, each with its policy and group chain.",
+      summary: "One device's effective monitors and schedules, each value with its origin.",
       description:
-        'Instead of the device: every monitor it runs (per series, the policy of the most specific group wins; docs/monitoring.md#effective-monitors), the schedules of every policy that reaches it, and the ties rmm validate refuses. JSON: {device, monitors, schedules, conflicts, problems}.',
+        'Instead of the device: every monitor it runs (per series, the policy of the most specific holder wins: device over group over site; docs/monitoring.md#effective-monitors), with the overrides applied and each overridden value shown with the site, group or device whose override set it (like git config --show-origin), the monitors an override disabled, the schedules of every policy that reaches it, and the ties rmm validate refuses. JSON: {device, monitors, disabled, schedules, conflicts, clashes, problems}.',
     }),
     ...outputFlags(['table', 'yaml', 'json'], 'table'),
   };
@@ -144,22 +150,20 @@ export default class Get extends RmmCommand {
   }
 }
 
-/** The device's effective monitors and schedules from the stored groups and policies. */
+/** The device's effective monitors and schedules from the stored sites, groups and policies. */
 function effectiveOf(device: StoredResource, stored: readonly StoredResource[]): EffectiveOfDevice {
   const groups = new Map<string, GroupLink>();
+  const sites = new Map<string, Holder>();
   const policies = new Map<string, PolicySpec>();
-  const text = (v: unknown) => (typeof v === 'string' ? v : null);
   for (const r of stored) {
-    if (r.kind === 'DeviceGroup')
-      groups.set(r.name, {
-        parent: text(r.fields.parent),
-        policy: text(r.fields.policy),
-        site: text(r.fields.site),
-      });
+    if (r.kind === 'DeviceGroup') groups.set(r.name, groupOfFields(r.fields));
+    if (r.kind === 'Site') sites.set(r.name, holderOfFields(r.fields));
     if (r.kind === 'Policy') policies.set(r.name, r.fields as PolicySpec);
   }
   const memberOf = Array.isArray(device.fields.groups) ? (device.fields.groups as string[]) : [];
-  return deviceEffective({ groups: memberOf, site: text(device.fields.site) }, groups, policies);
+  const site = typeof device.fields.site === 'string' ? device.fields.site : null;
+  const link = { name: device.name, groups: memberOf, site, ...holderOfFields(device.fields) };
+  return deviceEffective(link, groups, policies, sites);
 }
 
 function observedOf(row: Observed | undefined) {
@@ -176,6 +180,7 @@ function table(kind: Kind, views: StoredResource[], observed: Map<string, Observ
     columns.push(
       ['DISPLAY NAME', (v) => text(v.fields.displayName)],
       ['TIMEZONE', (v) => text(v.fields.timezone)],
+      ['POLICIES', (v) => text(v.fields.policies)],
     );
   if (kind === 'Policy')
     columns.push(
@@ -185,7 +190,7 @@ function table(kind: Kind, views: StoredResource[], observed: Map<string, Observ
   if (kind === 'DeviceGroup')
     columns.push(
       ['PARENT', (v) => text(v.fields.parent)],
-      ['POLICY', (v) => text(v.fields.policy)],
+      ['POLICIES', (v) => attachedPolicies(groupOfFields(v.fields)).join(',')],
       ['SITE', (v) => text(v.fields.site)],
     );
   if (kind === 'NotificationChannel')

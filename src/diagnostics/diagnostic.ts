@@ -15,7 +15,8 @@ export type DiagnosticCode =
   | 'duplicate' // the same kind/name declared twice
   | 'reference' // names a site, group or policy that is not declared
   | 'cycle' // group parents form a cycle
-  | 'conflict' // two policies tie for one monitored series of a device
+  | 'conflict' // two policies tie for one monitored series of a device, or two overrides for one value
+  | 'enforced' // an override of a monitor its policy enforces
   | 'scope' // a device joins a group scoped to another site
   | 'transport' // a transport plugin's own check of its options (checkOptions)
   | 'channel'; // a notification channel's lab-only setting (sends in clear, trusts any certificate)

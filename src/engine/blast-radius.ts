@@ -1,3 +1,11 @@
+import {
+  attachedPolicies,
+  type GroupLink,
+  groupOfFields,
+  type Holder,
+  holderOfFields,
+  holdersOf,
+} from '../monitoring/policy-holders.js';
 import { deepEqual } from './field-diff.js';
 import type { Plan, ResourceChange } from './plan.js';
 import type { Fields, ResourceView } from './resource-view.js';
@@ -23,7 +31,8 @@ export function blastRadius(plan: Plan, stored: () => Iterable<ResourceView>): B
   const moved = (field: string) =>
     updates.filter((c) => c.fields.some((f) => f.path[0] === field && !deepEqual(f.before, f.after))).length;
   const touchesPolicy =
-    plan.changes.some((c) => c.kind === 'DeviceGroup') || moved('site') + moved('groups') > 0;
+    plan.changes.some((c) => c.kind === 'DeviceGroup' || c.kind === 'Site') ||
+    moved('site') + moved('groups') + moved('policies') > 0;
   return {
     site: moved('site'),
     groups: moved('groups'),
@@ -31,39 +40,45 @@ export function blastRadius(plan: Plan, stored: () => Iterable<ResourceView>): B
   };
 }
 
-export interface Group {
-  parent: string | null;
-  policy: string | null;
-  site: string | null;
-}
+/** A group as effective policies read it (monitoring/policy-holders.ts). */
+export type Group = GroupLink;
 
 /** Devices present before and after whose effective policies differ. */
 function policyChanges(plan: Plan, stored: Iterable<ResourceView>): number {
   const deviceChanges = new Map<string, ResourceChange>();
   const before = new Map<string, Group>();
+  const sitesBefore = new Map<string, Holder>();
   const devices: ResourceView[] = [];
   for (const view of stored) {
     if (view.kind === 'DeviceGroup') before.set(view.name, groupOf(view.fields));
+    else if (view.kind === 'Site') sitesBefore.set(view.name, holderOfFields(view.fields));
     else if (view.kind === 'Device') devices.push(view);
   }
   const after = new Map(before);
+  const sitesAfter = new Map(sitesBefore);
   const changedGroups: string[] = [];
+  const changedSites: string[] = [];
   for (const change of plan.changes) {
     if (change.kind === 'Device') deviceChanges.set(change.name, change);
+    if (change.kind === 'Site') {
+      changedSites.push(change.name);
+      if (change.action === 'delete') sitesAfter.delete(change.name);
+      else sitesAfter.set(change.name, holderOfFields(change.desired ?? {}));
+    }
     if (change.kind !== 'DeviceGroup') continue;
     changedGroups.push(change.name);
     if (change.action === 'delete') after.delete(change.name);
     else after.set(change.name, groupOf(change.desired ?? {}));
   }
-  const affected = [...withDescendants(changedGroups, [before, after])];
-  const policiesBefore = effectivePolicies(before);
-  const policiesAfter = effectivePolicies(after);
+  const affected = [...withDescendants(changedGroups, [before, after]), ...changedSites];
+  const policiesBefore = effectivePolicies(before, sitesBefore);
+  const policiesAfter = effectivePolicies(after, sitesAfter);
   let count = 0;
   for (const device of devices) {
     const change = deviceChanges.get(device.name);
     if (change?.action === 'delete') continue;
-    // A device the plan leaves alone keeps its policies unless it is in a group whose chain changed.
-    // Its image names its groups, so most rows are ruled out without being decoded.
+    // A device the plan leaves alone keeps its policies unless it is in a group whose chain changed
+    // or a site that changed. Its image names both, so most rows are ruled out without being decoded.
     if (!change && !mayBeIn(device, affected)) continue;
     const was = policiesBefore(device.fields);
     const now = policiesAfter(change?.desired ?? device.fields);
@@ -104,55 +119,45 @@ function mayBeIn(device: ResourceView, groups: readonly string[]): boolean {
 }
 
 /** A device's effective policies, as one comparable string (see policiesOfDevice). */
-function effectivePolicies(groups: ReadonlyMap<string, Group>): (device: Fields) => string {
-  const policiesOf = policiesOfDevice(groups);
+function effectivePolicies(
+  groups: ReadonlyMap<string, Group>,
+  sites: ReadonlyMap<string, Holder>,
+): (device: Fields) => string {
+  const policiesOf = policiesOfDevice(groups, sites);
   return (device) => policiesOf(device).join('\n');
 }
 
 /**
- * A device's effective policies, sorted: the policy of each of its groups and of their ancestors
- * (spec.parent, transitively). A group scoped to another site does not apply to the device, nor does
- * anything above it (validation refuses such a membership; a row edited by hand may still hold one).
- * Memoized per group and site, since most devices share a few groups. rmm serve runs the schedules
- * of these policies on the device.
+ * A device's effective policies, sorted: its site's, those of each of its groups and of their
+ * ancestors (spec.parent, transitively), and its own (monitoring/policy-holders.ts holdersOf). A
+ * group scoped to another site does not apply to the device, nor does anything above it
+ * (validation refuses such a membership; a row edited by hand may still hold one). Memoized per
+ * site and list of groups, since most devices share a few. rmm serve runs the schedules of these
+ * policies on the device.
  */
-export function policiesOfDevice(groups: ReadonlyMap<string, Group>): (device: Fields) => string[] {
+export function policiesOfDevice(
+  groups: ReadonlyMap<string, Group>,
+  sites: ReadonlyMap<string, Holder> = new Map(),
+): (device: Fields) => string[] {
   const memo = new Map<string, string[]>();
-  const chain = (start: string, site: string | null): string[] => {
-    const key = `${start}\u0000${site ?? ''}`;
-    let policies = memo.get(key);
-    if (!policies) {
-      policies = [];
-      const seen = new Set<string>();
-      // A cycle in hand-edited rows ends the walk instead of looping.
-      for (let name: string | null = start; name !== null && !seen.has(name); ) {
-        seen.add(name);
-        const group = groups.get(name);
-        if (!group || (group.site !== null && group.site !== site)) break;
-        if (group.policy !== null) policies.push(group.policy);
-        name = group.parent;
-      }
-      memo.set(key, policies);
-    }
-    return policies;
-  };
   return (device) => {
     const site = stringOrNull(device.site);
-    const memberOf = Array.isArray(device.groups) ? device.groups : [];
-    const all = new Set<string>();
-    for (const group of memberOf)
-      if (typeof group === 'string') for (const p of chain(group, site)) all.add(p);
-    return [...all].sort();
+    const memberOf = Array.isArray(device.groups)
+      ? device.groups.filter((g): g is string => typeof g === 'string')
+      : [];
+    const key = `${site ?? ''}\u0000${memberOf.join('\u0000')}`;
+    let inherited = memo.get(key);
+    if (!inherited) {
+      inherited = holdersOf({ groups: memberOf, site }, groups, sites).flatMap((h) => h.policies);
+      memo.set(key, inherited);
+    }
+    return [...new Set([...inherited, ...attachedPolicies(holderOfFields(device))])].sort();
   };
 }
 
 /** A group as effective policies read it, from its fields. */
 export function groupOf(fields: Fields): Group {
-  return {
-    parent: stringOrNull(fields.parent),
-    policy: stringOrNull(fields.policy),
-    site: stringOrNull(fields.site),
-  };
+  return groupOfFields(fields);
 }
 
 function stringOrNull(value: unknown): string | null {

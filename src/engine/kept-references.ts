@@ -15,13 +15,14 @@ const TARGET_KIND = {
   site: 'Site',
   parent: 'DeviceGroup',
   policy: 'Policy',
+  policies: 'Policy',
   groups: 'DeviceGroup',
   channels: 'NotificationChannel',
   matchSites: 'Site',
   matchGroups: 'DeviceGroup',
 } as const;
 type Field = keyof typeof TARGET_KIND;
-const LISTS = new Set<Field>(['groups', 'channels', 'matchSites', 'matchGroups']);
+const LISTS = new Set<Field>(['policies', 'groups', 'channels', 'matchSites', 'matchGroups']);
 
 /**
  * References that a plan's deletions would break: prune may remove a site, group, policy or channel

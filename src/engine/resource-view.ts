@@ -38,9 +38,30 @@ export class ImageView implements ResourceView {
 
 /** The declared fields of each kind, in the order plans show them. */
 export const FIELDS_OF: Record<Kind, readonly string[]> = {
-  Site: ['displayName', 'location', 'timezone', 'contactEmail', 'relay', 'defaults', 'maintenance', 'labels'],
+  Site: [
+    'displayName',
+    'location',
+    'timezone',
+    'contactEmail',
+    'relay',
+    'policies',
+    'overrides',
+    'defaults',
+    'maintenance',
+    'labels',
+  ],
   Policy: ['description', 'interval', 'monitors', 'schedules', 'labels'],
-  DeviceGroup: ['displayName', 'description', 'parent', 'policy', 'site', 'maintenance', 'labels'],
+  DeviceGroup: [
+    'displayName',
+    'description',
+    'parent',
+    'policy',
+    'policies',
+    'overrides',
+    'site',
+    'maintenance',
+    'labels',
+  ],
   Device: [
     'hostname',
     'fqdn',
@@ -48,6 +69,8 @@ export const FIELDS_OF: Record<Kind, readonly string[]> = {
     'mac',
     'site',
     'groups',
+    'policies',
+    'overrides',
     'os',
     'transport',
     'tags',

@@ -30,7 +30,7 @@ export const KIND_TABLES: Record<Kind, KindTable> = {
       contactEmail: 'ContactEmail',
     },
     json: new Set(),
-    settings: ['defaults', 'maintenance'],
+    settings: ['defaults', 'policies', 'overrides', 'maintenance'],
   },
   Policy: {
     table: 'Policies',
@@ -45,7 +45,7 @@ export const KIND_TABLES: Record<Kind, KindTable> = {
     key: 'GroupId',
     columns: { displayName: 'Name', description: 'Description', parent: 'ParentGroupId', policy: 'PolicyId' },
     json: new Set(),
-    settings: ['site', 'maintenance'],
+    settings: ['site', 'policies', 'overrides', 'maintenance'],
   },
   Device: {
     table: 'Devices',
@@ -61,7 +61,7 @@ export const KIND_TABLES: Record<Kind, KindTable> = {
       customFields: 'CustomFields',
     },
     json: new Set(['groups', 'tags', 'customFields']),
-    settings: ['os', 'transport', 'maintenance'],
+    settings: ['os', 'transport', 'policies', 'overrides', 'maintenance'],
     updatedAt: 'UpdatedAt',
   },
   NotificationChannel: {

@@ -1,51 +1,63 @@
 import type { Monitor, PolicySpec } from '../resources/kinds.js';
+import {
+  applyChanges,
+  type FieldOrigin,
+  type OverrideClash,
+  type OverrideField,
+  overridesOf,
+  targetKey,
+} from './monitor-overrides.js';
 import { effectiveInterval } from './monitor-rules.js';
+import {
+  type DeviceLink,
+  type GroupLink,
+  type Holder,
+  type HolderReach,
+  holderKey,
+  holdersOf,
+  type Level,
+} from './policy-holders.js';
 
 /**
- * Which monitors a device runs, and from where. A device follows the policy of each of its groups
- * and of their ancestors (docs/resources.md#effective-policies). When several of those policies
- * monitor the same series (metric and match), the policy of the most specific group owns it: a
- * group's policy overrides its ancestors', as a child group refines its parent, whichever groups
- * the device lists. Two policies whose groups are not one above the other are ambiguous: validation
- * refuses that (monitoring/monitor-conflicts.ts); rows edited by hand that still hold one get both
- * policies' monitors, reported as a conflict, never a silent pick. docs/monitoring.md#effective-monitors.
+ * Which monitors a device runs, and from where. A device follows the policies of its site, of each
+ * of its groups and their ancestors, and its own (docs/resources.md#effective-policies). When
+ * several of those policies monitor the same series (metric and match), the policy of the most
+ * specific holder owns it: device over group, a group over its ancestors, any group over the site,
+ * whichever groups the device lists. Two policies of holders neither above the other (two
+ * unrelated groups, or one holder's two policies) are ambiguous: validation refuses that
+ * (monitoring/policy-checks.ts); rows edited by hand that still hold one get both policies'
+ * monitors, reported as a conflict, never a silent pick. Then the holders' overrides apply
+ * (monitor-overrides.ts). docs/monitoring.md#effective-monitors.
  */
 
-/** A group as the walk needs it. */
-export interface GroupLink {
-  parent: string | null;
-  policy: string | null;
-  site: string | null;
-}
+export type { DeviceLink, GroupLink, Holder } from './policy-holders.js';
 
-export interface DeviceLink {
-  groups: readonly string[];
-  site: string | null;
-}
-
-/** A group with a policy on one of the device's chains, and the groups from the device's own to it. */
+/** A policy attached to a holder on one of the device's chains. */
 export interface PolicyReach {
   policy: string;
-  group: string;
+  level: Level;
+  /** The site, group or device that attaches the policy. */
+  holder: string;
+  /** For a group's policy: the groups from the device's own group up to the holder. */
   via: string[];
-  /** The group's ancestors, nearest first: the groups whose policies this one overrides. */
+  /** Keys of the holders whose policies this one overrides (policy-holders.ts holderKey). */
   above: string[];
 }
 
 export interface ResolvedMonitor extends PolicyReach {
+  /** The policy's monitor with the overrides applied. */
   monitor: Monitor;
   interval: string;
   series: string;
+  /** Each field an override changed, and the holder whose override it was. */
+  changed: Partial<Record<OverrideField, FieldOrigin>>;
 }
 
 export interface MonitorConflict {
   series: string;
-  /** The tied policies, each with the group it came through. */
+  /** The tied policies, each with the holder it came through. */
   policies: PolicyReach[];
 }
-
-/** Longest `parent` chain walked: groups rows edited by hand may hold a cycle. */
-const MAX_DEPTH = 256;
 
 /** A series of one device, as metric{label="value",...} with labels in name order. */
 export function monitoredSeries(metric: string, match: Readonly<Record<string, string>> | undefined): string {
@@ -55,28 +67,19 @@ export function monitoredSeries(metric: string, match: Readonly<Record<string, s
   return labels.length ? `${metric}{${labels.join(',')}}` : metric;
 }
 
-/**
- * Every group with a policy on the device's chains, once, with the shortest way to it. A group
- * scoped to another site gives nothing, nor does anything above it; a group not known ends its chain.
- */
-export function policiesReaching(device: DeviceLink, groups: ReadonlyMap<string, GroupLink>): PolicyReach[] {
-  const reached = new Map<string, PolicyReach>();
-  for (const start of device.groups) {
-    const chain: string[] = [];
-    for (let name: string | null = start; name !== null && chain.length < MAX_DEPTH; ) {
-      const group = groups.get(name);
-      if (!group || chain.includes(name) || (group.site !== null && group.site !== device.site)) break;
-      chain.push(name);
-      name = group.parent;
-    }
-    chain.forEach((name, i) => {
-      const policy = groups.get(name)?.policy ?? null;
-      const known = reached.get(name);
-      if (policy !== null && (!known || i + 1 < known.via.length))
-        reached.set(name, { policy, group: name, via: chain.slice(0, i + 1), above: chain.slice(i + 1) });
-    });
-  }
-  return [...reached.values()];
+/** Every policy attached on the device's chains, once per holder (policy-holders.ts holdersOf). */
+export function policiesReaching(
+  device: DeviceLink,
+  groups: ReadonlyMap<string, GroupLink>,
+  sites?: ReadonlyMap<string, Holder>,
+): PolicyReach[] {
+  return reachesOf(holdersOf(device, groups, sites));
+}
+
+function reachesOf(holders: readonly HolderReach[]): PolicyReach[] {
+  return holders.flatMap((h) =>
+    h.policies.map((policy) => ({ policy, level: h.level, holder: h.holder, via: h.via, above: h.above })),
+  );
 }
 
 /**
@@ -96,8 +99,8 @@ export function seriesOwners(
     }
   const owners = new Map<string, PolicyReach[]>();
   for (const [series, list] of candidates) {
-    const mostSpecific = list.filter((r) => !list.some((other) => other.above.includes(r.group)));
-    // The same policy through two groups counts once, shown through its shortest way.
+    const mostSpecific = list.filter((r) => !list.some((other) => other.above.includes(holderKey(r))));
+    // The same policy through two holders counts once, shown through its shortest way.
     const byPolicy = new Map<string, PolicyReach>();
     for (const reach of mostSpecific) {
       const known = byPolicy.get(reach.policy);
@@ -108,24 +111,43 @@ export function seriesOwners(
   return owners;
 }
 
-/** The monitors a device runs: per series, those of the owning policy; ties are conflicts. */
+/**
+ * The monitors a device runs: per series, those of the owning policy (ties are conflicts), with the
+ * overrides of its holders applied, the lowest level last. A monitor an override disables is in
+ * `disabled`, not `monitors`.
+ */
 export function effectiveMonitors(
   device: DeviceLink,
   groups: ReadonlyMap<string, GroupLink>,
   policies: ReadonlyMap<string, PolicySpec>,
-): { monitors: ResolvedMonitor[]; conflicts: MonitorConflict[] } {
+  sites?: ReadonlyMap<string, Holder>,
+): {
+  monitors: ResolvedMonitor[];
+  disabled: ResolvedMonitor[];
+  conflicts: MonitorConflict[];
+  clashes: OverrideClash[];
+  problems: string[];
+} {
+  const holders = holdersOf(device, groups, sites);
   const seriesOf = (policy: string) =>
     (policies.get(policy)?.monitors ?? []).map((m) => monitoredSeries(m.metric, m.match));
+  const overrides = overridesOf(holders, (policy) => policies.get(policy)?.monitors);
   const monitors: ResolvedMonitor[] = [];
+  const disabled: ResolvedMonitor[] = [];
   const conflicts: MonitorConflict[] = [];
-  for (const [series, owners] of seriesOwners(policiesReaching(device, groups), seriesOf)) {
+  for (const [series, owners] of seriesOwners(reachesOf(holders), seriesOf)) {
     if (owners.length > 1) conflicts.push({ series, policies: owners });
     for (const reach of owners) {
       const spec = policies.get(reach.policy) as PolicySpec;
-      for (const monitor of spec.monitors ?? [])
-        if (monitoredSeries(monitor.metric, monitor.match) === series)
-          monitors.push({ ...reach, monitor, interval: effectiveInterval(spec, monitor), series });
+      for (const declared of spec.monitors ?? []) {
+        if (monitoredSeries(declared.metric, declared.match) !== series) continue;
+        const fields = overrides.changes.get(targetKey(reach.policy, declared.name));
+        const changed = fields ? Object.fromEntries([...fields].map(([f, c]) => [f, c.origin])) : {};
+        const monitor = fields ? applyChanges(declared, fields) : declared;
+        const resolved = { ...reach, monitor, interval: effectiveInterval(spec, monitor), series, changed };
+        (fields?.get('disabled')?.value === true ? disabled : monitors).push(resolved);
+      }
     }
   }
-  return { monitors, conflicts };
+  return { monitors, disabled, conflicts, clashes: overrides.clashes, problems: overrides.problems };
 }

@@ -25,9 +25,12 @@ export function pathOf(instancePath: string): PathSegment[] {
 /** AJV's errors in words an admin reads at a glance, each pointing at the YAML node to fix. */
 export function problemsFromAjv(errors: readonly ErrorObject[]): DocumentProblem[] {
   const problems: DocumentProblem[] = [];
+  // An anyOf's own message (its x-message) says what every branch wanted; each branch's error repeats a part.
+  const anyOfAt = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
   for (const error of errors) {
     // 'if' only says which branch failed; the branch's own error says why.
     if (error.keyword === 'if') continue;
+    if (anyOfAt.has(error.instancePath) && error.schemaPath.includes('/anyOf/')) continue;
     // Inside propertyNames, AJV names the offending key: point at the key itself, not at its map.
     const propertyName = (error as ErrorObject & { propertyName?: string }).propertyName;
     const path =
@@ -133,6 +136,14 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): DocumentProblem
           path,
           at: 'value',
           message: `must be ${BOUND_WORDS[error.keyword]} ${String(error.params.limit)} (got ${String(error.data)})`,
+        });
+        break;
+      case 'minProperties':
+        problems.push({
+          code: 'schema',
+          path,
+          at: 'value',
+          message: custom ?? `must not be empty (at least ${String(error.params.limit)} field)`,
         });
         break;
       case 'not': {

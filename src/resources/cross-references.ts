@@ -1,8 +1,15 @@
 import type { DiagnosticCode, PathSegment } from '../diagnostics/diagnostic.js';
 import { monitoredSeries } from '../monitoring/effective-monitors.js';
+import type { MonitorRef } from '../monitoring/policy-checks.js';
 import { quote } from '../quote.js';
 import { suggest } from '../suggest.js';
-import { type AlertRouteSpec, DEFAULT_SITE, type Kind, type Resource } from './kinds.js';
+import {
+  type AlertRouteSpec,
+  DEFAULT_SITE,
+  type Kind,
+  type MonitorOverride,
+  type Resource,
+} from './kinds.js';
 
 /**
  * Checks that need every document at once: duplicates, references between resources, cycles and
@@ -37,8 +44,12 @@ export interface ResourceRefs {
    * reached with (resources/transport-options.ts effectiveTransportProblems) need both.
    */
   transportBlock?: Record<string, unknown>;
-  /** A Policy's monitored series (monitoring/effective-monitors monitoredSeries), for the conflict check. */
-  monitorSeries?: string[];
+  /** Policies a Site, DeviceGroup (its `policies`; `policy` is above) or Device attaches. */
+  policies?: string[];
+  /** A Site's, DeviceGroup's or Device's overrides, for the override checks (monitoring/policy-checks). */
+  overrides?: MonitorOverride[];
+  /** A Policy's monitors: name, series (effective-monitors monitoredSeries), enforced; for the policy checks. */
+  monitors?: MonitorRef[];
   /** An AlertRoute's channels, and the sites and groups its match names. */
   channels?: string[];
   matchSites?: string[];
@@ -51,6 +62,11 @@ interface Entry<Ref> extends ResourceRefs {
 
 export function refsOf(resource: Resource): ResourceRefs {
   const refs: ResourceRefs = { kind: resource.kind, name: resource.metadata.name };
+  if (resource.kind === 'Site' || resource.kind === 'DeviceGroup' || resource.kind === 'Device') {
+    const { policies, overrides } = resource.spec;
+    if (policies?.length) refs.policies = policies;
+    if (overrides?.length) refs.overrides = overrides;
+  }
   if (resource.kind === 'Device') {
     refs.site = resource.spec.site;
     if (resource.spec.groups) refs.groups = resource.spec.groups;
@@ -61,8 +77,8 @@ export function refsOf(resource: Resource): ResourceRefs {
     if (block?.type) refs.transport = block.type;
     if (block) refs.transportBlock = block as Record<string, unknown>;
   } else if (resource.kind === 'Policy') {
-    const series = new Set((resource.spec.monitors ?? []).map((m) => monitoredSeries(m.metric, m.match)));
-    if (series.size) refs.monitorSeries = [...series];
+    const monitors = monitorRefsOf(resource.spec.monitors ?? []);
+    if (monitors.length) refs.monitors = monitors;
   } else if (resource.kind === 'AlertRoute') {
     Object.assign(refs, routeRefs(resource.spec));
   } else if (resource.kind === 'DeviceGroup') {
@@ -74,10 +90,28 @@ export function refsOf(resource: Resource): ResourceRefs {
   return refs;
 }
 
+/** What the policy checks need of a policy's monitors. */
+export function monitorRefsOf(
+  monitors: ReadonlyArray<{
+    name: string;
+    metric: string;
+    match?: Record<string, string>;
+    enforced?: boolean;
+  }>,
+): MonitorRef[] {
+  return monitors.map((m) => ({
+    name: m.name,
+    series: monitoredSeries(m.metric, m.match),
+    ...(m.enforced ? { enforced: true } : {}),
+  }));
+}
+
 /** The same, from a resource's declared fields as plan holds them (engine/resource-view). */
 export function refsOfFields(kind: Kind, name: string, fields: Record<string, unknown>): ResourceRefs {
   const refs: ResourceRefs = { kind, name };
   const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  if (kind !== 'Policy' && Array.isArray(fields.policies))
+    refs.policies = fields.policies.filter((p): p is string => typeof p === 'string');
   const site = text(fields.site);
   if ((kind === 'Device' || kind === 'DeviceGroup') && site) refs.site = site;
   if (kind === 'Device' && Array.isArray(fields.groups))
@@ -183,6 +217,19 @@ export class ReferenceIndex<Ref> {
     const missing = (what: string, name: string, declared: Map<string, unknown>) =>
       `${what} ${quote(name)} is not declared${this.where}${hintOf(name, declared)}`;
 
+    for (const kind of ['Site', 'DeviceGroup', 'Device'] as const)
+      for (const [name, holder] of this.entries.get(kind) ?? [])
+        holder.policies?.forEach((policy, i) => {
+          if (!allPolicies.has(policy))
+            out.push({
+              ref: holder.ref,
+              kind,
+              name,
+              code: 'reference',
+              path: ['spec', 'policies', i],
+              message: missing('policy', policy, allPolicies),
+            });
+        });
     for (const [name, group] of groups) {
       const at = (code: DiagnosticCode, path: PathSegment[], message: string) =>
         out.push({ ref: group.ref, kind: 'DeviceGroup', name, code, path, message });

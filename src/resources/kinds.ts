@@ -53,7 +53,26 @@ export interface MaintenanceWindow {
   pauseSchedules?: boolean;
 }
 
-export interface SiteSpec {
+/**
+ * A change to an inherited monitor, held by a site, group or device (docs/monitoring.md#overrides):
+ * the monitor by name (and its policy when two reaching policies have one of that name), then the
+ * fields it changes, or `disabled`.
+ */
+export interface MonitorOverride {
+  monitor: string;
+  policy?: string;
+  when?: { op?: Monitor['when']['op']; value?: number; for?: string };
+  severity?: Monitor['severity'];
+  disabled?: boolean;
+}
+
+/** What a site, group or device attaches: policies, several per level, and overrides. */
+export interface PolicyAttachment {
+  policies?: string[];
+  overrides?: MonitorOverride[];
+}
+
+export interface SiteSpec extends PolicyAttachment {
   displayName?: string;
   location?: string;
   timezone?: string;
@@ -63,7 +82,7 @@ export interface SiteSpec {
   maintenance?: MaintenanceWindow[];
 }
 
-export interface DeviceGroupSpec {
+export interface DeviceGroupSpec extends PolicyAttachment {
   displayName?: string;
   description?: string;
   parent?: string;
@@ -72,7 +91,7 @@ export interface DeviceGroupSpec {
   maintenance?: MaintenanceWindow[];
 }
 
-export interface DeviceSpec {
+export interface DeviceSpec extends PolicyAttachment {
   hostname?: string;
   fqdn?: string;
   address?: string;
@@ -94,6 +113,8 @@ export interface Monitor {
   interval?: string;
   severity: 'Info' | 'Warning' | 'Critical';
   autoResolve?: boolean;
+  /** No site, group or device may override it. */
+  enforced?: boolean;
 }
 
 export interface Schedule {

@@ -3,6 +3,7 @@ import { type Group, groupOf, policiesOfDevice } from '../engine/blast-radius.js
 import { type FleetWindows, fleetWindows } from '../maintenance/fleet-windows.js';
 import { maintenanceStateOf } from '../maintenance/state-of.js';
 import type { EffectiveMonitor } from '../monitoring/monitors.js';
+import { type Holder, holderOfFields } from '../monitoring/policy-holders.js';
 import type { NamedRoute } from '../notify/routes.js';
 import { readStoredNotifications } from '../notify/stored-channels.js';
 import type { NotificationChannelSpec, PolicySpec } from '../resources/kinds.js';
@@ -19,7 +20,7 @@ import { type PolicySchedule, policySchedules } from './schedules.js';
 export interface Fleet {
   revision: number;
   devices: readonly DeviceRecord[];
-  /** A device's effective policies (its groups' and their ancestors'), sorted. */
+  /** A device's effective policies (its site's, its groups' and their ancestors', its own), sorted. */
   policiesOf: ReadonlyMap<string, readonly string[]>;
   /** Every policy's runnable schedules, by policy. */
   schedules: ReadonlyMap<string, readonly PolicySchedule[]>;
@@ -42,6 +43,9 @@ export function readFleet(db: Db): Fleet {
     const revision = stateRevision(db);
     const devices = [...devicesByName(db).values()];
     const groups = new Map<string, Group>();
+    const sites = new Map<string, Holder>();
+    // What a device attaches itself; most devices attach nothing, and their rows are not decoded.
+    const own = new Map<string, Holder>();
     const schedules = new Map<string, PolicySchedule[]>();
     const policies = new Map<string, PolicySpec>();
     const problems: string[] = [];
@@ -53,15 +57,24 @@ export function readFleet(db: Db): Fleet {
     const stored = readStoredResources(db);
     for (const resource of stored) {
       if (resource.kind === 'DeviceGroup') groups.set(resource.name, groupOf(resource.fields));
+      if (resource.kind === 'Site') sites.set(resource.name, holderOfFields(resource.fields));
+      if (resource.kind === 'Device' && /policies|overrides/.test(resource.image ?? 'policies'))
+        own.set(resource.name, holderOfFields(resource.fields));
       if (resource.kind !== 'Policy') continue;
       const read = policySchedules(resource.name, resource.fields.schedules);
       schedules.set(resource.name, read.schedules);
       policies.set(resource.name, policySpecOf(resource.fields));
       problems.push(...read.problems);
     }
-    const policiesOf = policiesOfDevice(groups);
-    const byDevice = new Map(devices.map((d) => [d.name, policiesOf({ site: d.site, groups: d.groups })]));
-    const monitors = fleetMonitors(devices, groups, policies);
+    const policiesOf = policiesOfDevice(groups, sites);
+    const links = devices.map((d) => ({ ...d, ...own.get(d.name) }));
+    const byDevice = new Map(
+      links.map((d) => [
+        d.name,
+        policiesOf({ site: d.site, groups: d.groups, policies: [...(d.policies ?? [])] }),
+      ]),
+    );
+    const monitors = fleetMonitors(links, groups, policies, sites);
     problems.push(...monitors.problems);
     const parentOf = new Map([...groups].map(([name, group]) => [name, group.parent]));
     const windows = maintenanceStateOf(stored);

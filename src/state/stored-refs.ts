@@ -1,4 +1,5 @@
-import { type ResourceRefs, refsOfFields } from '../resources/cross-references.js';
+import { monitorRefsOf, type ResourceRefs, refsOfFields } from '../resources/cross-references.js';
+import type { MonitorOverride } from '../resources/kinds.js';
 import type { Db } from './connection.js';
 
 /**
@@ -24,29 +25,44 @@ export function readStoredResourceRefs(db: Db): ResourceRefs[] {
       `SELECT s.SiteId,
          CASE WHEN json_valid(m.Settings) THEN
            CASE WHEN json_type(m.Settings, '$.defaults.transport') = 'object'
-             THEN json_extract(m.Settings, '$.defaults.transport') END END
+             THEN json_extract(m.Settings, '$.defaults.transport') END END,
+         ${ATTACHED}
        FROM Sites s LEFT JOIN ManagedResources m ON m.Kind = 'Site' AND m.Name = s.SiteId`,
     )
     .raw()
-    .all() as Array<[string, unknown]>;
-  for (const [name, transport] of sites) {
-    const refs: ResourceRefs = { kind: 'Site', name };
+    .all() as Array<[string, unknown, unknown, unknown]>;
+  for (const [name, transport, policies, overrides] of sites) {
+    const refs: ResourceRefs = { kind: 'Site', name, ...attachedRefs(policies, overrides) };
     // A site's transport default, for checking the blocks its declared devices are reached with.
     if (typeof transport === 'string') refs.transportBlock = JSON.parse(transport) as Record<string, unknown>;
     out.push(refs);
   }
-  for (const [name] of db.prepare('SELECT PolicyId FROM Policies').raw().all() as Array<[string]>)
-    out.push({ kind: 'Policy', name });
+  const policyRows = db
+    .prepare(`SELECT PolicyId, CASE WHEN json_valid(Monitors) THEN Monitors END FROM Policies`)
+    .raw()
+    .all() as Array<[string, string | null]>;
+  for (const [name, monitors] of policyRows) {
+    const list = monitors ? (JSON.parse(monitors) as unknown) : [];
+    // What the override checks need; a monitor edited by hand into another shape is left out.
+    const readable = Array.isArray(list)
+      ? list.filter(
+          (m): m is { name: string; metric: string } =>
+            typeof m === 'object' && m !== null && typeof m.name === 'string' && typeof m.metric === 'string',
+        )
+      : [];
+    out.push({ kind: 'Policy', name, monitors: monitorRefsOf(readable) });
+  }
   const groups = db
     .prepare(
       `SELECT g.GroupId, g.ParentGroupId, g.PolicyId,
-         CASE WHEN json_valid(m.Settings) THEN json_extract(m.Settings, '$.site') END
+         CASE WHEN json_valid(m.Settings) THEN json_extract(m.Settings, '$.site') END,
+         ${ATTACHED}
        FROM DeviceGroups g LEFT JOIN ManagedResources m ON m.Kind = 'DeviceGroup' AND m.Name = g.GroupId`,
     )
     .raw()
-    .all() as Array<[string, string | null, string | null, unknown]>;
-  for (const [name, parent, policy, site] of groups) {
-    const refs: ResourceRefs = { kind: 'DeviceGroup', name };
+    .all() as Array<[string, string | null, string | null, unknown, unknown, unknown]>;
+  for (const [name, parent, policy, site, policies, overrides] of groups) {
+    const refs: ResourceRefs = { kind: 'DeviceGroup', name, ...attachedRefs(policies, overrides) };
     if (typeof site === 'string') refs.site = site;
     if (parent) refs.parent = parent;
     if (policy) refs.policy = policy;
@@ -89,8 +105,22 @@ function readStoredNotificationRefs(db: Db): ResourceRefs[] {
   return out;
 }
 
+/** A holder's policies and overrides from ManagedResources.Settings, as JSON text or NULL. */
+const ATTACHED = `CASE WHEN json_valid(m.Settings) THEN json_extract(m.Settings, '$.policies') END,
+         CASE WHEN json_valid(m.Settings) THEN json_extract(m.Settings, '$.overrides') END`;
+
+function attachedRefs(policies: unknown, overrides: unknown): Pick<ResourceRefs, 'policies' | 'overrides'> {
+  const list = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as unknown) : undefined);
+  const p = list(policies);
+  const o = list(overrides);
+  return {
+    ...(Array.isArray(p) ? { policies: p.filter((x): x is string => typeof x === 'string') } : {}),
+    ...(Array.isArray(o) ? { overrides: o as MonitorOverride[] } : {}),
+  };
+}
+
 /**
- * The stored devices the checks need: those in a group, and those with a transport block of their
+ * The stored devices the checks need: those in a group, those that attach policies, and those with a transport block of their
  * own (a declared site's default must still fit them), leaving out the ones `declared` names (the
  * input replaces them). A no-op plan of 100,000 devices declares them all, and SQLite leaves them
  * out in 50 ms, where reading them took 350 ms.
@@ -103,16 +133,22 @@ export function readStoredDeviceRefs(db: Db, declared: Iterable<string> = []): R
       `SELECT d.DeviceId, d.SiteId, CASE WHEN json_valid(d.GroupIds) THEN d.GroupIds END,
          CASE WHEN json_valid(m.Settings) THEN
            CASE WHEN json_type(m.Settings, '$.transport') = 'object' THEN json_extract(m.Settings, '$.transport') END
-         END AS block
+         END AS block,
+         CASE WHEN json_valid(m.Settings) THEN json_extract(m.Settings, '$.policies') END AS policies
        FROM Devices d LEFT JOIN ManagedResources m ON m.Kind = 'Device' AND m.Name = d.DeviceId
        WHERE d.DeviceId NOT IN (SELECT value FROM json_each(?))
-         AND (block IS NOT NULL
+         AND (block IS NOT NULL OR policies IS NOT NULL
            OR CASE WHEN json_valid(d.GroupIds) THEN json_array_length(d.GroupIds) > 0 ELSE 0 END)`,
     )
     .raw()
-    .all(JSON.stringify([...declared])) as Array<[string, string | null, string | null, string | null]>;
-  for (const [name, site, groupIds, block] of devices) {
+    .all(JSON.stringify([...declared])) as Array<
+    [string, string | null, string | null, string | null, string | null]
+  >;
+  for (const [name, site, groupIds, block, policies] of devices) {
     const refs = new StoredDeviceRefs(name, block);
+    // The policies it attaches itself: a prune must not destroy one of them (engine/kept-references).
+    const own = attachedRefs(policies, null).policies;
+    if (own?.length) refs.policies = own;
     if (site) refs.site = site;
     const groups = groupIds ? (JSON.parse(groupIds) as unknown) : [];
     if (Array.isArray(groups) && groups.length > 0)
@@ -130,6 +166,7 @@ class StoredDeviceRefs implements ResourceRefs {
   readonly kind = 'Device' as const;
   site?: string;
   groups?: string[];
+  policies?: string[];
   #block: string | null;
   #parsed: Record<string, unknown> | undefined;
   constructor(

@@ -29,7 +29,14 @@ describe('a cached check result line', () => {
   it("keeps a policy's monitored series (the conflict check across documents needs them from cached files too)", () => {
     const policy: DocumentResult = {
       diagnostics: [],
-      refs: { kind: 'Policy', name: 'p1', monitorSeries: ['cpu.percent', 'x{a="1,\\t2",b="\\n"}'] },
+      refs: {
+        kind: 'Policy',
+        name: 'p1',
+        monitors: [
+          { name: 'cpu', series: 'cpu.percent', enforced: true },
+          { name: 'x', series: 'x{a="1,\\t2",b="\\n"}' },
+        ],
+      },
       declared: { kind: 'Policy', name: 'p1', image: '[]' },
     };
     expect(decodeResult(encodeResult(policy))).toEqual(policy);

@@ -7,12 +7,29 @@ import { execFile } from '../helpers/sqlite.js';
 
 /**
  * rmm get devices NAME --effective through the real CLI: a device's effective monitors and schedules
- * from the applied groups and policies, each with the policy and the group chain it came from.
+ * from the applied site, groups and policies, each with the policy and the holder it came from,
+ * and each value an override changed with the override's holder.
  */
 let cwd: string;
 const rmm = (...args: string[]) => runCli(args, { cwd });
 
 const YAML = `apiVersion: rmm/v1
+kind: Site
+metadata: {name: main}
+spec:
+  policies: [memory]
+  overrides:
+    - {monitor: mem-high, when: {value: 92}}
+---
+apiVersion: rmm/v1
+kind: Policy
+metadata: {name: memory}
+spec:
+  monitors:
+    - {name: mem-high, metric: memory.used_percent, when: {op: ">", value: 90}, severity: Warning}
+    - {name: mem-full, metric: memory.used_percent, when: {op: ">", value: 99}, severity: Critical, enforced: true}
+---
+apiVersion: rmm/v1
 kind: Policy
 metadata: {name: baseline}
 spec:
@@ -47,7 +64,12 @@ spec: {policy: baseline}
 apiVersion: rmm/v1
 kind: DeviceGroup
 metadata: {name: web}
-spec: {parent: servers, policy: web}
+spec:
+  parent: servers
+  policies: [web]
+  overrides:
+    - {monitor: cpu-web, severity: Critical}
+    - {monitor: root-disk, when: {value: 90, for: 15m}}
 ---
 apiVersion: rmm/v1
 kind: DeviceGroup
@@ -57,7 +79,14 @@ spec: {policy: db}
 apiVersion: rmm/v1
 kind: Device
 metadata: {name: web-01}
-spec: {site: main, address: 127.0.0.1, os: linux, groups: [web]}
+spec:
+  site: main
+  address: 127.0.0.1
+  os: linux
+  groups: [web]
+  overrides:
+    - {monitor: root-disk, when: {value: 80}}
+    - {monitor: mem-high, disabled: true}
 ---
 apiVersion: rmm/v1
 kind: Device
@@ -82,35 +111,39 @@ afterAll(async () => {
 });
 
 describe('rmm get devices NAME --effective', () => {
-  it('lists each effective monitor and schedule with its policy and group chain; the nearer group wins a series', async () => {
+  it('lists each effective monitor and schedule with its policy and holder; the nearer group wins a series', async () => {
     const json = JSON.parse((await rmm('get', 'devices', 'web-01', '--effective', '-o', 'json')).stdout);
     expect(json.device).toBe('web-01');
     expect(
       json.monitors.map(
-        (m: { policy: string; via: string[]; name: string; series: string; interval: string }) => [
+        (m: { policy: string; level: string; holder: string; name: string; series: string }) => [
           m.policy,
-          m.via.join('>'),
+          `${m.level} ${m.holder}`,
           m.name,
           m.series,
-          m.interval,
         ],
       ),
     ).toEqual([
-      ['web', 'web', 'cpu-web', 'cpu.percent', '1m'],
-      ['baseline', 'web>servers', 'root-disk', 'disk.used_percent{mount="/"}', '5m'],
+      ['memory', 'site main', 'mem-full', 'memory.used_percent'],
+      ['web', 'group web', 'cpu-web', 'cpu.percent'],
+      ['baseline', 'group servers', 'root-disk', 'disk.used_percent{mount="/"}'],
     ]);
-    expect(json.monitors[1]).toMatchObject({
-      group: 'servers',
+    expect(json.monitors[2]).toMatchObject({
+      via: ['web', 'servers'],
       metric: 'disk.used_percent',
       match: { mount: '/' },
-      when: { op: '>=', value: 85 },
+      interval: '5m',
+      when: { op: '>=', value: 80, for: '15m' },
       severity: 'Warning',
       autoResolve: false,
+      enforced: false,
     });
+    expect(json.monitors[0].enforced).toBe(true);
     expect(json.schedules).toEqual([
       {
         policy: 'baseline',
-        group: 'servers',
+        level: 'group',
+        holder: 'servers',
         via: ['web', 'servers'],
         action: 'inventory',
         everyMs: 86_400_000,
@@ -118,7 +151,8 @@ describe('rmm get devices NAME --effective', () => {
       },
       {
         policy: 'web',
-        group: 'web',
+        level: 'group',
+        holder: 'web',
         via: ['web'],
         action: 'exec',
         everyMs: 3_600_000,
@@ -133,19 +167,46 @@ describe('rmm get devices NAME --effective', () => {
     const lines = text.stdout.split('\n');
     expect(lines[0]).toBe('Effective monitors of Device/web-01:');
     expect(lines[1]).toMatch(
-      /^POLICY\s+VIA GROUPS\s+MONITOR\s+SERIES\s+CONDITION\s+INTERVAL\s+SEVERITY\s+AUTO-RESOLVE$/,
+      /^POLICY\s+FROM\s+MONITOR\s+SERIES\s+CONDITION\s+INTERVAL\s+SEVERITY\s+AUTO-RESOLVE$/,
     );
-    expect(lines[3]).toMatch(
-      /^baseline\s+web > servers\s+root-disk\s+disk\.used_percent\{mount="\/"\}\s+>= 85\s+5m\s+Warning\s+no$/,
+    expect(lines[4]).toMatch(
+      /^baseline\s+group web > servers\s+root-disk\s+disk\.used_percent\{mount="\/"\}\s+>= 80 for 15m\s+5m\s+Warning\s+no$/,
     );
     expect(text.stdout).toMatch(
-      /\nSchedules:\nPOLICY\s+VIA GROUPS\s+ACTION\s+EVERY\s+PRIORITY\s+COMMAND\nbaseline\s+web > servers\s+inventory\s+1d\s+5\s*\nweb\s+web\s+exec\s+1h\s+7\s+uptime/,
+      /\nSchedules:\nPOLICY\s+FROM\s+ACTION\s+EVERY\s+PRIORITY\s+COMMAND\nbaseline\s+group web > servers\s+inventory\s+1d\s+5\s*\nweb\s+group web\s+exec\s+1h\s+7\s+uptime/,
     );
   });
 
-  it('a device in no group runs nothing; a tie from rows edited by hand is shown as a conflict', async () => {
+  it('shows where each overridden value comes from, like git config --show-origin, and what an override disabled', async () => {
+    const json = JSON.parse((await rmm('get', 'devices', 'web-01', '--effective', '--json')).stdout);
+    const disk = json.monitors.find((m: { name: string }) => m.name === 'root-disk');
+    expect(disk.overridden).toEqual({
+      'when.value': { level: 'device', holder: 'web-01', via: [] },
+      'when.for': { level: 'group', holder: 'web', via: ['web'] },
+    });
+    expect(json.disabled.map((m: { policy: string; name: string }) => `${m.policy}/${m.name}`)).toEqual([
+      'memory/mem-high',
+    ]);
+    const text = (await rmm('get', 'devices', 'web-01', '--effective')).stdout;
+    const block = text.slice(text.indexOf('Overridden values:'), text.indexOf('\n\nSchedules:'));
+    expect(block.split('\n').map((l) => l.trim().split(/\s{2,}/))).toEqual([
+      ['Overridden values:'],
+      ['MONITOR', 'FIELD', 'VALUE', 'FROM'],
+      ['web/cpu-web', 'severity', 'Critical', 'group web'],
+      ['baseline/root-disk', 'when.value', '80', 'device web-01'],
+      ['baseline/root-disk', 'when.for', '15m', 'group web'],
+      ['memory/mem-high', 'when.value', '92', 'site main'],
+      ['memory/mem-high', 'disabled', 'true', 'device web-01'],
+      [''],
+      ['Disabled by an override: memory/mem-high'],
+    ]);
+  });
+
+  it("a device in no group runs its site's policies; a tie from rows edited by hand is shown as a conflict", async () => {
     const bare = await rmm('get', 'devices', 'bare-01', '--effective');
-    expect(bare.stdout.trimEnd()).toBe('Effective monitors of Device/bare-01:\n  none\n\nSchedules:\n  none');
+    expect(bare.stdout.trimEnd()).toMatch(
+      /^Effective monitors of Device\/bare-01:\nPOLICY .*\nmemory\s+site main\s+mem-high .*\nmemory\s+site main\s+mem-full .*\n\nOverridden values:\n.*\nmemory\/mem-high\s+when\.value\s+92\s+site main\n\nSchedules:\n {2}none$/,
+    );
     execFile(
       path.join(cwd, 'data', 'devices.db'),
       `UPDATE Devices SET GroupIds = '["web","db"]' WHERE DeviceId = 'db-01'`,
@@ -155,20 +216,31 @@ describe('rmm get devices NAME --effective', () => {
       {
         series: 'cpu.percent',
         policies: [
-          { policy: 'web', group: 'web', via: ['web'] },
-          { policy: 'db', group: 'db', via: ['db'] },
+          { policy: 'web', level: 'group', holder: 'web', via: ['web'] },
+          { policy: 'db', level: 'group', holder: 'db', via: ['db'] },
         ],
       },
     ]);
     expect(json.monitors.map((m: { name: string }) => m.name).sort()).toEqual([
       'cpu-db',
       'cpu-web',
+      'mem-full',
+      'mem-high',
       'root-disk',
     ]);
     const text = await rmm('get', 'devices', 'db-01', '--effective');
     expect(text.stdout).toContain(
-      '\nConflicts (rmm validate refuses these; both policies apply until fixed):\n  cpu.percent: policy web via web and policy db via db',
+      '\nConflicts (rmm validate refuses these; both policies apply until fixed):\n  cpu.percent: policy web from group web and policy db from group db',
     );
+  });
+
+  it('rmm get sites and groups list the policies each attaches', async () => {
+    const sites = (await rmm('get', 'sites')).stdout.split('\n');
+    expect(sites[0]).toMatch(/^NAME\s+DISPLAY NAME\s+TIMEZONE\s+POLICIES\s+MANAGED$/);
+    expect(sites[1]).toMatch(/^main\s+main\s+memory\s+yes$/);
+    const groups = (await rmm('get', 'groups')).stdout.split('\n');
+    expect(groups[0]).toMatch(/^NAME\s+PARENT\s+POLICIES\s+SITE\s+MANAGED$/);
+    expect(groups.find((l) => l.startsWith('web '))).toMatch(/^web\s+servers\s+web\s+yes$/);
   });
 
   it('refuses --effective without one device, and an unknown device', async () => {

@@ -105,6 +105,38 @@ describe('blastRadius', () => {
     expect(radius([...TREE, ...DEVICES], after)).toEqual({ site: 0, groups: 0, policy: 3 });
   });
 
+  it("a site's policies reach every device of the site, and only them", () => {
+    const site = (name: string, spec: Record<string, unknown> = {}): Resource =>
+      ({ apiVersion: 'rmm/v1', kind: 'Site', metadata: { name }, spec }) as Resource;
+    const before = [site('alpha'), site('beta'), ...TREE, ...DEVICES, device('in-beta', [], 'beta')];
+    const after = replace(before, site('alpha', { policies: ['baseline'] }));
+    expect(radius(before, after)).toEqual({ site: 0, groups: 0, policy: 5 });
+    // A policy the devices already follow through a group changes nothing effective for them.
+    const same = replace(before, site('alpha', { policies: ['linux-base'] }));
+    expect(radius(before, same)).toEqual({ site: 0, groups: 0, policy: 1 });
+  });
+
+  it("a device's own policies are part of its effective policies", () => {
+    const own = (name: string, groups: string[], policies: string[]): Resource =>
+      ({
+        apiVersion: 'rmm/v1',
+        kind: 'Device',
+        metadata: { name },
+        spec: { site: 'alpha', groups, policies },
+      }) as Resource;
+    const before = [...TREE, ...DEVICES];
+    expect(radius(before, replace(before, own('in-web', ['web'], ['extra'])))).toEqual({
+      site: 0,
+      groups: 0,
+      policy: 1,
+    });
+    expect(radius(before, replace(before, own('in-web', ['web'], ['linux-base'])))).toEqual({
+      site: 0,
+      groups: 0,
+      policy: 0,
+    });
+  });
+
   it('a group scoped to another site gives its policy to no device of this one', () => {
     // Only a row edited by hand can hold such a membership; its policy does not apply, and a device
     // that moves to the group's site gains it.

@@ -137,7 +137,13 @@ describe("effective monitors: the most specific group's policy owns a series", (
 
   it('ends a parent cycle and an unknown group instead of looping', () => {
     expect(policiesReaching({ groups: ['loop-a', 'nowhere'], site: 'main' }, groups)).toEqual([
-      { policy: 'baseline', group: 'loop-a', via: ['loop-a'], above: ['loop-b'] },
+      {
+        policy: 'baseline',
+        level: 'group',
+        holder: 'loop-a',
+        via: ['loop-a'],
+        above: ['group:loop-b', 'site:main'],
+      },
     ]);
   });
 });

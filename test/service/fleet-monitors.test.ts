@@ -9,10 +9,12 @@ import { fleetMonitors, policySpecOf } from '../../src/service/fleet-monitors.js
 /** A resolved monitor to the evaluator's shape, and a fleet's effective monitors at one revision. */
 const resolved = (monitor: Record<string, unknown>, interval = '1m'): ResolvedMonitor => ({
   policy: 'base',
-  group: 'servers',
+  level: 'group',
+  holder: 'servers',
   via: ['servers'],
   above: [],
   series: 'x',
+  changed: {},
   interval,
   monitor: {
     name: 'disk-root',
@@ -129,6 +131,20 @@ describe('fleetMonitors', () => {
     expect(out.problems).toEqual([
       'policies "web" (group web) and "db" (group db) both monitor cpu.percent: both apply (fix the rows with rmm apply); 2 devices',
     ]);
+  });
+
+  it("devices of one site and groups share one answer, but a device's own overrides are its alone", () => {
+    const groups = new Map([
+      ['web', { ...group('web'), overrides: [{ monitor: 'cpu', when: { value: 85 } }] }],
+    ]);
+    const policies = new Map<string, PolicySpec>([['web', { monitors: [cpu('cpu', 80)] }]]);
+    const quiet = { ...device('b', ['web']), overrides: [{ monitor: 'cpu', disabled: true }] };
+    const tuned = { ...device('c', ['web']), overrides: [{ monitor: 'cpu', when: { value: 99 } }] };
+    const out = fleetMonitors([device('a', ['web']), quiet, tuned, device('d', ['web'])], groups, policies);
+    expect(out.byDevice.get('a')?.map((m) => m.threshold)).toEqual([85]);
+    expect(out.byDevice.has('b')).toBe(false);
+    expect(out.byDevice.get('c')?.map((m) => m.threshold)).toEqual([99]);
+    expect(out.byDevice.get('d')).toBe(out.byDevice.get('a'));
   });
 
   it('leaves out a monitor it cannot read, once, and keeps the others', () => {

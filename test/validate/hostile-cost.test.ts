@@ -48,7 +48,7 @@ describe('rmm validate with inputs that cost too much', () => {
     const lines = await validate('unknown-keys.yaml');
     expect(lines).toHaveLength(51);
     expect(lines[0]).toBe(
-      'unknown-keys.yaml:7:3: Device/web-01: unknown field "k0000"; expected one of: hostname, fqdn, address, mac, site, groups, os, transport, tags, customFields, maintenance',
+      'unknown-keys.yaml:7:3: Device/web-01: unknown field "k0000"; expected one of: hostname, fqdn, address, mac, site, groups, policies, overrides, os, transport, tags, customFields, maintenance',
     );
     expect(lines[49]).toMatch(/^unknown-keys\.yaml:56:3: Device\/web-01: unknown field "k0049";/);
     expect(lines[50]).toBe(
