@@ -4,6 +4,7 @@ import type { Action, Plan, ResourceChange } from '../engine/plan.js';
 import { redactFieldChanges, redactFields } from '../engine/redact.js';
 import type { MigrationStep } from '../formats/migration-step.js';
 import type { Kind } from '../resources/kinds.js';
+import { type ReplayJson, type ReplayView, replayJson } from './plan-replay.js';
 
 /**
  * The machine-readable forms of plan and apply (docs/cli.md). Each carries formatVersion; a change
@@ -25,6 +26,8 @@ export interface PlanJson {
   blastRadius: BlastRadius;
   /** Pending schema steps apply runs first, in the same transaction (empty when the schema is current). */
   migration: MigrationStep[];
+  /** The threshold replay of the monitors the plan adds or changes (views/plan-replay.ts); advice, never applied. */
+  replay: ReplayJson;
 }
 
 export function planJson(
@@ -32,6 +35,7 @@ export function planJson(
   revision: number,
   radius: BlastRadius,
   migration: MigrationStep[] = [],
+  replay?: ReplayView,
 ): PlanJson {
   return {
     formatVersion: FORMAT_VERSION,
@@ -43,6 +47,7 @@ export function planJson(
     unowned: plan.unowned,
     summary: plan.summary,
     blastRadius: radius,
+    replay: replayJson(replay),
   };
 }
 
