@@ -44,8 +44,11 @@ export function monitorChanges(stored: readonly ResourceView[], plan: Plan): Mon
   const fleetWide = plan.changes.some((c) => FLEET_WIDE.has(c.kind));
   const touched = new Set(plan.changes.filter((c) => c.kind === 'Device').map((c) => c.name));
   if (!fleetWide && touched.size === 0) return { devices: 0, monitors: [] };
-  // Only Device changes: no other device's monitors can move, so only these are computed.
-  const inScope = (r: ResourceView) => r.kind !== 'Device' || fleetWide || touched.has(r.name);
+  // Only existing devices are compared (a cold apply computes nothing), and when the plan changes
+  // only Devices, only those: no other device's monitors can move.
+  const existing = new Set(stored.filter((r) => r.kind === 'Device').map((r) => r.name));
+  const inScope = (r: ResourceView) =>
+    r.kind !== 'Device' || (existing.has(r.name) && (fleetWide || touched.has(r.name)));
   const before = stored.filter(inScope);
   const after = stateAfter(before, plan).filter(inScope);
   const was = effectiveOf(before);
