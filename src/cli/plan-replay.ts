@@ -47,6 +47,8 @@ export function planReplayView(
 ): ReplayView | undefined {
   if (window === undefined) return undefined;
   const { duration } = window;
-  if (planned.migration.length > 0) return { duration, skipped: 'schema-behind' };
+  // Metrics may not be in the form the replay reads until the pending steps ran.
+  if (planned.migration.length > 0 && changes.monitors.length > 0)
+    return { duration, skipped: 'schema-behind' };
   return { duration, result: replayPlan(seriesReader(db), changes.monitors, window) };
 }
