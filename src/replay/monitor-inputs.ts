@@ -15,6 +15,9 @@ export interface MonitorInputs {
  * Declared resources (stored rows, or the state a plan leads to) as fleetMonitors' inputs, as
  * readFleet builds them from the database: kept in this one function so that a change to what
  * decides effective monitors (policies at more levels, overrides) changes the plan here only.
+ * Whatever decides a device's monitors must reach fleetMonitors on the device's record (or in the
+ * maps shared by all devices): monitor-changes computes devices whose records differ only in name,
+ * address and connection once.
  */
 export function monitorInputsOf(resources: readonly ResourceView[]): MonitorInputs {
   const groups = new Map<string, Group>();

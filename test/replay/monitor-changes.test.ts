@@ -115,6 +115,22 @@ describe('monitorChanges', () => {
     expect(summary(c)).toEqual([{ monitor: 'lab/cpu-high', added: true, devices: ['lab-01:-->50'] }]);
   });
 
+  it('devices alike are computed once, but a site of their own still decides their monitors', () => {
+    const scoped = [
+      ...BASE.filter((r) => r.kind !== 'Device'),
+      group('alpha-only', { site: 'alpha', policy: 'linux' }),
+      { ...device('a-01', ['alpha-only']), spec: { site: 'alpha', groups: ['alpha-only'] } } as Resource,
+      { ...device('b-01', ['alpha-only']), spec: { site: 'beta', groups: ['alpha-only'] } } as Resource,
+      { ...device('a-02', ['alpha-only']), spec: { site: 'alpha', groups: ['alpha-only'] } } as Resource,
+    ];
+    const c = changes(scoped, replace(scoped, policy('linux', [cpu(80), disk])));
+    // b-01's group belongs to another site: no policy reaches it, before or after.
+    expect(c.devices).toBe(2);
+    expect(summary(c)).toEqual([
+      { monitor: 'linux/cpu-high', added: false, devices: ['a-01:90->80', 'a-02:90->80'] },
+    ]);
+  });
+
   it('a plan that changes no monitor: none, and a label change on a device reads no other device', () => {
     const c = changes(
       BASE,
