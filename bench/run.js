@@ -27,6 +27,7 @@ import { fanout } from './fanout.js';
 import { generate } from './generate.js';
 import { HOSTILE, writeHostile } from './hostile.js';
 import { ingest } from './ingest.js';
+import { REPLAY_FLAG, replayInput } from './replay.js';
 import { winrm } from './winrm.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -45,6 +46,7 @@ const PARTS = [
   'ingest',
   'day',
   'storm',
+  'replay',
 ];
 // Parts that bring their own input: the 100,000-device input is for validate and reconcile only.
 const OWN_INPUT = PARTS.filter((part) => part !== 'validate' && part !== 'reconcile');
@@ -383,5 +385,57 @@ an alert storm (issue 13): ${fmt(off.alerts)} alerts fire in one cycle; each rai
   );
   console.log(
     `  grouping on (groupWait 30s, 5 monitors): ${fmt(on.notifications)} messages carrying ${fmt(on.alertsInMessages)} alerts, delivered in ${fmt(on.deliverMs / 1000, 1)} s; lost ${fmt(on.lost)}; peak RSS ${fmt(r.maxRssMb)} MB`,
+  );
+}
+
+if (!only || only === 'replay') {
+  console.log(
+    '\nthreshold replay in rmm plan (issue 13): one changed monitor (cpu.percent > 90 -> 80, for 3m)',
+  );
+  const input = replayInput({ work, cli });
+  const days = Number.parseInt(REPLAY_FLAG, 10);
+  const inProcess = measure('replay', [
+    path.join(root, 'bench', 'replay-child.js'),
+    path.join(input.dataDir, 'devices.db'),
+    days,
+  ]);
+  const t = inProcess.timed;
+  if (t.samplesRead !== input.rows || t.rows !== input.rows)
+    throw new Error(`replay: read ${t.samplesRead} samples (floor ${t.rows}), expected ${input.rows}`);
+  const plan = (label, ...flags) =>
+    measure(label, [cli, 'plan', '-f', input.changed, '--data-dir', input.dataDir, ...flags]);
+  const withReplay = expectLine(
+    plan(`rmm plan --replay ${REPLAY_FLAG}`, '--replay', REPLAY_FLAG),
+    'bench/cpu-high: would have fired',
+  );
+  const without = expectLine(plan('rmm plan --no-replay', '--no-replay'), 'Plan: 0 to add, 1 to change');
+  console.log(
+    `  ${fmt(input.devices)} devices x ${fmt(input.rows / input.devices)} one-minute samples = ${fmt(input.rows)} rows of the covered series`,
+  );
+  console.log(
+    `  ${'measurement'.padEnd(52)} ${'wall s'.padStart(8)} ${'cpu s'.padStart(8)} ${'rows/s'.padStart(11)} ${'peak RSS MB'.padStart(12)} ${'x floor cpu'.padStart(12)}`,
+  );
+  // rows/s only for what reads the rows; a part's RSS is the process's peak so far.
+  const row = (label, part, rss, reads = true) =>
+    console.log(
+      `  ${label.padEnd(52)} ${fmt(part.wallMs / 1000, 2).padStart(8)} ${fmt(part.cpuMs / 1000, 2).padStart(8)} ${(reads ? fmt(input.rows / (part.wallMs / 1000)) : '').padStart(11)} ${(rss === undefined ? '' : fmt(rss)).padStart(12)} ${fmt(part.cpuMs / t.parts.floor.cpuMs, 2).padStart(12)}`,
+    );
+  row('floor: iterate the same rows, same index ranges', t.parts.floor, t.parts.floor.peakRssMb);
+  row('floor: SELECT count(*) over the window', t.parts.count, undefined, false);
+  row(
+    `plan's monitor changes (stored state, ${fmt(input.devices)} devices)`,
+    t.parts.changes,
+    undefined,
+    false,
+  );
+  row('replayPlan: read + evaluate (in-process)', t.parts.replay, t.parts.replay.peakRssMb);
+  row(`rmm plan --replay ${REPLAY_FLAG} (whole command)`, withReplay, withReplay.maxRssMb);
+  row('rmm plan --no-replay (whole command)', without, without.maxRssMb, false);
+  const m = t.monitor;
+  console.log(
+    `  bench/cpu-high: would have fired ${fmt(m.planned.alerts)} alerts on ${fmt(m.planned.devices)} devices (now: ${fmt(m.now.alerts)} on ${fmt(m.now.devices)}); first floor pass ${fmt(t.parts.floorFirst.wallMs / 1000, 2)} s, second ${fmt(t.parts.floorSecond.wallMs / 1000, 2)} s`,
+  );
+  console.log(
+    `  The input is kept in bench/.work/replay while its samples lie in the last ${REPLAY_FLAG}; peak RSS of a part is the process's peak so far (the floor runs first).`,
   );
 }

@@ -26,6 +26,11 @@ const RULES: { layers: string[]; forbidden: string[]; why: string; types?: 'coun
     why: 'rmm serve is the first caller of the core that is not a command: the service logs through what it is given',
   },
   {
+    layers: ['src/replay'],
+    forbidden: CLI_SIDE,
+    why: 'the plan replay returns counts; the plan view renders them',
+  },
+  {
     layers: ['src/reconcile'],
     forbidden: CLI_SIDE,
     why: 'plan and apply return data and throw RmmErrors; commands render',
@@ -56,6 +61,7 @@ const SILENT = [
   'src/monitoring',
   'src/notify',
   'src/maintenance',
+  'src/replay',
 ];
 
 /** Where a module has grown past one job (issue 12 split the ones above it). */

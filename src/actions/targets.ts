@@ -1,3 +1,4 @@
+import type { ResourceView } from '../engine/resource-view.js';
 import { RmmError } from '../errors.js';
 import type { Db } from '../state/connection.js';
 import { readStoredResources } from '../state/resource-store.js';
@@ -100,14 +101,21 @@ export function devicesByName(db: Db): Map<string, DeviceRecord> {
 
 function readDevices(db: Db): { devices: DeviceRecord[]; parents: Map<string, string | null> } {
   const stored = readStoredResources(db);
-  const sites = new Map<string, Record<string, unknown>>();
   const parents = new Map<string, string | null>();
+  for (const r of stored)
+    if (r.kind === 'DeviceGroup') parents.set(r.name, (r.fields.parent as string | null) ?? null);
+  return { devices: deviceRecordsOf(stored), parents };
+}
+
+/**
+ * The device records of a set of resources (the stored rows, or a plan's state after apply): each
+ * Device with its site's default transport merged in. Pure; `rmm plan` reads a planned state here.
+ */
+export function deviceRecordsOf(resources: readonly ResourceView[]): DeviceRecord[] {
+  const sites = new Map<string, Record<string, unknown>>();
   const devices: DeviceRecord[] = [];
-  for (const r of stored) {
-    if (r.kind === 'Site') sites.set(r.name, r.fields);
-    else if (r.kind === 'DeviceGroup') parents.set(r.name, (r.fields.parent as string | null) ?? null);
-  }
-  for (const r of stored) {
+  for (const r of resources) if (r.kind === 'Site') sites.set(r.name, r.fields);
+  for (const r of resources) {
     if (r.kind !== 'Device') continue;
     const f = r.fields;
     const site = String(f.site ?? 'main');
@@ -123,7 +131,7 @@ function readDevices(db: Db): { devices: DeviceRecord[]; parents: Map<string, st
       transport: effectiveTransport(f.transport as TransportBlock | null, defaults).block,
     });
   }
-  return { devices, parents };
+  return devices;
 }
 
 function globToRegExp(glob: string): RegExp {

@@ -9,6 +9,7 @@ import { RmmError } from '../errors.js';
 import { commitPlan } from '../reconcile/apply.js';
 import { checkDestroyLimit, checkOwnership } from '../reconcile/refusals.js';
 import { planSaved } from '../reconcile/saved-plan.js';
+import { monitorChanges } from '../replay/monitor-changes.js';
 import { openResourceDatabase } from '../state/resource-database.js';
 import { phase } from '../timing.js';
 import { transportChecks, transportSchemas } from '../transports/registry.js';
@@ -129,7 +130,7 @@ export default class Apply extends RmmCommand {
       const nothingToDo = plan.changes.length === 0 && planned.migration.length === 0;
       // With --json stdout holds only events; a plan to confirm is shown on stderr instead.
       if (!flags.json || (confirm && !nothingToDo)) {
-        const radius = blastRadius(plan, () => planned.stored);
+        const radius = blastRadius(plan, () => planned.stored, monitorChanges(planned.stored, plan).devices);
         writeLines(
           planLines(plan, colorEnabled(), radius, planned.migration),
           flags.json ? process.stderr : process.stdout,

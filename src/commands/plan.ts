@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { dataDirFlags, outputFlag, RmmCommand, unknownTransportsFlags } from '../base-command.js';
 import { planInputs } from '../cli/plan-inputs.js';
+import { planReplayView, replayFlags, replayWindow } from '../cli/plan-replay.js';
 import { blastRadius } from '../engine/blast-radius.js';
 import { plannedState } from '../engine/planned-state.js';
 import { redactFieldChanges } from '../engine/redact.js';
@@ -9,6 +10,7 @@ import { signedPlanText, toSavedPlan } from '../engine/saved-plan.js';
 import { ExitCode, RmmError } from '../errors.js';
 import { upcomingWindows } from '../maintenance/upcoming.js';
 import { checkDestroyLimit, checkOwnership } from '../reconcile/refusals.js';
+import { monitorChanges } from '../replay/monitor-changes.js';
 import { planKeyForSaving } from '../state/plan-key.js';
 import { phase } from '../timing.js';
 import { transportChecks } from '../transports/registry.js';
@@ -55,6 +57,7 @@ export default class PlanCommand extends RmmCommand {
     "References resolve against the input and what the database already holds, so one site's files can be planned alone.",
     'Every applied resource remembers its apply set (--apply-set, default "default") and the file that declared it. Only members of this set whose file is among the -f inputs (or in a folder given) are ever destroyed, and only with --prune; without it they are listed as no longer declared. So `-f sites/alpha --prune` never touches what other files applied. A resource another set owns is refused (exit 3) unless --take-over. Rows rmm never managed are never touched, the default site main is never destroyed, and observed fields (LastSeen, Status, OS details) are never part of a plan. See docs/apply-sets.md.',
     "It also lists the maintenance windows that start or end within the next 24 hours, in the state the plan leads to, each in its site's local time (docs/maintenance.md).",
+    "Each monitor the plan adds or changes (threshold, op, for, severity, metric or match, on any device) is replayed through rmm serve's evaluator over the stored samples of the last 7 days (--replay DURATION; --no-replay skips it): per monitor, the alerts it would have fired as planned and as it runs now on the same devices. It only reads the series those monitors cover; a saved plan (--out) does not hold it, and apply never replays. See docs/monitoring.md#threshold-replay.",
     'Exit codes: 0 success (with --detailed-exitcode: no changes), 1 invalid input or error, 2 with --detailed-exitcode: changes present, 3 resources owned by another apply set, 4 more destroys than --max-destroy, 64 bad flags.',
   ].join('\n\n');
 
@@ -80,6 +83,10 @@ export default class PlanCommand extends RmmCommand {
       command: '<%= config.bin %> <%= command.id %> -f . -R --out plan.json',
     },
     {
+      description: 'Replay the last 24 hours of samples through the changed monitors, instead of 7 days.',
+      command: '<%= config.bin %> <%= command.id %> -f . -R --replay 24h',
+    },
+    {
       description: 'The plan as JSON (-o json says the same).',
       command: '<%= config.bin %> <%= command.id %> -f . -R --json',
     },
@@ -99,10 +106,13 @@ export default class PlanCommand extends RmmCommand {
       summary: "The plan's time, ISO 8601 (for tests): which maintenance windows start or end within 24h.",
       hidden: true,
     }),
+    ...replayFlags,
   };
 
   async run(): Promise<PlanJson> {
     const { flags } = await this.parse(PlanCommand);
+    // The clock is read here, at the edge: the replay window ends now.
+    const window = flags['no-replay'] ? undefined : replayWindow(flags.replay, Date.now());
     const { db, planned } = await planInputs(
       flags.filename ?? [],
       {
@@ -127,12 +137,15 @@ export default class PlanCommand extends RmmCommand {
       checkDestroyLimit(plan, flags['max-destroy']);
       if (flags['detailed-exitcode'] && (plan.changes.length > 0 || planned.migration.length > 0))
         process.exitCode = ExitCode.changes;
-      const radius = blastRadius(plan, () => planned.stored);
+      const monitors = monitorChanges(planned.stored, plan);
+      const radius = blastRadius(plan, () => planned.stored, monitors.devices);
       const now = planTime(flags.now);
       const upcoming = upcomingWindows(plannedState(plan, planned.stored), now);
       phase('maintenance windows');
+      const replay = planReplayView(db, planned, monitors, window);
+      phase('replayed');
       if (!this.jsonEnabled())
-        writeLines(planLines(plan, colorEnabled(), radius, planned.migration, { upcoming, now }));
+        writeLines(planLines(plan, colorEnabled(), radius, planned.migration, { upcoming, now }, replay));
       phase('shown');
       if (flags.out) {
         // The fields are what `rmm apply FILE` shows, so they are masked; desired (what it writes) is not.
@@ -148,7 +161,7 @@ export default class PlanCommand extends RmmCommand {
         });
         this.logToStderr(`Saved the plan to ${flags.out}; apply exactly it with: rmm apply ${flags.out}`);
       }
-      return planJson(plan, revision, radius, planned.migration, upcoming);
+      return planJson(plan, revision, radius, planned.migration, upcoming, replay);
     } finally {
       db.close();
     }

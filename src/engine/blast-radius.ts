@@ -18,6 +18,11 @@ export interface BlastRadius {
   groups: number;
   /** Devices whose effective policies (see effectivePolicies) change, for whatever reason. */
   policy: number;
+  /**
+   * Devices whose effective monitors change (added, changed or removed, overrides included): counted
+   * by replay/monitor-changes.ts through the function rmm serve uses, which the engine may not load.
+   */
+  monitors?: number;
 }
 
 /**
@@ -26,7 +31,11 @@ export interface BlastRadius {
  * not: a hand-made device in a managed group is affected too). Devices created or destroyed are not
  * counted here: the plan's summary counts them.
  */
-export function blastRadius(plan: Plan, stored: () => Iterable<ResourceView>): BlastRadius {
+export function blastRadius(
+  plan: Plan,
+  stored: () => Iterable<ResourceView>,
+  monitorsChanged?: number,
+): BlastRadius {
   const updates = plan.changes.filter((c) => c.kind === 'Device' && c.action === 'update');
   const moved = (field: string) =>
     updates.filter((c) => c.fields.some((f) => f.path[0] === field && !deepEqual(f.before, f.after))).length;
@@ -37,6 +46,7 @@ export function blastRadius(plan: Plan, stored: () => Iterable<ResourceView>): B
     site: moved('site'),
     groups: moved('groups'),
     policy: touchesPolicy ? policyChanges(plan, stored()) : 0,
+    ...(monitorsChanged === undefined ? {} : { monitors: monitorsChanged }),
   };
 }
 

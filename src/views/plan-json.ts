@@ -6,6 +6,7 @@ import type { MigrationStep } from '../formats/migration-step.js';
 import type { UpcomingWindow } from '../maintenance/upcoming.js';
 import type { Kind } from '../resources/kinds.js';
 import { maintenanceJson } from './plan-maintenance.js';
+import { type ReplayJson, type ReplayView, replayJson } from './plan-replay.js';
 
 /**
  * The machine-readable forms of plan and apply (docs/cli.md). Each carries formatVersion; a change
@@ -29,6 +30,8 @@ export interface PlanJson {
   migration: MigrationStep[];
   /** Maintenance windows starting or ending within 24 hours of the plan's time, in the planned state. */
   maintenance: ReturnType<typeof maintenanceJson>;
+  /** The threshold replay of the monitors the plan adds or changes (views/plan-replay.ts); advice, never applied. */
+  replay: ReplayJson;
 }
 
 export function planJson(
@@ -37,6 +40,7 @@ export function planJson(
   radius: BlastRadius,
   migration: MigrationStep[] = [],
   maintenance: readonly UpcomingWindow[] = [],
+  replay?: ReplayView,
 ): PlanJson {
   return {
     formatVersion: FORMAT_VERSION,
@@ -49,6 +53,7 @@ export function planJson(
     summary: plan.summary,
     blastRadius: radius,
     maintenance: maintenanceJson(maintenance),
+    replay: replayJson(replay),
   };
 }
 

@@ -10,6 +10,7 @@ import { printable } from '../printable.js';
 import { paint } from './color.js';
 import { renderSteps } from './migration-plan.js';
 import { maintenanceLines } from './plan-maintenance.js';
+import { type ReplayView, replayLines } from './plan-replay.js';
 
 const SIGN = { create: '+', update: '~', delete: '-' } as const;
 const COLOR = { create: 'green', update: 'yellow', delete: 'red' } as const;
@@ -25,6 +26,7 @@ export function* planLines(
   radius?: BlastRadius,
   migration: readonly MigrationStep[] = [],
   maintenance?: { upcoming: readonly UpcomingWindow[]; now: number },
+  replay?: ReplayView,
 ): Generator<string> {
   const c = paint(color);
   const empty = plan.changes.length === 0 && migration.length === 0;
@@ -57,11 +59,12 @@ export function* planLines(
     yield '';
     yield `${plan.unowned} managed resource${plan.unowned === 1 ? '' : 's'} applied before rmm recorded apply sets ${plan.unowned === 1 ? 'is' : 'are'} not declared here and never pruned; apply ${plan.unowned === 1 ? 'its' : 'their'} files once to record an owner (docs/apply-sets.md).`;
   }
-  if (radius && radius.site + radius.groups + radius.policy > 0) {
+  if (radius && radius.site + radius.groups + radius.policy + (radius.monitors ?? 0) > 0) {
     yield '';
-    yield `Devices affected: ${radius.site} change site, ${radius.groups} change groups, ${radius.policy} change effective policy.`;
+    yield `Devices affected: ${radius.site} change site, ${radius.groups} change groups, ${radius.policy} change effective policy${monitorsNote(radius.monitors)}.`;
   }
   if (maintenance) yield* maintenanceLines(maintenance.upcoming, maintenance.now);
+  if (replay) yield* replayLines(replay, c);
   if (empty) {
     if (maintenance?.upcoming.length) yield '';
     yield 'No changes. The database matches the declared resources.';
@@ -79,6 +82,12 @@ export function renderPlan(
   migration: readonly MigrationStep[] = [],
 ): string {
   return [...planLines(plan, color, radius, migration)].join('\n');
+}
+
+/** How many existing devices' effective monitors change, when it was counted. */
+function monitorsNote(monitors: number | undefined): string {
+  if (monitors === undefined) return '';
+  return `; ${monitors} device${monitors === 1 ? "'s" : "s'"} effective monitors change`;
 }
 
 function noteOf(change: ResourceChange, set: string, c: ReturnType<typeof paint>): string {

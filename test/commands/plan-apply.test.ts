@@ -175,10 +175,11 @@ describe('rmm plan and rmm apply', () => {
       'summary',
       'blastRadius',
       'maintenance',
+      'replay',
     ]);
     expect(json.formatVersion).toBe(1);
     expect(json.summary).toEqual({ add: 3, change: 0, destroy: 0 });
-    expect(json.blastRadius).toEqual({ site: 0, groups: 0, policy: 0 });
+    expect(json.blastRadius).toEqual({ site: 0, groups: 0, policy: 0, monitors: 0 });
     expect(json.changes[0]).toMatchObject({ action: 'create', kind: 'Site', name: 'alpha' });
   });
 
@@ -313,10 +314,10 @@ describe('rmm plan and rmm apply', () => {
     expect(expected?.n).toBeGreaterThan(0);
     const plan = await rmm('plan', '-f', repo, '-R');
     expect(plan.stdout).toContain(
-      `Devices affected: 0 change site, 0 change groups, ${expected?.n} change effective policy.`,
+      `Devices affected: 0 change site, 0 change groups, ${expected?.n} change effective policy; ${expected?.n} devices' effective monitors change.`,
     );
     const json = JSON.parse((await rmm('plan', '-f', repo, '-R', '--json')).stdout);
-    expect(json.blastRadius).toEqual({ site: 0, groups: 0, policy: expected?.n });
+    expect(json.blastRadius).toEqual({ site: 0, groups: 0, policy: expected?.n, monitors: expected?.n });
   });
 
   it('a saved plan applies exactly what it shows, and is refused once stale (applied plans included)', async () => {
