@@ -1,4 +1,3 @@
-import type { DeviceRecord } from '../actions/targets.js';
 import type { Plan } from '../engine/plan.js';
 import type { ResourceView } from '../engine/resource-view.js';
 import type { EffectiveMonitor } from '../monitoring/monitors.js';
