@@ -131,6 +131,31 @@ describe('monitorChanges', () => {
     ]);
   });
 
+  it('sees what sites and devices attach: a site policy, a group override, a device turning a monitor off', () => {
+    const site = (spec: Record<string, unknown>): Resource =>
+      ({ apiVersion: 'rmm/v1', kind: 'Site', metadata: { name: 'main' }, spec }) as Resource;
+    const own = (name: string, spec: Record<string, unknown>): Resource =>
+      ({ ...device(name, ['lab']), spec: { site: 'main', groups: ['lab'], ...spec } }) as Resource;
+    const levels = [
+      policy('linux', [cpu(90), disk]),
+      site({ policies: ['linux'] }),
+      group('lab'),
+      own('lab-01', {}),
+      own('lab-02', { overrides: [{ monitor: 'cpu-high', disabled: true }] }),
+    ];
+    // The site's policy reaches both; lab-02 has cpu-high off, so a threshold change reaches lab-01 only.
+    const c = changes(levels, replace(levels, policy('linux', [cpu(80), disk])));
+    expect(summary(c)).toEqual([{ monitor: 'linux/cpu-high', added: false, devices: ['lab-01:90->80'] }]);
+    // A group override of the site's monitor changes it for the group's devices.
+    const overridden = replace(
+      levels,
+      group('lab', { overrides: [{ monitor: 'cpu-high', when: { value: 70 } }] }),
+    );
+    expect(summary(changes(levels, overridden))).toEqual([
+      { monitor: 'linux/cpu-high', added: false, devices: ['lab-01:90->70'] },
+    ]);
+  });
+
   it('a plan that changes no monitor: none, and a label change on a device reads no other device', () => {
     const c = changes(
       BASE,
