@@ -1,9 +1,10 @@
 import type { Plan } from '../engine/plan.js';
+import { plannedState } from '../engine/planned-state.js';
 import type { ResourceView } from '../engine/resource-view.js';
 import type { EffectiveMonitor } from '../monitoring/monitors.js';
 import { canonicalLabels } from '../monitoring/samples.js';
 import { fleetMonitors } from '../service/fleet-monitors.js';
-import { type MonitorInputs, monitorInputsOf } from './monitor-inputs.js';
+import { type MonitorInputs, monitorInputsOf } from '../service/monitor-inputs.js';
 
 /**
  * Which effective monitors a plan changes, device by device: every device's effective monitors
@@ -50,7 +51,7 @@ export function monitorChanges(stored: readonly ResourceView[], plan: Plan): Mon
   const inScope = (r: ResourceView) =>
     r.kind !== 'Device' || (existing.has(r.name) && (fleetWide || touched.has(r.name)));
   const before = stored.filter(inScope);
-  const after = stateAfter(before, plan).filter(inScope);
+  const after = plannedState(plan, before).filter(inScope);
   const was = effectiveOf(before);
   const now = effectiveOf(after);
   const byMonitor = new Map<string, MonitorChange>();
@@ -90,22 +91,6 @@ export function monitorChanges(stored: readonly ResourceView[], plan: Plan): Mon
   );
   for (const m of monitors) m.devices.sort((a, b) => compare(a.device, b.device));
   return { devices, monitors };
-}
-
-/** The resources as they are once the plan is applied: created and updated ones as desired, deleted ones gone. */
-export function stateAfter(stored: readonly ResourceView[], plan: Plan): ResourceView[] {
-  const changed = new Map(plan.changes.map((c) => [`${c.kind}\u0000${c.name}`, c]));
-  const out: ResourceView[] = [];
-  for (const r of stored) {
-    const change = changed.get(`${r.kind}\u0000${r.name}`);
-    if (change === undefined) out.push(r);
-    else if (change.action !== 'delete')
-      out.push({ kind: r.kind, name: r.name, fields: change.desired ?? r.fields });
-    changed.delete(`${r.kind}\u0000${r.name}`);
-  }
-  for (const c of changed.values())
-    if (c.action === 'create') out.push({ kind: c.kind, name: c.name, fields: c.desired ?? {} });
-  return out;
 }
 
 type DeviceMonitors = ReadonlyMap<string, EffectiveMonitor>;

@@ -1,15 +1,15 @@
-import { type DeviceRecord, devicesByName } from '../actions/targets.js';
-import { type Group, groupOf, policiesOfDevice } from '../engine/blast-radius.js';
+import type { DeviceRecord } from '../actions/targets.js';
+import { policiesOfDevice } from '../engine/blast-radius.js';
 import { type FleetWindows, fleetWindows } from '../maintenance/fleet-windows.js';
 import { maintenanceStateOf } from '../maintenance/state-of.js';
 import type { EffectiveMonitor } from '../monitoring/monitors.js';
-import { type Holder, holderOfFields } from '../monitoring/policy-holders.js';
 import type { NamedRoute } from '../notify/routes.js';
 import { readStoredNotifications } from '../notify/stored-channels.js';
-import type { NotificationChannelSpec, PolicySpec } from '../resources/kinds.js';
+import type { NotificationChannelSpec } from '../resources/kinds.js';
 import type { Db } from '../state/connection.js';
 import { readStoredResources, stateRevision } from '../state/resource-store.js';
-import { fleetMonitors, policySpecOf } from './fleet-monitors.js';
+import { fleetMonitors } from './fleet-monitors.js';
+import { monitorInputsOf } from './monitor-inputs.js';
 import { type PolicySchedule, policySchedules } from './schedules.js';
 
 /**
@@ -41,40 +41,31 @@ export function readFleet(db: Db): Fleet {
   // policies of another.
   return db.transaction(() => {
     const revision = stateRevision(db);
-    const devices = [...devicesByName(db).values()];
-    const groups = new Map<string, Group>();
-    const sites = new Map<string, Holder>();
-    // What a device attaches itself; most devices attach nothing, and their rows are not decoded.
-    const own = new Map<string, Holder>();
+    // One read of the declared state: the devices, groups, sites and policies all come from it.
+    const stored = readStoredResources(db);
+    const inputs = monitorInputsOf(stored);
+    const { devices, groups } = inputs;
     const schedules = new Map<string, PolicySchedule[]>();
-    const policies = new Map<string, PolicySpec>();
     const problems: string[] = [];
     const notifications = readStoredNotifications(db);
     const routes: NamedRoute[] = [...notifications.routes].map(([name, spec]) => ({ name, spec }));
     problems.push(
       ...notifications.unreadable.map((what) => `${what} cannot be read (edited by hand?); left out`),
     );
-    const stored = readStoredResources(db);
     for (const resource of stored) {
-      if (resource.kind === 'DeviceGroup') groups.set(resource.name, groupOf(resource.fields));
-      if (resource.kind === 'Site') sites.set(resource.name, holderOfFields(resource.fields));
-      if (resource.kind === 'Device' && /policies|overrides/.test(resource.image ?? 'policies'))
-        own.set(resource.name, holderOfFields(resource.fields));
       if (resource.kind !== 'Policy') continue;
       const read = policySchedules(resource.name, resource.fields.schedules);
       schedules.set(resource.name, read.schedules);
-      policies.set(resource.name, policySpecOf(resource.fields));
       problems.push(...read.problems);
     }
-    const policiesOf = policiesOfDevice(groups, sites);
-    const links = devices.map((d) => ({ ...d, ...own.get(d.name) }));
+    const policiesOf = policiesOfDevice(groups, inputs.sites);
     const byDevice = new Map(
-      links.map((d) => [
+      devices.map((d) => [
         d.name,
         policiesOf({ site: d.site, groups: d.groups, policies: [...(d.policies ?? [])] }),
       ]),
     );
-    const monitors = fleetMonitors(links, groups, policies, sites);
+    const monitors = fleetMonitors(devices, groups, inputs.policies, inputs.sites);
     problems.push(...monitors.problems);
     const parentOf = new Map([...groups].map(([name, group]) => [name, group.parent]));
     const windows = maintenanceStateOf(stored);

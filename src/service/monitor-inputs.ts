@@ -3,7 +3,7 @@ import { type Group, groupOf } from '../engine/blast-radius.js';
 import type { ResourceView } from '../engine/resource-view.js';
 import { type Holder, holderOfFields } from '../monitoring/policy-holders.js';
 import type { PolicySpec } from '../resources/kinds.js';
-import { policySpecOf } from '../service/fleet-monitors.js';
+import { policySpecOf } from './fleet-monitors.js';
 
 /** What fleetMonitors (the one function that computes effective monitors) takes. */
 export interface MonitorInputs {
