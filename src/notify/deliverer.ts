@@ -144,11 +144,24 @@ export class Deliverer {
         this.#sending--;
         this.#busyChannels.set(row.channel, (this.#busyChannels.get(row.channel) ?? 1) - 1);
         // A row left Pending by an error waits for the next tick instead of going again at once.
-        if (!failed) this.pump(false);
+        if (!failed) this.#pumpAfterSend();
         if (record) await this.#record(row, record);
       })
       .finally(() => this.#inFlight.delete(row.id));
     this.#inFlight.set(row.id, send);
+  }
+
+  /**
+   * Refills the freed slot. It runs in a send's continuation, which nothing awaits until idle() or
+   * stop(): a database error here is logged, never left to end rmm serve as an unhandled rejection.
+   */
+  #pumpAfterSend(): void {
+    try {
+      this.pump(false);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.#o.log.error({}, `could not read the notifications due: ${message}; trying again next tick`);
+    }
   }
 
   /** One attempt: the row's next state, or undefined when stop() cut it (nothing to record). */

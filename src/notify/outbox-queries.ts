@@ -44,7 +44,7 @@ export function notificationsOfAlert(db: Db, alertId: string, limit = 100): Noti
   const rows = db
     .prepare(
       `SELECT *, json_array_length(AlertIds) AS Alerts FROM Notifications
-       WHERE EXISTS (SELECT 1 FROM json_each(AlertIds) WHERE value = ?)
+       WHERE EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(AlertIds) THEN AlertIds ELSE '[]' END) WHERE value = ?)
        ORDER BY CreatedAt, rowid LIMIT ?`,
     )
     .all(alertId, limit) as Row[];

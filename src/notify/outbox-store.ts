@@ -63,6 +63,13 @@ export function groupKey(site: string | null, source: string, channel: string, e
   return JSON.stringify([site, source, channel, event]);
 }
 
+/**
+ * Rows edited by hand: a Notifications.AlertIds that is not JSON reads as no alerts (such a row is
+ * never due), and an Alerts.NotificationsSent that is not a JSON array is left as it is, so one bad
+ * row never rolls back a batch of outcomes (which would send the batch again every tick).
+ */
+const ALERT_IDS_OR_NONE = "CASE WHEN json_valid(n.AlertIds) THEN n.AlertIds ELSE '[]' END";
+
 export function outboxStore(db: Db, options: { newId?: () => string } = {}) {
   const newId = options.newId ?? randomUUID;
   const openGroup = db
@@ -84,7 +91,7 @@ export function outboxStore(db: Db, options: { newId?: () => string } = {}) {
   const dueRows = db.prepare(
     `SELECT NotificationId, Channel, Event, AlertIds, Site, Source, Attempts, CreatedAt FROM (
        SELECT *, row_number() OVER (PARTITION BY Channel ORDER BY NextAttemptAt, rowid) AS Nth
-       FROM Notifications WHERE Status = 'Pending' AND NextAttemptAt <= ?)
+       FROM Notifications WHERE Status = 'Pending' AND NextAttemptAt <= ? AND json_valid(AlertIds))
      WHERE Nth <= ? ORDER BY NextAttemptAt`,
   );
   const alertsOf = db.prepare(
@@ -100,11 +107,13 @@ export function outboxStore(db: Db, options: { newId?: () => string } = {}) {
   );
   const sentTo = db.prepare(
     `UPDATE Alerts SET NotificationsSent = json_insert(coalesce(NotificationsSent, '[]'), '$[#]', json(?))
-     WHERE AlertId IN (SELECT value FROM json_each(?))`,
+     WHERE AlertId IN (SELECT value FROM json_each(?))
+       AND CASE WHEN NotificationsSent IS NULL THEN 1
+         WHEN json_valid(NotificationsSent) THEN json_type(NotificationsSent) = 'array' ELSE 0 END`,
   );
   const lastRows = db.prepare(
     `SELECT j.value AS AlertId, n.Channel, max(n.CreatedAt) AS Last, max(n.Status = 'Pending') AS Pending
-     FROM Notifications n, json_each(n.AlertIds) j
+     FROM Notifications n, json_each(${ALERT_IDS_OR_NONE}) j
      WHERE n.Event IN ('fire', 'repeat') AND n.Channel IN (SELECT value FROM json_each(?))
        AND j.value IN (SELECT AlertId FROM Alerts WHERE ResolvedAt IS NULL)
      GROUP BY 1, 2`,

@@ -15,7 +15,7 @@ export interface StoredNotifications {
 export function readStoredNotifications(db: Db): StoredNotifications {
   const out: StoredNotifications = { channels: new Map(), routes: new Map(), unreadable: [] };
   const channels = db
-    .prepare('SELECT ChannelId, Type, Webhook, Email FROM NotificationChannels')
+    .prepare('SELECT ChannelId, Type, Webhook, Email FROM NotificationChannels ORDER BY ChannelId')
     .raw()
     .all() as Array<[string, string, string | null, string | null]>;
   for (const [name, type, webhook, email] of channels) {
@@ -26,18 +26,23 @@ export function readStoredNotifications(db: Db): StoredNotifications {
     else out.unreadable.push(`NotificationChannel/${name}`);
   }
   const routes = db
-    .prepare('SELECT RouteId, Channels, Match, NotifyOnResolve, RepeatEvery, GroupWait FROM AlertRoutes')
+    .prepare(
+      'SELECT RouteId, Channels, Match, NotifyOnResolve, RepeatEvery, GroupWait FROM AlertRoutes ORDER BY RouteId',
+    )
     .raw()
     .all() as Array<[string, string, string | null, string, string | null, string]>;
   for (const [name, channelList, match, notifyOnResolve, repeatEvery, groupWait] of routes) {
     const list = json(channelList);
-    if (!Array.isArray(list)) {
+    const matched = json(match);
+    // A Match that cannot be read must not widen the route to every alert.
+    const matchReadable = matched === null || (typeof matched === 'object' && !Array.isArray(matched));
+    if (!Array.isArray(list) || !matchReadable) {
       out.unreadable.push(`AlertRoute/${name}`);
       continue;
     }
     const spec = {
       channels: list,
-      match: json(match),
+      match: matched,
       notifyOnResolve: json(notifyOnResolve) !== false,
       repeatEvery,
       groupWait,

@@ -151,6 +151,33 @@ describe('the outbox, written with the alert change that owes it (real SQLite)',
   });
 });
 
+describe('rows edited by hand (real SQLite)', () => {
+  it('a NotificationsSent that is not a JSON array is left alone and the outcome is still recorded; unreadable AlertIds are never due', () => {
+    const db = consoleDatabase(newFile(), devices);
+    try {
+      const time = clock(T0);
+      const routes: NamedRoute[] = [{ name: 'r', spec: { channels: ['ops-hook'], groupWait: '0s' } }];
+      const { alerts, outbox } = storesWithOutbox(db, { now: time.now, routes, devices });
+      alerts.raise(cpuAlert('web-01'), 'rmm serve');
+      alerts.raise(cpuAlert('web-02'), 'rmm serve');
+      db.prepare("UPDATE Alerts SET NotificationsSent = 'sent by hand' WHERE AlertId = 'alert-1'").run();
+      db.prepare("UPDATE Notifications SET AlertIds = 'not json' WHERE NotificationId = 'n-2'").run();
+      const due = outbox.due(T0, 10);
+      expect(due.map((r) => r.id)).toEqual(['n-1']);
+      const delivered = { status: 'Delivered' as const, answer: 'HTTP 200 OK', nextAttemptAt: T0 };
+      expect(outbox.recordMany([{ id: 'n-1', attempt: delivered }], T0)).toEqual([true]);
+      const rows = db.prepare('SELECT AlertId, NotificationsSent FROM Alerts ORDER BY AlertId').all();
+      expect(rows).toEqual([
+        { AlertId: 'alert-1', NotificationsSent: 'sent by hand' },
+        { AlertId: 'alert-2', NotificationsSent: null },
+      ]);
+      expect(outboxRows(db).map((r) => r.Status)).toEqual(['Delivered', 'Pending']);
+    } finally {
+      db.close();
+    }
+  });
+});
+
 describe('repeats, computed from the outbox (real SQLite, injected clock)', () => {
   it('an open, unacknowledged, unsnoozed alert repeats every repeatEvery; acknowledged or snoozed ones stay quiet', () => {
     const db = consoleDatabase(newFile(), devices);

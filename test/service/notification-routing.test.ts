@@ -54,4 +54,27 @@ describe('routingOf the fleet', () => {
       db.close();
     }
   });
+
+  it('a route whose Match was edited into something unreadable is left out and reported, never widened to every alert', () => {
+    const db = consoleDb(dir, 'routing-bad-match');
+    try {
+      declare(db, { groups: [{ name: 'web' }], devices: [{ name: 'web-01', groups: ['web'] }] });
+      const route = db.prepare(
+        'INSERT INTO AlertRoutes (RouteId, Channels, Match, GroupWait) VALUES (?, ?, ?, ?)',
+      );
+      route.run('b-broken', '["ops-hook"]', '{"groups": [', '0s');
+      route.run('a-listed', '["ops-hook"]', '["web"]', '0s');
+      route.run('c-fine', '["ops-hook"]', '{"groups":["web"]}', '0s');
+      const fleet = readFleet(db);
+      expect(fleet.routes.map((r) => r.name)).toEqual(['c-fine']);
+      expect(fleet.problems).toEqual(
+        expect.arrayContaining([
+          'AlertRoute/a-listed cannot be read (edited by hand?); left out',
+          'AlertRoute/b-broken cannot be read (edited by hand?); left out',
+        ]),
+      );
+    } finally {
+      db.close();
+    }
+  });
 });
