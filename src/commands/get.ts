@@ -4,14 +4,9 @@ import type { StoredResource } from '../engine/plan.js';
 import { toResource } from '../engine/to-resource.js';
 import { RmmError } from '../errors.js';
 import { deviceEffective, type EffectiveOfDevice } from '../monitoring/device-effective.js';
-import {
-  attachedPolicies,
-  type GroupLink,
-  groupOfFields,
-  type Holder,
-  holderOfFields,
-} from '../monitoring/policy-holders.js';
+import { attachedPolicies, groupOfFields } from '../monitoring/policy-holders.js';
 import type { Kind, PolicySpec } from '../resources/kinds.js';
+import { monitorInputsOf } from '../service/monitor-inputs.js';
 import { openResourceDatabase } from '../state/resource-database.js';
 import { readStoredResources } from '../state/resource-store.js';
 import { effectiveText } from '../views/device-effective.js';
@@ -152,18 +147,19 @@ export default class Get extends RmmCommand {
 
 /** The device's effective monitors and schedules from the stored sites, groups and policies. */
 function effectiveOf(device: StoredResource, stored: readonly StoredResource[]): EffectiveOfDevice {
-  const groups = new Map<string, GroupLink>();
-  const sites = new Map<string, Holder>();
+  // The inputs rmm serve reads (rows edited by hand filtered alike), for this one device only.
+  const inputs = monitorInputsOf(stored.filter((r) => r.kind !== 'Device' || r.name === device.name));
+  const link = inputs.devices[0];
+  if (!link) throw new Error(`rmm bug: device ${device.name} was not read back`);
+  // The listing shows schedules too, which the monitor inputs leave out.
   const policies = new Map<string, PolicySpec>();
   for (const r of stored) {
-    if (r.kind === 'DeviceGroup') groups.set(r.name, groupOfFields(r.fields));
-    if (r.kind === 'Site') sites.set(r.name, holderOfFields(r.fields));
-    if (r.kind === 'Policy') policies.set(r.name, r.fields as PolicySpec);
+    const spec = r.kind === 'Policy' ? inputs.policies.get(r.name) : undefined;
+    const schedules = r.fields.schedules;
+    // As stored: deviceEffective reads them through policySchedules, which checks each.
+    if (spec) policies.set(r.name, { ...spec, schedules: schedules as PolicySpec['schedules'] });
   }
-  const memberOf = Array.isArray(device.fields.groups) ? (device.fields.groups as string[]) : [];
-  const site = typeof device.fields.site === 'string' ? device.fields.site : null;
-  const link = { name: device.name, groups: memberOf, site, ...holderOfFields(device.fields) };
-  return deviceEffective(link, groups, policies, sites);
+  return deviceEffective(link, inputs.groups, policies, inputs.sites);
 }
 
 function observedOf(row: Observed | undefined) {
@@ -217,8 +213,10 @@ function table(kind: Kind, views: StoredResource[], observed: Map<string, Observ
 /** Where a channel sends, without a secret: a webhook's format (its URL is a reference), a mail's server. */
 function channelTarget(fields: Record<string, unknown>): string {
   const webhook = fields.webhook as { format?: string } | null;
-  const email = fields.email as { host?: string; port?: number; to?: string[] } | null;
+  const email = fields.email as { host?: string; port?: number; to?: unknown } | null;
   if (webhook) return `webhook (${webhook.format ?? 'generic'})`;
-  if (email) return `${(email.to ?? []).join(',')} via ${email.host}:${email.port ?? 587}`;
+  // A row edited by hand may hold one address rather than a list.
+  const to = Array.isArray(email?.to) ? email.to.join(',') : String(email?.to ?? '');
+  if (email) return `${to} via ${email.host}:${email.port ?? 587}`;
   return '';
 }

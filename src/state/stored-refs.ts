@@ -1,5 +1,5 @@
+import { holderOfFields } from '../monitoring/policy-holders.js';
 import { monitorRefsOf, type ResourceRefs, refsOfFields } from '../resources/cross-references.js';
-import type { MonitorOverride } from '../resources/kinds.js';
 import type { Db } from './connection.js';
 
 /**
@@ -106,16 +106,21 @@ function readStoredNotificationRefs(db: Db): ResourceRefs[] {
 }
 
 /** A holder's policies and overrides from ManagedResources.Settings, as JSON text or NULL. */
-const ATTACHED = `CASE WHEN json_valid(m.Settings) THEN json_extract(m.Settings, '$.policies') END,
-         CASE WHEN json_valid(m.Settings) THEN json_extract(m.Settings, '$.overrides') END`;
+const ATTACHED = `${arrayAt('policies')}, ${arrayAt('overrides')}`;
+
+/** A JSON array under Settings' key as JSON text, else NULL (a string there reads back bare, not as JSON). */
+function arrayAt(key: string): string {
+  return `CASE WHEN json_valid(m.Settings) THEN
+    CASE WHEN json_type(m.Settings, '$.${key}') = 'array' THEN json_extract(m.Settings, '$.${key}') END END`;
+}
 
 function attachedRefs(policies: unknown, overrides: unknown): Pick<ResourceRefs, 'policies' | 'overrides'> {
   const list = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as unknown) : undefined);
-  const p = list(policies);
-  const o = list(overrides);
+  // holderOfFields keeps only names and overrides naming a monitor, as rmm serve reads them.
+  const held = holderOfFields({ policies: list(policies), overrides: list(overrides) });
   return {
-    ...(Array.isArray(p) ? { policies: p.filter((x): x is string => typeof x === 'string') } : {}),
-    ...(Array.isArray(o) ? { overrides: o as MonitorOverride[] } : {}),
+    ...(Array.isArray(list(policies)) ? { policies: [...(held.policies ?? [])] } : {}),
+    ...(Array.isArray(list(overrides)) ? { overrides: [...(held.overrides ?? [])] } : {}),
   };
 }
 
@@ -134,7 +139,7 @@ export function readStoredDeviceRefs(db: Db, declared: Iterable<string> = []): R
          CASE WHEN json_valid(m.Settings) THEN
            CASE WHEN json_type(m.Settings, '$.transport') = 'object' THEN json_extract(m.Settings, '$.transport') END
          END AS block,
-         CASE WHEN json_valid(m.Settings) THEN json_extract(m.Settings, '$.policies') END AS policies
+         ${arrayAt('policies')} AS policies
        FROM Devices d LEFT JOIN ManagedResources m ON m.Kind = 'Device' AND m.Name = d.DeviceId
        WHERE d.DeviceId NOT IN (SELECT value FROM json_each(?))
          AND (block IS NOT NULL OR policies IS NOT NULL

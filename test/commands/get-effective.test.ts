@@ -243,6 +243,20 @@ describe('rmm get devices NAME --effective', () => {
     expect(groups.find((l) => l.startsWith('web '))).toMatch(/^web\s+servers\s+web\s+yes$/);
   });
 
+  it('a policy whose monitors were edited by hand into other shapes: the readable ones are listed, no crash', async () => {
+    execFile(
+      path.join(cwd, 'data', 'devices.db'),
+      `UPDATE Policies SET Monitors = json_insert(Monitors, '$[#]', json('null'), '$[#]', 'cpu') WHERE PolicyId = 'memory'`,
+    );
+    const bare = await rmm('get', 'devices', 'bare-01', '--effective', '--json');
+    expect(bare.stderr).toBe('');
+    expect(bare.exitCode).toBe(0);
+    expect(JSON.parse(bare.stdout).monitors.map((m: { name: string }) => m.name)).toEqual([
+      'mem-high',
+      'mem-full',
+    ]);
+  });
+
   it('refuses --effective without one device, and an unknown device', async () => {
     for (const args of [
       ['devices', '--effective'],
