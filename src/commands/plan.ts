@@ -9,6 +9,7 @@ import { redactFieldChanges } from '../engine/redact.js';
 import { signedPlanText, toSavedPlan } from '../engine/saved-plan.js';
 import { ExitCode, RmmError } from '../errors.js';
 import { upcomingWindows } from '../maintenance/upcoming.js';
+import { quote } from '../quote.js';
 import { checkDestroyLimit, checkOwnership } from '../reconcile/refusals.js';
 import { monitorChanges } from '../replay/monitor-changes.js';
 import { planKeyForSaving } from '../state/plan-key.js';
@@ -103,7 +104,8 @@ export default class PlanCommand extends RmmCommand {
     out: Flags.file({ summary: 'Save the plan to this file, for `rmm apply FILE` to apply exactly it.' }),
     output: outputFlag(['text', 'json'], 'text'),
     now: Flags.string({
-      summary: "The plan's time, ISO 8601 (for tests): which maintenance windows start or end within 24h.",
+      summary:
+        "The plan's time, ISO 8601 (for tests): which maintenance windows start or end within 24h, and where the replay window ends.",
       hidden: true,
     }),
     ...replayFlags,
@@ -111,8 +113,10 @@ export default class PlanCommand extends RmmCommand {
 
   async run(): Promise<PlanJson> {
     const { flags } = await this.parse(PlanCommand);
-    // The clock is read here, at the edge: the replay window ends now.
-    const window = flags['no-replay'] ? undefined : replayWindow(flags.replay, Date.now());
+    // The clock is read here, at the edge, and both bad flags are refused before anything is read:
+    // the replay window ends at the plan's time, and windows are listed from it.
+    const now = planTime(flags.now);
+    const window = flags['no-replay'] ? undefined : replayWindow(flags.replay, now);
     const { db, planned } = await planInputs(
       flags.filename ?? [],
       {
@@ -139,7 +143,6 @@ export default class PlanCommand extends RmmCommand {
         process.exitCode = ExitCode.changes;
       const monitors = monitorChanges(planned.stored, plan);
       const radius = blastRadius(plan, () => planned.stored, monitors.devices);
-      const now = planTime(flags.now);
       const upcoming = upcomingWindows(plannedState(plan, planned.stored), now);
       phase('maintenance windows');
       const replay = planReplayView(db, planned, monitors, window);
@@ -171,7 +174,6 @@ export default class PlanCommand extends RmmCommand {
 function planTime(text: string | undefined): number {
   if (text === undefined) return Date.now();
   const ms = Date.parse(text);
-  if (Number.isNaN(ms))
-    throw new RmmError('usage', `--now must be an ISO 8601 time, not ${JSON.stringify(text)}`);
+  if (Number.isNaN(ms)) throw new RmmError('usage', `--now must be an ISO 8601 time, not ${quote(text)}`);
   return ms;
 }

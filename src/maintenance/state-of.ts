@@ -1,5 +1,6 @@
 import type { ResourceView } from '../engine/resource-view.js';
 import { KIND_TABLES, type SqlValue } from '../formats/kind-tables.js';
+import { quote } from '../quote.js';
 import type { MaintenanceWindow } from '../resources/kinds.js';
 import type { MaintenanceState } from './fleet-windows.js';
 import { maintenanceProblems } from './window-rules.js';
@@ -46,13 +47,22 @@ function windowsIn(value: unknown, holder: string, problems: string[]): Maintena
     return [];
   }
   const kept: MaintenanceWindow[] = [];
+  // A name twice at one holder keeps its first window: fleet-windows caches timelines by name.
+  const names = new Set<string>();
   for (const [i, entry] of value.entries()) {
     const window = entry as MaintenanceWindow;
     const readable =
       typeof entry === 'object' && entry !== null && typeof window.name === 'string' && fieldsAreText(window);
-    const problem = readable ? maintenanceProblems([window])[0]?.message : 'not a window';
+    const problem = !readable
+      ? 'not a window'
+      : names.has(window.name)
+        ? `a second window named ${quote(window.name)}`
+        : maintenanceProblems([window])[0]?.message;
     if (problem !== undefined) problems.push(`${holder}: maintenance window ${i + 1}: ${problem}; left out`);
-    else kept.push(window);
+    else {
+      kept.push(window);
+      names.add(window.name);
+    }
   }
   return kept;
 }

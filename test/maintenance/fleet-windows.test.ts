@@ -78,7 +78,12 @@ describe('which window a device is in', () => {
       view('Site', 'x', { timezone: 'Mars/Olympus', maintenance: 'always' }),
       view('DeviceGroup', 'g', {
         parent: 'g',
-        maintenance: [{ name: 'bad', cron: '99 * * * *', duration: '1h' }, 7],
+        maintenance: [
+          { name: 'bad', cron: '99 * * * *', duration: '1h' },
+          7,
+          { name: 'patch', cron: '0 2 * * *', duration: '1h' },
+          { name: 'patch', cron: '0 3 * * *', duration: '1h' },
+        ],
       }),
       view('Device', 'd', { site: 'x', groups: ['g'], maintenance: null }),
     ]);
@@ -86,6 +91,7 @@ describe('which window a device is in', () => {
       'Site/x: maintenance is not a list; none apply',
       'DeviceGroup/g: maintenance window 1: cron rule "99 * * * *": Invalid value for minute: 99; left out',
       'DeviceGroup/g: maintenance window 2: not a window; left out',
+      'DeviceGroup/g: maintenance window 4: a second window named "patch"; left out',
     ]);
     // An unknown zone reads as UTC; a parent cycle ends the walk.
     expect(fleetWindows(read.state).windowsOf('d', at('2026-12-05T01:30:00Z'))).toEqual([]);
