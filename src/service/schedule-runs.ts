@@ -48,10 +48,22 @@ export function scheduleRuns(db: Db, store: ActionStore) {
      ON CONFLICT (PolicyId, ScheduleKey) DO UPDATE SET LastRunAt = excluded.LastRunAt`,
   );
   const forget = db.prepare('DELETE FROM ScheduleRuns WHERE PolicyId = ? AND ScheduleKey = ?');
+  // Every held run in one read (a scan of the Pending rows, whose payloads are JSON): once per
+  // queue(), however many schedules come due together.
   const heldRuns = db.prepare(
-    `SELECT DeviceId, ScheduledAt FROM Actions WHERE Status = 'Pending'
-       AND json_extract(Payload, '$.schedule') = ? AND json_extract(Payload, '$.heldBy') IS NOT NULL`,
+    `SELECT json_extract(Payload, '$.schedule') AS Schedule, DeviceId, ScheduledAt FROM Actions
+     WHERE Status = 'Pending'
+       AND CASE WHEN json_valid(Payload) THEN json_extract(Payload, '$.heldBy') IS NOT NULL ELSE 0 END`,
   );
+  const waitingRuns = (): Map<unknown, Map<string, string>> => {
+    const bySchedule = new Map<unknown, Map<string, string>>();
+    for (const r of heldRuns.all() as Array<{ Schedule: unknown; DeviceId: string; ScheduledAt: string }>) {
+      const runs = bySchedule.get(r.Schedule) ?? new Map<string, string>();
+      runs.set(r.DeviceId, r.ScheduledAt);
+      bySchedule.set(r.Schedule, runs);
+    }
+    return bySchedule;
+  };
 
   return {
     /** When each schedule last ran, by scheduleRunKey. */
@@ -82,16 +94,11 @@ export function scheduleRuns(db: Db, store: ActionStore) {
       );
       const due = sqliteTime(new Date(now));
       return db
-        .transaction((): QueuedRun[] =>
-          prepared.map(({ schedule, groups, held }) => {
+        .transaction((): QueuedRun[] => {
+          const waitingBySchedule = waitingRuns();
+          return prepared.map(({ schedule, groups, held }) => {
             // A held run waiting for its window's end: never a second one; once due, it is this run.
-            const origin = scheduleOrigin(schedule);
-            const waiting = new Map(
-              (heldRuns.all(origin) as Array<{ DeviceId: string; ScheduledAt: string }>).map((r) => [
-                r.DeviceId,
-                r.ScheduledAt,
-              ]),
-            );
+            const waiting = waitingBySchedule.get(scheduleOrigin(schedule)) ?? new Map<string, string>();
             const devices: string[] = [];
             for (const { payload, names } of groups) {
               const fresh = names.filter((name) => !((waiting.get(name) ?? '\uffff') <= due));
@@ -113,8 +120,8 @@ export function scheduleRuns(db: Db, store: ActionStore) {
               }
             record.run(schedule.policy, schedule.key, now);
             return { schedule, devices, held: queuedHeld };
-          }),
-        )
+          });
+        })
         .immediate();
     },
 
