@@ -147,7 +147,7 @@ export function overridesOf(holders: readonly HolderReach[], monitorsOf: Monitor
 }
 
 /** The fields an override sets. */
-export function fieldsOf(o: MonitorOverride): Array<[OverrideField, string | number | boolean]> {
+function fieldsOf(o: MonitorOverride): Array<[OverrideField, string | number | boolean]> {
   const out: Array<[OverrideField, string | number | boolean]> = [];
   if (o.when?.op !== undefined) out.push(['when.op', o.when.op]);
   if (o.when?.value !== undefined) out.push(['when.value', o.when.value]);

@@ -36,15 +36,6 @@ export const DEFAULT_ATTEMPT_TIMEOUT_MS = 60_000;
 export const RECORD_BATCH_ROWS = 100;
 export const RECORD_BATCH_MS = 25;
 
-/** What the deliverer has done since it started, for logs and the benchmark. */
-export interface DeliveryCounts {
-  attempts: number;
-  delivered: number;
-  retried: number;
-  failed: number;
-  expired: number;
-}
-
 export class Deliverer {
   readonly #o: Required<Omit<DelivererOptions, 'policy'>> & { policy: DeliveryPolicy };
   readonly #inFlight = new Map<string, Promise<void>>();
@@ -54,7 +45,6 @@ export class Deliverer {
   #queue: DueRow[] = [];
   #batch: Array<{ row: DueRow; record: AttemptRecord; done: (written: boolean) => void }> = [];
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly counts: DeliveryCounts = { attempts: 0, delivered: 0, retried: 0, failed: 0, expired: 0 };
 
   constructor(options: DelivererOptions) {
     this.#o = {
@@ -232,19 +222,15 @@ export class Deliverer {
       event: row.event,
       attempt: row.attempts + 1,
     };
-    this.counts.attempts++;
     if (record.status === 'Delivered') {
-      this.counts.delivered++;
       this.#o.log.info({ ...fields, answer: record.answer }, 'notification delivered');
     } else if (record.status === 'Pending') {
-      this.counts.retried++;
       const at = new Date(record.nextAttemptAt).toISOString();
       this.#o.log.warn(
         { ...fields, answer: record.answer, retryAt: at },
         `notification not delivered; trying again at ${at}`,
       );
     } else {
-      this.counts[record.status === 'Failed' ? 'failed' : 'expired']++;
       this.#o.log.warn(
         { ...fields, answer: record.answer, status: record.status },
         `notification ${record.status}`,
