@@ -17,8 +17,10 @@ cd "$(dirname "$0")/.."
 #   python3-winrm   pywinrm and ntlm-auth: an independent WinRM client and NTLM for the WinRM tests
 #   python3-aiosmtpd an SMTP server (STARTTLS, AUTH) the email notification tests send mail to
 #   openssl         the openssl command: the WinRM and SMTP test peers' throwaway certificates
-#   iproute2        ip: the Linux inventory collector's network section, run on this machine
-PACKAGES="openssh-server procps python3-winrm python3-aiosmtpd openssl iproute2"
+#   iproute2        ip: the Linux inventory collector's network section, run on this machine, and
+#                   the relay tests' network namespace (a remote site the console cannot route to)
+#   nats-server     NATS with JetStream: the relay tests' message queue between console and relay
+PACKAGES="openssh-server procps python3-winrm python3-aiosmtpd openssl iproute2 nats-server"
 # Only to compile better-sqlite3 when no prebuilt binary fits this machine.
 BUILD_PACKAGES="build-essential python3"
 

@@ -25,6 +25,12 @@ export interface DeviceRecord {
    * type (transports/effective-transport.ts); `type` is always set.
    */
   transport: Record<string, unknown>;
+  /**
+   * Set when the device is reached through a queued transport's route (its site's relay, unless
+   * its own transport block says `via: direct`): rmm submits its actions there instead of running
+   * them over `transport` itself, which travels with the action for the far side to use.
+   */
+  queue?: { transport: string; route: string } | null;
 }
 
 type Term =

@@ -150,6 +150,110 @@ export interface HostKeyScan {
   recordable: boolean;
 }
 
+/**
+ * Optional capability of a transport whose `capabilities.queued` is true (a relay agent, an SMB file
+ * queue): it accepts actions now and reports on them later, possibly hours later, while nobody
+ * waits. The core keeps the Actions rows (Pending -> Delivered -> Running -> Succeeded | Failed |
+ * TimedOut | Unreachable | Expired | Cancelled), audits, and runs the action hooks; the transport
+ * only moves work out and reports back. A queue is reached through a route (one relay, one share),
+ * declared in YAML and validated against the transport's optionsSchema.
+ */
+export interface QueuedTransport {
+  /** Opens the route's queue: called once per route and command (or per rmm serve), reused. */
+  open(route: QueueRoute, options: QueueOpenOptions): Promise<QueueConnection>;
+}
+
+export interface QueueRoute {
+  /** The route's name (a Relay's metadata.name): for messages and subjects. */
+  name: string;
+  /** The route's options as declared (without credentialRef), validated against optionsSchema. */
+  options: Record<string, unknown>;
+}
+
+export interface QueueOpenOptions {
+  /** From the route's credentialRef, if it has one: the console's own credential for the queue. */
+  secret?: Secret;
+  connectTimeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** One action handed to a queue. Carries only references to secrets, never a secret. */
+export interface QueuedAction {
+  /** The Actions row's id: the queue and the far side dedupe by it, so submitting twice runs once. */
+  actionId: string;
+  /** Actions.ActionType: `exec`, `inventory`. */
+  type: string;
+  device: {
+    name: string;
+    host: string;
+    os: 'linux' | 'windows' | 'macos' | null;
+    /**
+     * The device's effective transport block as declared (`type`, `port`, `user`, options,
+     * `credentialRef` as a reference): the far side validates it against its own plugin and
+     * resolves the reference there, so the secret never leaves the site.
+     */
+    transport: Record<string, unknown>;
+  };
+  command: string;
+  /** The command is a PowerShell script (sent as -EncodedCommand by the far side). */
+  powershell?: boolean;
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  /** ISO 8601 UTC: not started after this; the far side reports it Expired instead. */
+  expiresAt: string;
+}
+
+export type SubmitOutcome =
+  /** Durably accepted by the queue; `receipt` is what cancel() needs later (a stream sequence). */
+  | { actionId: string; accepted: true; receipt: string }
+  /** Not accepted: nothing will run. `error` says why, never a secret. */
+  | { actionId: string; accepted: false; error: string };
+
+/** What the far side reported, parsed and checked for shape and size by the transport. */
+export type QueuedReport =
+  | { kind: 'started'; actionId: string; at: string }
+  | {
+      kind: 'finished';
+      actionId: string;
+      at: string;
+      status: 'Succeeded' | 'Failed' | 'TimedOut' | 'Unreachable' | 'Expired' | 'Cancelled';
+      exitCode?: number;
+      /** Full output as the far side kept it (capped by the transport's own limits), UTF-8. */
+      stdout?: string;
+      stderr?: string;
+      stdoutDropped?: number;
+      stderrDropped?: number;
+      error?: string;
+      durationMs: number;
+    }
+  | { kind: 'heartbeat'; at: string; detail?: Record<string, unknown> }
+  /** A message the transport could not read (bad JSON, schema, size): the core logs and acks it. */
+  | { kind: 'invalid'; at: string; problem: string };
+
+/** A report with the handle its ack needs. */
+export interface ReceivedReport {
+  report: QueuedReport;
+  /** Opaque to the core: passed back to ack(). */
+  handle: unknown;
+}
+
+export interface QueueConnection {
+  /** Durably queues the actions; one outcome per action, in order. Idempotent per actionId. */
+  submit(actions: readonly QueuedAction[], options?: { signal?: AbortSignal }): Promise<SubmitOutcome[]>;
+  /**
+   * Reports waiting on this route, at most `max`, waiting at most `waitMs` for the first. A report
+   * not acked comes back (after a reconnect at the latest): the core acks only what it stored.
+   */
+  fetch(options: { max: number; waitMs: number; signal?: AbortSignal }): Promise<ReceivedReport[]>;
+  ack(reports: readonly ReceivedReport[]): Promise<void>;
+  /**
+   * Withdraws an action the far side has not taken yet. `withdrawn`: it will not run; `too-late`:
+   * the far side has it (it may run); `unknown`: the queue could not tell.
+   */
+  cancel?(actionId: string, receipt: string): Promise<'withdrawn' | 'too-late' | 'unknown'>;
+  close(): Promise<void>;
+}
+
 export interface Transport {
   apiVersion: typeof TRANSPORT_API_VERSION;
   /** The `spec.transport.type` that selects it: `ssh`, `winrm`. Lowercase letters, digits, dashes. */
@@ -164,6 +268,8 @@ export interface Transport {
   connect(target: DeviceTarget, options: ConnectOptions): Promise<Session>;
   /** Optional: see HostKeyTrust. */
   hostKeys?: HostKeyTrust;
+  /** Required when capabilities.queued: see QueuedTransport. */
+  queue?: QueuedTransport;
   /**
    * Optional: what a JSON Schema cannot say about a block's options, because it depends on the
    * console where rmm runs (its environment, its folders) or is allowed but unsafe (a setting for

@@ -1,0 +1,44 @@
+import { durationSeconds } from '../duration.js';
+import type { ResourceView } from '../engine/resource-view.js';
+import type { Db } from '../state/connection.js';
+import { readStoredResources } from '../state/resource-store.js';
+
+/**
+ * The routes of queued transports, as declared: today one per `Relay` resource (transport `relay`).
+ * A route's `options` are what the transport's optionsSchema validates (the Relay's `spec.nats`
+ * without `credentialRef`); `credentialRef` is the console's own credential for the queue, a
+ * reference only, resolved when the queue is opened.
+ */
+export interface QueueRouteConfig {
+  transport: string;
+  name: string;
+  options: Record<string, unknown>;
+  credentialRef?: string;
+  /** How long an action queued through the route may wait before it expires (default 24 h). */
+  expirySeconds: number;
+}
+
+export const DEFAULT_ACTION_EXPIRY_SECONDS = 24 * 3600;
+
+/** The routes of a set of resources (stored rows, or a plan's state after apply), by route name. */
+export function queueRoutesOf(resources: readonly ResourceView[]): Map<string, QueueRouteConfig> {
+  const routes = new Map<string, QueueRouteConfig>();
+  for (const r of resources) {
+    if ((r.kind as string) !== 'Relay') continue; // the Relay kind arrives with issue 14's part C
+    const { credentialRef, ...options } = (r.fields.nats as Record<string, unknown> | null) ?? {};
+    const expiry =
+      typeof r.fields.actionExpiry === 'string' ? durationSeconds(r.fields.actionExpiry) : undefined;
+    routes.set(r.name, {
+      transport: 'relay',
+      name: r.name,
+      options,
+      ...(typeof credentialRef === 'string' ? { credentialRef } : {}),
+      expirySeconds: expiry ?? DEFAULT_ACTION_EXPIRY_SECONDS,
+    });
+  }
+  return routes;
+}
+
+export function readQueueRoutes(db: Db): Map<string, QueueRouteConfig> {
+  return queueRoutesOf(readStoredResources(db));
+}
