@@ -1,0 +1,160 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa, type ResultPromise } from 'execa';
+import { freePort } from './sshd.js';
+
+/** Debian's package (nats-server 2.9.10): .ci/run installs it through scripts/test-setup.sh. */
+const NATS_SERVER = '/usr/sbin/nats-server';
+
+export interface NatsServer {
+  /** `nats://127.0.0.1:PORT`. */
+  url: string;
+  port: number;
+  pid: number;
+  /** JetStream's store: kept across stop()/start(), removed by remove(). */
+  storeDir: string;
+  /** What the server logged. */
+  logPath: string;
+  /** SIGKILL (no clean shutdown), as a crash or a pulled plug would. */
+  kill(): Promise<void>;
+  /** SIGTERM, and wait for the exit. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port with the same store and configuration. */
+  start(): Promise<void>;
+  /** Stops it and removes its folder. */
+  remove(): Promise<void>;
+}
+
+export interface NatsServerOptions {
+  /**
+   * Extra configuration text (an `authorization { ... }` block, say), appended to the generated
+   * file that sets the port, the loopback address and JetStream's store. Environment variables it
+   * names ($VAR) are read from `env`.
+   */
+  config?: string;
+  env?: Record<string, string>;
+}
+
+/**
+ * Starts Debian's nats-server with JetStream on a free loopback port, its store and configuration
+ * under a fresh temp folder. Stop it with stop()/kill() by pid; remove() deletes the folder.
+ */
+export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rmm-nats-'));
+  const storeDir = path.join(dir, 'jetstream');
+  const logPath = path.join(dir, 'nats.log');
+  const configPath = path.join(dir, 'nats.conf');
+  let port = 0;
+  let child: ResultPromise | undefined;
+
+  const launch = async () => {
+    const started = execa(NATS_SERVER, ['-c', configPath], {
+      stdin: 'ignore',
+      reject: false,
+      buffer: false,
+      env: { ...process.env, ...options.env },
+    });
+    await waitForListener(port, started, logPath);
+    child = started;
+  };
+
+  // A port found free can be taken before the server binds it: then try another.
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    port = await freePort();
+    await writeFile(
+      configPath,
+      [
+        'listen: 127.0.0.1:' + port,
+        `log_file: ${JSON.stringify(logPath)}`,
+        `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
+        options.config ?? '',
+        '',
+      ].join('\n'),
+    );
+    try {
+      await launch();
+      lastError = undefined;
+      break;
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  if (lastError || !child) {
+    await rm(dir, { recursive: true, force: true });
+    throw lastError ?? new Error('nats-server did not start');
+  }
+
+  const stopWith = async (signal: NodeJS.Signals) => {
+    const running = child;
+    child = undefined;
+    if (!running || running.pid === undefined || running.exitCode !== null) return;
+    const exited = running.then(
+      () => true,
+      () => true,
+    );
+    try {
+      process.kill(running.pid, signal);
+    } catch {}
+    const done = await Promise.race([exited, sleep(10_000).then(() => false)]);
+    if (!done) {
+      try {
+        process.kill(running.pid, 'SIGKILL');
+      } catch {}
+      await exited;
+    }
+  };
+
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    get port() {
+      return port;
+    },
+    get pid() {
+      return child?.pid ?? -1;
+    },
+    storeDir,
+    logPath,
+    kill: () => stopWith('SIGKILL'),
+    stop: () => stopWith('SIGTERM'),
+    async start() {
+      if (child) return;
+      await launch();
+    },
+    async remove() {
+      await stopWith('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits (bounded) until the port takes connections, or fails with the server's log. */
+async function waitForListener(port: number, child: ResultPromise, logPath: string): Promise<void> {
+  let exited = false;
+  const settle = () => {
+    exited = true;
+  };
+  void child.then(settle, settle);
+  const deadline = Date.now() + 10_000;
+  for (let i = 0; i < 500 && Date.now() < deadline && !exited; i++) {
+    if (await accepts(port)) return;
+    await sleep(20);
+  }
+  if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+  const log = await import('node:fs/promises').then((fs) => fs.readFile(logPath, 'utf8').catch(() => ''));
+  throw new Error(`nats-server did not listen on 127.0.0.1:${port}\n${log.slice(-2000)}`);
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
