@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { expect, it } from 'vitest';
 import { startNatsServer } from './nats-server.js';
@@ -11,11 +11,11 @@ it('starts JetStream on loopback: duplicates dropped by message id, the store ke
     await jsm.streams.add({
       name: 'T',
       subjects: ['t.*'],
-      retention: 'workqueue' as any,
+      retention: RetentionPolicy.Workqueue,
       duplicate_window: 24 * 3600 * 1e9,
     });
     const js = jetstream(nc);
-    const a = await js.publish('t.a', 'x', { msgID: 'one' });
+    await js.publish('t.a', 'x', { msgID: 'one' });
     const b = await js.publish('t.a', 'x', { msgID: 'one' });
     expect(b.duplicate).toBe(true);
     await nc.close();

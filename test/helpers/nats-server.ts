@@ -68,7 +68,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     await writeFile(
       configPath,
       [
-        'listen: 127.0.0.1:' + port,
+        `listen: 127.0.0.1:${port}`,
         `log_file: ${JSON.stringify(logPath)}`,
         `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
         options.config ?? '',
