@@ -10,7 +10,7 @@ import { freePort } from './sshd.js';
 const NATS_SERVER = '/usr/sbin/nats-server';
 
 export interface NatsServer {
-  /** `nats://127.0.0.1:PORT`. */
+  /** `nats://HOST:PORT`. */
   url: string;
   port: number;
   pid: number;
@@ -36,6 +36,8 @@ export interface NatsServerOptions {
    */
   config?: string;
   env?: Record<string, string>;
+  /** Where to listen (default 127.0.0.1): a remote site's relay reaches the console's veth address. */
+  host?: string;
 }
 
 /**
@@ -47,6 +49,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const storeDir = path.join(dir, 'jetstream');
   const logPath = path.join(dir, 'nats.log');
   const configPath = path.join(dir, 'nats.conf');
+  const host = options.host ?? '127.0.0.1';
   let port = 0;
   let child: ResultPromise | undefined;
 
@@ -57,7 +60,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       buffer: false,
       env: { ...process.env, ...options.env },
     });
-    await waitForListener(port, started, logPath);
+    await waitForListener(host, port, started, logPath);
     child = started;
   };
 
@@ -68,7 +71,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     await writeFile(
       configPath,
       [
-        `listen: 127.0.0.1:${port}`,
+        `listen: ${host}:${port}`,
         `log_file: ${JSON.stringify(logPath)}`,
         `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
         options.config ?? '',
@@ -109,7 +112,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   };
 
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url: `nats://${host}:${port}`,
     get port() {
       return port;
     },
@@ -132,7 +135,12 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
 }
 
 /** Waits (bounded) until the port takes connections, or fails with the server's log. */
-async function waitForListener(port: number, child: ResultPromise, logPath: string): Promise<void> {
+async function waitForListener(
+  host: string,
+  port: number,
+  child: ResultPromise,
+  logPath: string,
+): Promise<void> {
   let exited = false;
   const settle = () => {
     exited = true;
@@ -140,17 +148,17 @@ async function waitForListener(port: number, child: ResultPromise, logPath: stri
   void child.then(settle, settle);
   const deadline = Date.now() + 10_000;
   for (let i = 0; i < 500 && Date.now() < deadline && !exited; i++) {
-    if (await accepts(port)) return;
+    if (await accepts(host, port)) return;
     await sleep(20);
   }
   if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
   const log = await import('node:fs/promises').then((fs) => fs.readFile(logPath, 'utf8').catch(() => ''));
-  throw new Error(`nats-server did not listen on 127.0.0.1:${port}\n${log.slice(-2000)}`);
+  throw new Error(`nats-server did not listen on ${host}:${port}\n${log.slice(-2000)}`);
 }
 
-function accepts(port: number): Promise<boolean> {
+function accepts(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect({ host, port });
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);

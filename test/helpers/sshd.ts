@@ -13,7 +13,8 @@ export interface Sshd {
   port: number;
   /** The sshd listener's process id (the benchmark reads its CPU time from /proc). */
   pid: number;
-  host: '127.0.0.1';
+  /** 127.0.0.1, or the address in the namespace given to startSshd. */
+  host: string;
   /** The current OS user: the tests log in as whoever runs them. */
   user: string;
   hostKeyPath: string;
@@ -53,7 +54,15 @@ export interface Sshd {
  * requests for root logins, so the transport's timeout takes its other path (see PID_LINE in
  * plugins/ssh/src/pid-line.ts). With UsePAM no, sshd refuses a locked account (`!` in /etc/shadow).
  */
-export async function startSshd(): Promise<Sshd> {
+export interface SshdOptions {
+  /**
+   * Run inside this network namespace (test/helpers/netns.ts), listening on `address` there: the
+   * relay tests' endpoint, which this namespace cannot reach.
+   */
+  netns?: { name: string; address: string };
+}
+
+export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rmm-sshd-'));
   try {
     // The privilege separation directory; only root can create it, and only root needs it.
@@ -74,37 +83,51 @@ export async function startSshd(): Promise<Sshd> {
       throw new Error(`unexpected ssh-keygen -l output: ${listing}`);
 
     const user = os.userInfo().username;
+    const host = options.netns?.address ?? '127.0.0.1';
+    // `ip netns exec` execs sshd in place: the pid is still sshd's.
+    const command = options.netns ? ['ip', 'netns', 'exec', options.netns.name, SSHD] : [SSHD];
+    const launch = () =>
+      execa(command[0] as string, [...command.slice(1), '-D', '-E', logPath, '-f', configPath], {
+        detached: false,
+        stdin: 'ignore',
+        reject: false,
+        buffer: true,
+      });
+    // From here the namespace's address cannot be dialled: sshd's own log says when it listens.
+    const listening = options.netns
+      ? async (port: number) =>
+          (await readFile(logPath, 'utf8').catch(() => '')).includes(
+            `Server listening on ${host} port ${port}`,
+          )
+      : accepts;
     const configPath = path.join(dir, 'sshd_config');
     const logPath = path.join(dir, 'sshd.log');
     // A port found free can be taken before sshd binds it: then sshd exits and we try another.
     let lastError: unknown;
     for (let attempt = 0; attempt < 5; attempt++) {
       const port = await freePort();
-      await writeFile(configPath, sshdConfig(dir, port, hostKeyPath, authorizedKeysPath), { mode: 0o600 });
+      await writeFile(configPath, sshdConfig(dir, host, port, hostKeyPath, authorizedKeysPath), {
+        mode: 0o600,
+      });
       const pidFile = path.join(dir, 'sshd.pid');
       await rm(pidFile, { force: true });
-      const child = execa(SSHD, ['-D', '-E', logPath, '-f', configPath], {
-        detached: false,
-        stdin: 'ignore',
-        reject: false,
-        buffer: true,
-      });
+      const child = launch();
       try {
-        await waitForPort(port, pidFile, child, logPath);
+        await waitForPort(port, pidFile, child, logPath, listening);
       } catch (error) {
         lastError = error;
         await stopChild(child);
         continue;
       }
       const knownHostsPath = path.join(dir, 'known_hosts');
-      await writeFile(knownHostsPath, `[127.0.0.1]:${port} ${hostPublicKey}\n`);
+      await writeFile(knownHostsPath, `[${host}]:${port} ${hostPublicKey}\n`);
       let running = child;
       return {
         port,
         get pid() {
           return running.pid as number;
         },
-        host: '127.0.0.1',
+        host,
         user,
         hostKeyPath,
         hostPublicKey,
@@ -129,13 +152,8 @@ export async function startSshd(): Promise<Sshd> {
         },
         async resume() {
           await rm(pidFile, { force: true });
-          running = execa(SSHD, ['-D', '-E', logPath, '-f', configPath], {
-            detached: false,
-            stdin: 'ignore',
-            reject: false,
-            buffer: true,
-          });
-          await waitForPort(port, pidFile, running, logPath);
+          running = launch();
+          await waitForPort(port, pidFile, running, logPath, listening);
         },
       };
     }
@@ -146,10 +164,16 @@ export async function startSshd(): Promise<Sshd> {
   }
 }
 
-function sshdConfig(dir: string, port: number, hostKeyPath: string, authorizedKeysPath: string): string {
+function sshdConfig(
+  dir: string,
+  host: string,
+  port: number,
+  hostKeyPath: string,
+  authorizedKeysPath: string,
+): string {
   return [
     `Port ${port}`,
-    'ListenAddress 127.0.0.1',
+    `ListenAddress ${host}`,
     `HostKey ${hostKeyPath}`,
     `AuthorizedKeysFile ${authorizedKeysPath}`,
     `PidFile ${path.join(dir, 'sshd.pid')}`,
@@ -212,6 +236,7 @@ async function waitForPort(
   pidFile: string,
   child: ResultPromise,
   logPath: string,
+  listening: (port: number) => Promise<boolean>,
 ): Promise<void> {
   let exited = false;
   const settle = () => {
@@ -221,7 +246,7 @@ async function waitForPort(
   const deadline = Date.now() + 5000;
   for (let i = 0; i < 100 && Date.now() < deadline && !exited; i++) {
     const pid = await readFile(pidFile, 'utf8').catch(() => '');
-    if (pid.trim() === String(child.pid) && (await accepts(port))) return;
+    if (pid.trim() === String(child.pid) && (await listening(port))) return;
     await sleep(50);
   }
   if (!exited) throw new Error(`sshd did not accept connections on port ${port} within 5 s`);
