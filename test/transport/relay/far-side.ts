@@ -38,7 +38,7 @@ export class FarSide {
   static async connect(
     url: string,
     relay: string,
-    auth: { user: string; pass: string } | Record<string, never> = {},
+    auth: { user: string; pass: string; tls?: { caFile: string } } | Record<string, never> = {},
   ): Promise<FarSide> {
     const nc = await connect({
       servers: url,
