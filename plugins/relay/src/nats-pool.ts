@@ -43,9 +43,11 @@ export async function borrowNats(
     entry = { shared: connectShared(options, user, open, fail), borrowers: 0 };
     pool.set(key, entry);
     const created = entry;
-    created.shared.catch(() => {
+    const forget = () => {
       if (pool.get(key) === created) pool.delete(key);
-    });
+    };
+    // A connection that failed, or closed for good, is never lent again: the next open connects anew.
+    created.shared.then((shared) => shared.nc.closed().then(forget), forget);
   }
   entry.borrowers++;
   const borrowed = entry;
@@ -85,6 +87,10 @@ async function connectShared(
       ...(password !== undefined ? { pass: password } : {}),
       name: 'rmm-console',
       timeout: open.connectTimeoutMs,
+      // rmm serve keeps routes open for days: through a NATS restart or a network outage it keeps
+      // trying (each publish meanwhile fails on its own timeout), rather than closing for good.
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 1000,
       ...(options.tls ? { tls: { ...options.tls } } : {}),
     });
     // checkAPI: false saves a round trip; the first stream call says plainly if JetStream is off.

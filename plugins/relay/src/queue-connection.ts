@@ -18,6 +18,11 @@ const PUBLISH_WINDOW = 256;
 /** The NATS client's shortest pull (it refuses less than a second). */
 const MIN_PULL_MS = 1000;
 
+/**
+ * `submit` answers `accepted: false` only when NATS refused the action (nothing is queued); when the
+ * answer is missing (NATS went away mid-publish) it rejects with an `unreachable` TransportError,
+ * since the action may be queued: the core submits it again, and the same ActionId is queued once.
+ */
 export interface RelayQueueConnection extends QueueConnection {
   /** What opening found and left as it is (streams or consumers with other settings). */
   readonly notes: readonly string[];
@@ -60,6 +65,14 @@ export function relayQueueConnection(
       // A duplicate (published before, within the 24 h window) carries the first one's sequence.
       return { actionId: action.actionId, accepted: true, receipt: String(ack.seq) };
     } catch (error) {
+      if (!definitelyNotQueued(error))
+        // No answer: the message may be on disk. The core keeps the row Pending with its intent and
+        // submits it again later; the same ActionId is then queued once.
+        throw natsFailure(
+          error,
+          `NATS did not confirm the work for relay ${relay}; it may be queued, and submitting it again queues it once`,
+          fail,
+        );
       const failure = natsFailure(error, `relay ${relay}'s queue did not accept the action`, fail);
       return { actionId: action.actionId, accepted: false, error: failure.message };
     }
@@ -172,4 +185,16 @@ export function relayQueueConnection(
       await borrowed.release();
     },
   };
+}
+
+/**
+ * A publish the server answered with a refusal (a JetStream error: stream full, no stream for the
+ * subject, a permission violation) stored nothing. Anything else (a timeout, a connection lost
+ * before the PubAck) may have stored it.
+ */
+function definitelyNotQueued(error: unknown): boolean {
+  const e = error as { name?: string; message?: string; cause?: { name?: string } };
+  if (e.name === 'JetStreamApiError' || e.name === 'NoResponders' || e.cause?.name === 'NoResponders')
+    return true;
+  return /Permissions Violation/i.test(e.message ?? '');
 }
