@@ -118,6 +118,8 @@ export function relayQueueConnection(
         });
         const stop = () => messages.stop();
         signal?.addEventListener('abort', stop, { once: true });
+        // Aborted while the pull was being set up: the listener came too late to hear it.
+        if (signal?.aborted) stop();
         const received: ReceivedReport[] = [];
         try {
           for await (const m of messages) {

@@ -191,6 +191,20 @@ describe('relay queue over JetStream', () => {
     }
   });
 
+  it('a fetch waiting for reports ends when its signal aborts, not when the wait is over', async () => {
+    const queue = await openQueue(route('relay-abort', [nats.url]));
+    try {
+      const controller = new AbortController();
+      const started = Date.now();
+      const waiting = queue.fetch({ max: 10, waitMs: 20_000, signal: controller.signal });
+      setTimeout(() => controller.abort(), 300);
+      expect(await waiting).toEqual([]);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await queue.close();
+    }
+  });
+
   it('a report fetched and not acked comes back after close and reopen; the acked one does not', async () => {
     const r = route('relay-redeliver', [nats.url]);
     let queue: QueueConnection = await openQueue(r);
