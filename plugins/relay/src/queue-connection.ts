@@ -73,6 +73,15 @@ export function relayQueueConnection(
           `NATS did not confirm the work for relay ${relay}; it may be queued, and submitting it again queues it once`,
           fail,
         );
+      if (noStream(error)) {
+        // The streams are gone (a NATS whose store was lost or wiped): the next open creates them.
+        borrowed.shared.ensured.clear();
+        return {
+          actionId: action.actionId,
+          accepted: false,
+          error: `no JetStream stream takes ${workSubject(relay)}: NATS lost or removed ${WORK_STREAM} (and what it held), or JetStream is off; the next run creates the stream again`,
+        };
+      }
       const failure = natsFailure(error, `relay ${relay}'s queue did not accept the action`, fail);
       return { actionId: action.actionId, accepted: false, error: failure.message };
     }
@@ -194,9 +203,14 @@ export function relayQueueConnection(
  * subject, a permission violation) stored nothing. Anything else (a timeout, a connection lost
  * before the PubAck) may have stored it.
  */
+/** Nobody answered the publish: no stream takes the subject (or JetStream is off). Nothing stored. */
+function noStream(error: unknown): boolean {
+  const e = error as { name?: string; cause?: { name?: string } };
+  return e.name === 'JetStreamNotEnabled' || e.name === 'NoResponders' || e.cause?.name === 'NoResponders';
+}
+
 function definitelyNotQueued(error: unknown): boolean {
-  const e = error as { name?: string; message?: string; cause?: { name?: string } };
-  if (e.name === 'JetStreamApiError' || e.name === 'NoResponders' || e.cause?.name === 'NoResponders')
-    return true;
+  const e = error as { name?: string; message?: string };
+  if (e.name === 'JetStreamApiError' || noStream(error)) return true;
   return /Permissions Violation/i.test(e.message ?? '');
 }

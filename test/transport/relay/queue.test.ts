@@ -256,6 +256,35 @@ describe('relay queue over JetStream', () => {
     }
   });
 
+  it('says plainly when the work stream is gone, and the next open creates it again', async () => {
+    const holder = await openQueue(route('relay-holder', [nats.url]));
+    const queue = await openQueue(route('relay-lost', [nats.url]));
+    const admin = await connect({ servers: nats.url });
+    try {
+      await (await jetstreamManager(admin)).streams.delete('RMM_WORK');
+      const lost = action();
+      expect(await queue.submit([lost])).toEqual([
+        {
+          actionId: lost.actionId,
+          accepted: false,
+          error:
+            'no JetStream stream takes rmm.work.relay-lost: NATS lost or removed RMM_WORK (and what it held), or JetStream is off; the next run creates the stream again',
+        },
+      ]);
+      await queue.close();
+      // Another route keeps the pooled connection open: the streams are made again all the same.
+      const again = await openQueue(route('relay-lost', [nats.url]));
+      try {
+        expect((await again.submit([lost]))[0]?.accepted).toBe(true);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await admin.close();
+      await holder.close();
+    }
+  });
+
   it('routes on the same NATS share one connection, drained when the last closes', async () => {
     const before = await connections();
     const one = await openQueue(route('relay-pool-a', [nats.url]));
