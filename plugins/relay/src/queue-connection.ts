@@ -1,4 +1,4 @@
-import type { JsMsg } from '@nats-io/jetstream';
+import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import type { Fail, QueueConnection, QueuedAction, ReceivedReport, SubmitOutcome } from 'rmm/plugin';
 import { natsFailure } from './nats-errors.js';
 import type { Borrowed } from './nats-pool.js';
@@ -44,6 +44,7 @@ export function relayQueueConnection(
   /** Reports handed out and not acked yet: nak'd on close, so a reopen gets them at once. */
   const unacked = new Set<JsMsg>();
   let closed = false;
+  let results: Promise<Consumer> | undefined;
   const ensureOpen = () => {
     if (closed) throw fail('protocol', `the queue of relay ${relay} is closed`);
   };
@@ -115,11 +116,19 @@ export function relayQueueConnection(
       ensureOpen();
       if (max < 1 || signal?.aborted) return [];
       try {
-        const consumer = await js.consumers.get(RESULTS_STREAM, resultsConsumer(relay));
+        results ??= js.consumers.get(RESULTS_STREAM, resultsConsumer(relay));
+        const consumer = await results.catch((error) => {
+          results = undefined;
+          throw error;
+        });
         // A pull of N ends when N arrived or it expires: asking for what waits (at least one) returns
         // as soon as it is here, instead of waiting out the expiry for a batch that never fills.
-        const waiting = (await consumer.info(false)).num_pending;
-        if (waiting === 0 && waitMs < MIN_PULL_MS) return [];
+        const info = await consumer.info(false);
+        const waiting = info.num_pending;
+        // Reports handed out and not acked (given back on close, or by a console that died) come
+        // back without counting as pending; those this connection holds are not coming.
+        const comingBack = info.num_ack_pending - unacked.size;
+        if (waiting === 0 && comingBack <= 0 && waitMs < MIN_PULL_MS) return [];
         const batch = Math.max(1, Math.min(max, waiting));
         const messages = await consumer.fetch({
           max_messages: batch,
