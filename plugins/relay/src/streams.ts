@@ -40,25 +40,39 @@ async function ensureStreams(jsm: JetStreamManager): Promise<string[]> {
   return notes;
 }
 
+/**
+ * Looked up before created: nats-server 2.9 quietly updates an existing consumer to the settings a
+ * create names (where they can change), which would undo an operator's own.
+ */
 async function ensureConsumers(jsm: JetStreamManager, relay: string): Promise<string[]> {
   const notes: string[] = [];
   for (const { stream, config } of consumersOf(relay)) {
-    try {
+    const existing = await jsm.consumers.info(stream, config.durable_name).catch((error) => {
+      if (notFound(error)) return undefined;
+      throw error;
+    });
+    if (!existing) {
       await jsm.consumers.add(stream, config as unknown as Partial<ConsumerConfig>);
-    } catch (error) {
-      if (!differentSettings(error)) throw error;
+      continue;
+    }
+    const actual = existing.config as unknown as Record<string, unknown>;
+    if (Object.entries(config).some(([key, value]) => actual[key] !== value))
       notes.push(
         `the consumer ${config.durable_name} of ${stream} exists with other settings than rmm's; it is left as it is`,
       );
-    }
   }
   return notes;
+}
+
+/** 10014: consumer not found. */
+function notFound(error: unknown): boolean {
+  return (error as { code?: unknown }).code === 10014 || (error as Error).name === 'ConsumerNotFoundError';
 }
 
 /** JetStream's answers to "create" for a name that exists with another configuration. */
 function differentSettings(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
-  // 10058: stream name in use with a different configuration; 10148: consumer already exists.
-  if (code === 10058 || code === 10148) return true;
-  return /already in use|already exists/i.test((error as Error).message ?? '');
+  // 10058: stream name in use with a different configuration.
+  if (code === 10058) return true;
+  return /already in use/i.test((error as Error).message ?? '');
 }

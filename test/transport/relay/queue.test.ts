@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QueueConnection, QueuedAction } from '../../../src/plugin/api.js';
@@ -49,11 +49,19 @@ describe('relay queue over JetStream', () => {
     const jsm = await jetstreamManager(admin);
     // An operator's own RMM_RESULTS (a smaller cap, say): kept, and said.
     await jsm.streams.add({ name: 'RMM_RESULTS', subjects: ['rmm.results.*'], max_msg_size: 1000 });
+    await jsm.consumers.add('RMM_RESULTS', {
+      durable_name: 'console-relay-setup',
+      filter_subject: 'rmm.results.relay-setup',
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: 30e9,
+    });
     const queue = await openQueue(route('relay-setup', [nats.url]));
     try {
       expect(queue.notes).toEqual([
         "the stream RMM_RESULTS exists with other settings than rmm's; it is left as it is",
+        "the consumer console-relay-setup of RMM_RESULTS exists with other settings than rmm's; it is left as it is",
       ]);
+      expect((await jsm.consumers.info('RMM_RESULTS', 'console-relay-setup')).config.ack_wait).toBe(30e9);
       const work = (await jsm.streams.info('RMM_WORK')).config;
       expect(work).toMatchObject({
         subjects: ['rmm.work.*'],
@@ -72,9 +80,12 @@ describe('relay queue over JetStream', () => {
         max_deliver: -1,
         deliver_policy: 'all',
       });
-      expect((await jsm.consumers.info('RMM_RESULTS', 'console-relay-setup')).config).toMatchObject({
-        durable_name: 'console-relay-setup',
-        filter_subject: 'rmm.results.relay-setup',
+      // The results consumer of another relay, made by rmm: as the wire protocol says.
+      const other = await openQueue(route('relay-setup-2', [nats.url]));
+      await other.close();
+      expect((await jsm.consumers.info('RMM_RESULTS', 'console-relay-setup-2')).config).toMatchObject({
+        durable_name: 'console-relay-setup-2',
+        filter_subject: 'rmm.results.relay-setup-2',
         ack_policy: 'explicit',
         ack_wait: 60e9,
       });
@@ -220,7 +231,10 @@ describe('relay queue over JetStream', () => {
       expect(got).toHaveLength(2);
       await queue.ack([got[0] as (typeof got)[0]]);
       await queue.close();
-      queue = await openQueue(r);
+      const reopened = await openQueue(r);
+      queue = reopened;
+      // What rmm made itself, found again: nothing to note.
+      expect(reopened.notes).toEqual([]);
       // Given back, it is there for a quick look too (not counted as pending, but coming back).
       const back = await queue.fetch({ max: 10, waitMs: 0 });
       expect(back.map((x) => (x.report as { actionId: string }).actionId)).toEqual([b]);
