@@ -173,7 +173,7 @@ export function relayQueueConnection(
       if (missed > 0)
         throw fail(
           'unreachable',
-          `NATS did not confirm the ack of ${missed} of ${reports.length} reports of relay ${relay}; they will come back`,
+          `NATS did not confirm the ack of ${missed} of ${reports.length} reports of relay ${relay}; unless it arrived after all, they come back within the 60 s ack wait`,
         );
     },
 

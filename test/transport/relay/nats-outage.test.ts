@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QueuedAction, SubmitOutcome } from '../../../src/plugin/api.js';
 import { type NatsServer, startNatsServer } from '../../helpers/nats-server.js';
@@ -81,6 +83,43 @@ describe('relay queue through a NATS restart', () => {
         await far.close();
       }
     } finally {
+      await queue.close();
+    }
+  }, 90_000);
+
+  it('an ack NATS did not confirm is an error, and the report stays unacked on the server', async () => {
+    const queue = await openQueue(route('relay-ack-outage', [nats.url]));
+    const far = await FarSide.connect(nats.url, 'relay-ack-outage');
+    try {
+      const id = randomUUID();
+      await far.report({ v: 1, kind: 'started', actionId: id, at: '2026-12-03T10:00:01Z' }, `${id}.started`);
+      const reports = await fetchReports(queue, 1);
+      expect(reports).toHaveLength(1);
+      await nats.kill();
+      await expect(queue.ack(reports)).rejects.toMatchObject({
+        name: 'TransportError',
+        code: 'unreachable',
+        message:
+          'NATS did not confirm the ack of 1 of 1 reports of relay relay-ack-outage; unless it arrived after all, they come back within the 60 s ack wait',
+      });
+      await nats.start();
+      // JetStream still holds it as delivered and unacked: it redelivers it once the ack wait passes
+      // (not waited for here: a minute of JetStream's own timer).
+      const admin = await connect({ servers: nats.url });
+      try {
+        const info = await (await jetstreamManager(admin)).consumers.info(
+          'RMM_RESULTS',
+          'console-relay-ack-outage',
+        );
+        expect({ ackPending: info.num_ack_pending, ackFloor: info.ack_floor.stream_seq }).toEqual({
+          ackPending: 1,
+          ackFloor: 0,
+        });
+      } finally {
+        await admin.close();
+      }
+    } finally {
+      await far.close();
       await queue.close();
     }
   }, 90_000);
