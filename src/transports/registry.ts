@@ -127,18 +127,28 @@ export async function transportChecks(
   dataDir: string,
 ): Promise<TransportSchemas> {
   const credentials = credentialPolicy(dataDir);
-  const { transports } = await loadTransports(config);
   const schemas: Record<string, object> = {};
   const optionChecks: Record<string, OptionsCheck> = {};
-  for (const [name, { transport }] of transports) {
+  for (const [name, { transport }] of await deviceTransports(config)) {
     schemas[name] = transport.optionsSchema;
     if (transport.checkOptions) optionChecks[name] = transport.checkOptions.bind(transport);
   }
   return { schemas, allowUnknown, credentials, optionChecks };
 }
 
-/** The installed transports' option schemas by name (also what `rmm schema export` builds in). */
+/** The device transports' option schemas by name (also what `rmm schema export` builds in). */
 export async function transportSchemas(config: Config): Promise<Record<string, object>> {
+  return Object.fromEntries(
+    [...(await deviceTransports(config))].map(([name, { transport }]) => [name, transport.optionsSchema]),
+  );
+}
+
+/**
+ * The transports a device's `spec.transport.type` may name: those with sessions. A queued one (the
+ * relay) is reached through a route (a Relay's spec.nats) that a site names, never as a device's
+ * type, so its options are not a transport block's.
+ */
+async function deviceTransports(config: Config): Promise<Array<[string, RegisteredTransport]>> {
   const { transports } = await loadTransports(config);
-  return Object.fromEntries([...transports].map(([name, { transport }]) => [name, transport.optionsSchema]));
+  return [...transports].filter(([, { transport }]) => !transport.capabilities.queued);
 }

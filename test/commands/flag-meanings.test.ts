@@ -75,6 +75,7 @@ const MEANINGS: Record<string, Meaning> = {
   note: { meaning: 'a note kept in the AuditLog row', kind: 'option' },
   effective: { meaning: "show a device's effective monitors and schedules", kind: 'boolean' },
   until: { meaning: 'until this time, or for this duration', kind: 'option' },
+  'console-user': { meaning: "the console's NATS user", kind: 'option' },
 };
 
 /**

@@ -38,6 +38,13 @@ export interface NatsServerOptions {
   env?: Record<string, string>;
   /** Where to listen (default 127.0.0.1): a remote site's relay reaches the console's veth address. */
   host?: string;
+  /**
+   * Replaces the generated file whole (a documented nats-server.conf, say): given the port to listen
+   * on, the store and the folder, it returns the configuration text. `config` is not used then.
+   */
+  configFile?: (place: { port: number; storeDir: string; dir: string }) => string;
+  /** Files written into the server's folder before it starts (an included file, certificates). */
+  files?: Record<string, string>;
 }
 
 /**
@@ -68,16 +75,18 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     port = await freePort();
-    await writeFile(
-      configPath,
-      [
-        `listen: ${host}:${port}`,
-        `log_file: ${JSON.stringify(logPath)}`,
-        `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
-        options.config ?? '',
-        '',
-      ].join('\n'),
-    );
+    for (const [name, text] of Object.entries(options.files ?? {}))
+      await writeFile(path.join(dir, name), text);
+    const generated = options.configFile
+      ? `${options.configFile({ port, storeDir, dir })}\nlog_file: ${JSON.stringify(logPath)}\n`
+      : [
+          `listen: ${host}:${port}`,
+          `log_file: ${JSON.stringify(logPath)}`,
+          `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
+          options.config ?? '',
+          '',
+        ].join('\n');
+    await writeFile(configPath, generated);
     try {
       await launch();
       lastError = undefined;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { optionsSchema as relay } from '../../plugins/relay/src/options.js';
 import { optionsSchema as ssh } from '../../plugins/ssh/src/options.js';
 import { optionsSchema as winrm } from '../../plugins/winrm/src/options.js';
 
@@ -36,6 +37,7 @@ describe('docs/plugins.md and the built-in transports option schemas', () => {
   it.each([
     ['ssh', ssh],
     ['winrm', winrm],
+    ['relay', relay],
   ])('every %s option has a row, with its default, and every row is an option', (type, schema) => {
     const options = optionPaths(schema as Schema);
     const documented = documentedOptions(docs, type);
@@ -47,7 +49,7 @@ describe('docs/plugins.md and the built-in transports option schemas', () => {
   });
 
   it('says what each credential must resolve to', () => {
-    for (const type of ['ssh', 'winrm']) {
+    for (const type of ['ssh', 'winrm', 'relay']) {
       const section = docs.split(/^### /m).find((s) => s.split('\n')[0]?.includes(`\`type: ${type}\``));
       expect(section, type).toMatch(/What the credential.*must resolve to/s);
     }
