@@ -44,6 +44,7 @@ describe('transport plugins', () => {
     const json = JSON.parse(result.stdout);
     expect(json.transports.map((t: { name: string; plugin: string }) => [t.name, t.plugin])).toEqual([
       ['local', 'rmm-transport-local'],
+      ['smb', '@rmm/transport-smb'],
       ['ssh', '@rmm/transport-ssh'],
       ['winrm', '@rmm/transport-winrm'],
     ]);
