@@ -19,7 +19,7 @@ export interface SmbWorld {
   keyFile: string;
   open(options?: { password?: string; settings?: SmbTransportSettings }): Promise<QueueConnection>;
   /** Runs the POSIX consumer once on the share's folder, as cron would on the device. */
-  consume(): Promise<{ exitCode: number | undefined; stderr: string }>;
+  consume(options?: { maxJobs?: number }): Promise<{ exitCode: number | undefined; stderr: string }>;
   remove(): Promise<void>;
 }
 
@@ -56,11 +56,15 @@ export async function smbWorld(smbd: Smbd): Promise<SmbWorld> {
         },
       );
     },
-    async consume() {
+    async consume(options = {}) {
       const run = await execa(
         'sh',
-        [CONSUMER, '--share', smbd.shareDir, '--state', deviceState, '--device', DEVICE, '--key', keyFile],
-        { reject: false, timeout: 60_000 },
+        [
+          CONSUMER,
+          ...['--share', smbd.shareDir, '--state', deviceState, '--device', DEVICE, '--key', keyFile],
+          ...['--max-jobs', String(options.maxJobs ?? 100)],
+        ],
+        { reject: false, timeout: 600_000 },
       );
       return { exitCode: run.exitCode, stderr: String(run.stderr) };
     },

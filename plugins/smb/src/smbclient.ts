@@ -15,7 +15,7 @@ export interface ShareAddress {
 }
 
 export interface SmbclientRun {
-  /** stdout and stderr interleaved, as smbclient printed them. */
+  /** smbclient's stdout, then its stderr. */
   output: string;
   /** Lines starting with NT_STATUS_: one per command that failed, naming its file. */
   failures: string[];
@@ -63,7 +63,6 @@ export async function runSmbclient(
       ],
       {
         input: `${commands.join('\n')}\nexit\n`,
-        all: true,
         reject: false,
         timeout: options.timeoutMs + 5000,
         cancelSignal: options.signal,
@@ -72,7 +71,8 @@ export async function runSmbclient(
         extendEnv: false,
       },
     );
-    const output = (child.all ?? '').replaceAll(password, '***');
+    // Each stream whole, one after the other: interleaved, a chunk of one can split a line of the other.
+    const output = `${child.stdout}\n${child.stderr}`.replaceAll(password, '***');
     if (child.timedOut)
       throw options.fail('timed-out', `${where}: smbclient took over ${options.timeoutMs} ms`);
     if (child.isCanceled) throw options.fail('unreachable', `${where}: cancelled`);
