@@ -28,6 +28,7 @@ import { generate } from './generate.js';
 import { HOSTILE, writeHostile } from './hostile.js';
 import { ingest } from './ingest.js';
 import { REPLAY_FLAG, replayInput } from './replay.js';
+import { smb } from './smb.js';
 import { winrm } from './winrm.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -47,6 +48,7 @@ const PARTS = [
   'day',
   'storm',
   'replay',
+  'smb',
 ];
 // Parts that bring their own input: the 100,000-device input is for validate and reconcile only.
 const OWN_INPUT = PARTS.filter((part) => part !== 'validate' && part !== 'reconcile');
@@ -287,6 +289,7 @@ if (!only || only === 'reconcile') {
 if (!only || only === 'fanout') await fanout({ root, work, cli, fmt });
 if (!only || only === 'winrm') await winrm({ root, work, cli, fmt });
 if (!only || only === 'collect') await collect({ root, fmt });
+if (!only || only === 'smb') await smb({ fmt });
 
 if (!only || only === 'hostile') {
   // Each hostile input alone in a fresh folder, through `rmm validate`, which must refuse it.

@@ -20,7 +20,9 @@ cd "$(dirname "$0")/.."
 #   iproute2        ip: the Linux inventory collector's network section, run on this machine, and
 #                   the relay tests' network namespace (a remote site the console cannot route to)
 #   nats-server     NATS with JetStream: the relay tests' message queue between console and relay
-PACKAGES="openssh-server procps python3-winrm python3-aiosmtpd openssl iproute2 nats-server"
+#   samba           smbd: the SMB queue tests' real file server (SMB 3, encryption and signing required)
+#   smbclient       Samba's client, which the SMB transport drives (the only one with SMB 3 encryption)
+PACKAGES="openssh-server procps python3-winrm python3-aiosmtpd openssl iproute2 nats-server samba smbclient"
 # Only to compile better-sqlite3 when no prebuilt binary fits this machine.
 BUILD_PACKAGES="build-essential python3"
 

@@ -159,8 +159,34 @@ export interface HostKeyScan {
  * declared in YAML and validated against the transport's optionsSchema.
  */
 export interface QueuedTransport {
+  /**
+   * Where its routes come from. `device`: a device whose transport block names this transport is
+   * its own route, the block's options being the route's (the SMB share of that device). `declared`:
+   * routes are resources of their own that sites name (a Relay), never a device's transport type.
+   */
+  routes: 'device' | 'declared';
   /** Opens the route's queue: called once per route and command (or per rmm serve), reused. */
   open(route: QueueRoute, options: QueueOpenOptions): Promise<QueueConnection>;
+  /**
+   * Optional: what a device must install to take work from this queue (the SMB consumer with the
+   * console's public key in it). `rmm smb enroll` prints it or writes it to a file; it holds no secret.
+   */
+  enrollment?(device: EnrollmentDevice, options: { stateDir: string }): Promise<Enrollment>;
+}
+
+export interface EnrollmentDevice {
+  name: string;
+  host: string;
+  os: 'linux' | 'windows' | 'macos' | null;
+}
+
+export interface Enrollment {
+  /** A name for the installer when written to a folder: `rmm-smb-install-web-01.sh`. */
+  fileName: string;
+  /** The installer's text. */
+  content: string;
+  /** How to run it on the device, for a person to read. */
+  instructions: string;
 }
 
 export interface QueueRoute {
@@ -175,6 +201,11 @@ export interface QueueOpenOptions {
   secret?: Secret;
   connectTimeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * A private folder of the console's data dir for this transport (`<data>/transports/<name>/`,
+   * mode 0700, made by the core): keys and other state the transport keeps between runs.
+   */
+  stateDir?: string;
 }
 
 /** One action handed to a queue. Carries only references to secrets, never a secret. */

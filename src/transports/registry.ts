@@ -99,6 +99,12 @@ export function shapeProblem(candidate: unknown, compileSchema = true): string |
     return 'capabilities must say powershell, fileTransfer and queued as booleans';
   if (typeof t.optionsSchema !== 'object' || t.optionsSchema === null)
     return 'optionsSchema must be a JSON Schema';
+  if (caps.queued) {
+    const queue = t.queue as Record<string, unknown> | undefined;
+    if (typeof queue?.open !== 'function') return 'a queued transport must have queue.open';
+    if (queue.routes !== 'device' && queue.routes !== 'declared')
+      return "queue.routes must be 'device' or 'declared'";
+  }
   if (t.hostKeys !== undefined) {
     const keys = t.hostKeys as Record<string, unknown> | null;
     if (typeof keys?.scan !== 'function' || typeof keys.record !== 'function')
@@ -144,11 +150,13 @@ export async function transportSchemas(config: Config): Promise<Record<string, o
 }
 
 /**
- * The transports a device's `spec.transport.type` may name: those with sessions. A queued one (the
- * relay) is reached through a route (a Relay's spec.nats) that a site names, never as a device's
- * type, so its options are not a transport block's.
+ * The transports a device's `spec.transport.type` may name: those with sessions, and queued ones
+ * whose routes are devices (SMB). One with declared routes (the relay) is reached through a route (a
+ * Relay's spec.nats) that a site names, never as a device's type, so its options are not a block's.
  */
 async function deviceTransports(config: Config): Promise<Array<[string, RegisteredTransport]>> {
   const { transports } = await loadTransports(config);
-  return [...transports].filter(([, { transport }]) => !transport.capabilities.queued);
+  return [...transports].filter(
+    ([, { transport }]) => !transport.capabilities.queued || transport.queue?.routes === 'device',
+  );
 }

@@ -27,6 +27,7 @@ describe('rmm schema export', () => {
       'policy.schema.json',
       'resource.schema.json',
       'site.schema.json',
+      'transport-smb.schema.json',
       'transport-ssh.schema.json',
       'transport-winrm.schema.json',
     ]);

@@ -45,6 +45,7 @@ describe('transport plugins', () => {
     expect(json.transports.map((t: { name: string; plugin: string }) => [t.name, t.plugin])).toEqual([
       ['local', 'rmm-transport-local'],
       ['relay', '@rmm/transport-relay'],
+      ['smb', '@rmm/transport-smb'],
       ['ssh', '@rmm/transport-ssh'],
       ['winrm', '@rmm/transport-winrm'],
     ]);
@@ -133,6 +134,18 @@ describe('the shape a transport must have', () => {
     [{ ...good, optionsSchema: { type: 'nonsense' } }, 'optionsSchema does not compile'],
     [{ ...good, hostKeys: { scan: async () => ({}) } }, 'hostKeys, when given, must have scan and record'],
     [{ ...good, checkOptions: [] }, 'checkOptions, when given, must be a function'],
+    [
+      { ...good, capabilities: { powershell: false, fileTransfer: false, queued: true } },
+      'a queued transport must have queue.open',
+    ],
+    [
+      {
+        ...good,
+        capabilities: { powershell: false, fileTransfer: false, queued: true },
+        queue: { open: async () => ({}), routes: 'site' },
+      },
+      "queue.routes must be 'device' or 'declared'",
+    ],
   ])('refuses %j: %s', (candidate, message) => {
     expect(shapeProblem(candidate)).toContain(message);
   });

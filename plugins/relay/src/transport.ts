@@ -36,6 +36,7 @@ export function createRelayTransport(runtime: PluginRuntime, options: RelayTrans
       );
     },
     queue: {
+      routes: 'declared',
       async open(route, open) {
         const borrowed = await borrowNats(route.options as unknown as RelayOptions, open, fail);
         try {

@@ -37,7 +37,7 @@ describe('the relay plugin', () => {
     const result = await runCli(['validate', '-f', file], { cwd: dir });
     expect(result.exitCode).toBe(1);
     expect(result.stdout).toContain(
-      `${file}:4:38: Device/web-01: no installed plugin provides the transport "relay" (installed: ssh, winrm;`,
+      `${file}:4:38: Device/web-01: no installed plugin provides the transport "relay" (installed: smb, ssh, winrm;`,
     );
   });
 
