@@ -84,7 +84,17 @@ type Patiently = <T>(write: () => T) => Promise<T | typeof LOCKED>;
 const END_BATCH_ROWS = 100;
 
 export function emptySummary(): Summary {
-  return { Pending: 0, Running: 0, Succeeded: 0, Failed: 0, TimedOut: 0, Unreachable: 0, Cancelled: 0 };
+  return {
+    Pending: 0,
+    Delivered: 0,
+    Running: 0,
+    Succeeded: 0,
+    Failed: 0,
+    TimedOut: 0,
+    Unreachable: 0,
+    Expired: 0,
+    Cancelled: 0,
+  };
 }
 
 export async function runActions(jobs: readonly Job[], options: RunOptions): Promise<Summary> {

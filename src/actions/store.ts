@@ -5,7 +5,8 @@ import { isBusy, lockedBeforeRun } from './busy.js';
 
 /**
  * Actions rows: one per device and action, through Pending -> Running -> Succeeded / Failed /
- * TimedOut / Unreachable / Cancelled. A row becomes Running only through claim(), which also writes
+ * TimedOut / Unreachable / Cancelled (through a queued transport, Pending -> Delivered -> Running ->
+ * the same ends or Expired: queue-store.ts). A row becomes Running only through claim(), which also writes
  * the runner's lease (ActionLeases) in the same transaction; every row that ends drops its lease and
  * writes its AuditLog row in the same transaction, so the queue, the leases and the audit trail
  * never disagree.
@@ -18,20 +19,28 @@ import { isBusy, lockedBeforeRun } from './busy.js';
  */
 export type ActionStatus =
   | 'Pending'
+  | 'Delivered'
   | 'Running'
   | 'Succeeded'
   | 'Failed'
   | 'TimedOut'
   | 'Unreachable'
+  | 'Expired'
   | 'Cancelled';
 
+/**
+ * Delivered: accepted by a queued transport's route (a relay), not started yet; Expired: its
+ * deadline passed before the far side started it (queue-store.ts). Both only for queued actions.
+ */
 export const ACTION_STATUSES: readonly ActionStatus[] = [
   'Pending',
+  'Delivered',
   'Running',
   'Succeeded',
   'Failed',
   'TimedOut',
   'Unreachable',
+  'Expired',
   'Cancelled',
 ];
 
@@ -40,6 +49,7 @@ export const FINAL_STATUSES: readonly ActionStatus[] = [
   'Failed',
   'TimedOut',
   'Unreachable',
+  'Expired',
   'Cancelled',
 ];
 
