@@ -118,7 +118,8 @@ export function actionStore(db: Db, actor: string, runner: Runner = THIS_RUNNER)
   );
   const toCancelled = db.prepare(
     `UPDATE Actions SET Status = 'Cancelled', Result = ?, CompletedAt = CURRENT_TIMESTAMP
-     WHERE ActionId = ? AND Status = 'Pending'`,
+     WHERE ActionId = ? AND Status = 'Pending'
+       AND NOT EXISTS (SELECT 1 FROM ActionDeliveries d WHERE d.ActionId = Actions.ActionId)`,
   );
   const unlease = db.prepare('DELETE FROM ActionLeases WHERE ActionId = ?');
   const audit = db.prepare(
@@ -126,12 +127,14 @@ export function actionStore(db: Db, actor: string, runner: Runner = THIS_RUNNER)
   );
   const statusOf = db.prepare('SELECT Status FROM Actions WHERE ActionId = ?').pluck();
   const byId = db.prepare('SELECT * FROM Actions WHERE ActionId = ?');
-  // An owned Pending row (it has a lease) is its owner's, however due it is.
+  // An owned Pending row (it has a lease) is its owner's, however due it is; one with a delivery
+  // intent is its queue's (queue-submit.ts), never run directly.
   const due = db.prepare(
     `SELECT * FROM Actions
      WHERE Status = 'Pending' AND ActionType IN (${RUNNABLE_TYPES.map(() => '?').join(', ')})
        AND (ScheduledAt IS NULL OR datetime(ScheduledAt) <= datetime('now'))
        AND NOT EXISTS (SELECT 1 FROM ActionLeases l WHERE l.ActionId = Actions.ActionId)
+       AND NOT EXISTS (SELECT 1 FROM ActionDeliveries d WHERE d.ActionId = Actions.ActionId)
      ORDER BY coalesce(Priority, 5), CreatedAt, rowid
      LIMIT ?`,
   );
@@ -235,7 +238,10 @@ export function actionStore(db: Db, actor: string, runner: Runner = THIS_RUNNER)
       )();
     },
 
-    /** Pending -> Cancelled (audited); false when the row is not Pending (any more). */
+    /**
+     * Pending -> Cancelled (audited); false when the row is not Pending (any more) or may sit in a
+     * queue already (it has a delivery intent: only the queue can withdraw it).
+     */
     cancelPending(id: string, device: string, type: string, reason: string): boolean {
       return db.transaction(() => {
         const result: ActionResult = { error: reason, durationMs: 0 };
