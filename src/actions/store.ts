@@ -157,6 +157,9 @@ export function actionStore(db: Db, actor: string, runner: Runner = THIS_RUNNER)
   };
 
   return {
+    /** Who this store writes as (Actions.CreatedBy, AuditLog.User). */
+    actor,
+
     /**
      * Queues one action per device in one transaction; returns their ids in the same order. `owned`:
      * the rows are this runner's from the start (its leases written in the same transaction), to run

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { toJobs } from '../../src/actions/jobs.js';
 import { type RouteOpener, routeOpener } from '../../src/actions/queue-open.js';
 import { type QueueStepContext, runQueueStep } from '../../src/actions/queue-step.js';
 import { EXPIRY_GRACE_MS, queueStore } from '../../src/actions/queue-store.js';
@@ -10,6 +11,7 @@ import { recoverStaleActions } from '../../src/actions/recover.js';
 import type { ActionEvent, ActionHooks } from '../../src/actions/runner.js';
 import { actionStore } from '../../src/actions/store.js';
 import type { DeviceRecord } from '../../src/actions/targets.js';
+import { runQueued } from '../../src/cli/queued-dispatch.js';
 import { credentialPolicy } from '../../src/credentials/policy.js';
 import type { Transport } from '../../src/plugin/api.js';
 import type { Db } from '../../src/state/connection.js';
@@ -336,5 +338,48 @@ describe('queued actions through a route', () => {
     ]);
     expect(h.store.cancelPending(id as string, 'web-01', 'exec', 'test')).toBe(false);
     expect(status(id as string)).toBe('Pending');
+  });
+});
+
+describe('rmm exec through a relay (runQueued)', () => {
+  const jobsFor = (h: ReturnType<typeof harness>, n: number) => {
+    const ids = h.store.create(
+      'exec',
+      ['web-01', 'web-02'].slice(0, n),
+      { command: appendId(7), timeoutMs: 10_000, connectTimeoutMs: 1000 },
+      { priority: 5, owned: true },
+    );
+    return toJobs(
+      h.store.load(ids),
+      new Map([
+        ['web-01', device('web-01')],
+        ['web-02', device('web-02')],
+      ]),
+    );
+  };
+  const options = (h: ReturnType<typeof harness>, waitMs: number) => ({
+    ...h.context,
+    declared: ROUTES,
+    hooks: {},
+    waitMs,
+    signal: new AbortController().signal,
+  });
+
+  it('waits for the results while the relay is seen, and shows each as it ends', async () => {
+    const h = harness();
+    await h.far.start(); // a live far side: runs what arrives, heartbeat sent
+    const jobs = jobsFor(h, 2);
+    await runQueued(jobs, options(h, 60_000));
+    expect(jobs.map((j) => status(j.id))).toEqual(['Succeeded', 'Succeeded']);
+    expect(h.events.filter((e) => e.status === 'Succeeded')).toHaveLength(2);
+    await h.far.stop();
+  });
+
+  it('with the relay offline, returns once delivered: the rows stay Delivered, nothing ran', async () => {
+    const h = harness();
+    const jobs = jobsFor(h, 1);
+    await runQueued(jobs, options(h, 60_000));
+    expect(jobs.map((j) => status(j.id))).toEqual(['Delivered']);
+    expect(ranLines()).toEqual([]);
   });
 });
