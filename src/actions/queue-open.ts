@@ -1,10 +1,13 @@
 import type { CredentialPolicy } from '../credentials/policy.js';
 import type { QueueConnection, Secret } from '../plugin/api.js';
+import { privateDataFolder } from '../private-files.js';
 import { pluginSchemaAjv } from '../resources/ajv.js';
 import type { QueueRouteConfig } from '../transports/queue-routes.js';
 import type { TransportRegistry } from '../transports/registry.js';
+import { routeConfigOf } from './queue-routing.js';
 import type { QueueKey } from './queue-store.js';
 import { resolveSecret } from './secret.js';
+import type { DeviceRecord } from './targets.js';
 
 /**
  * Opens the routes of queued transports (a relay's queue) for one command or one rmm serve, once
@@ -17,6 +20,10 @@ export interface RouteOpenerOptions {
   credentials: CredentialPolicy;
   /** The declared routes, by name (transports/queue-routes.ts). */
   routes: ReadonlyMap<string, QueueRouteConfig>;
+  /** The devices by name: a device whose own transport is queued is a route (queue-routing.ts). */
+  devices?: () => ReadonlyMap<string, DeviceRecord>;
+  /** The console's data directory: each transport's stateDir is made under it. */
+  dataDir?: string;
   connectTimeoutMs: number;
   signal?: AbortSignal;
 }
@@ -61,9 +68,11 @@ export function routeOpener(options: RouteOpenerOptions): RouteOpener {
 
 async function openRoute(key: QueueKey, options: RouteOpenerOptions): Promise<OpenedRoute> {
   const where = `${key.transport}/${key.route}`;
-  const config = options.routes.get(key.route);
-  if (!config || config.transport !== key.transport)
-    return { problem: `${where}: no such route is declared (rmm get relays lists them)` };
+  const config = routeConfigOf(key, options.routes, options.devices);
+  if (!config)
+    return {
+      problem: `${where}: no such route is declared (rmm get relays lists them) and no device of that transport has that name`,
+    };
   const registered = options.registry.transports.get(key.transport);
   if (!registered)
     return { problem: `${where}: no transport "${key.transport}" is installed (see rmm transports)` };
@@ -78,10 +87,12 @@ async function openRoute(key: QueueKey, options: RouteOpenerOptions): Promise<Op
   }
   let secret: Secret | undefined;
   if (config.credentialRef !== undefined) secret = resolveSecret(config.credentialRef, options.credentials);
+  const stateDir = options.dataDir && privateDataFolder(options.dataDir, 'transports', key.transport);
   const connection = await transport.queue.open(
     { name: key.route, options: routeOptions },
     {
       ...(secret ? { secret } : {}),
+      ...(stateDir ? { stateDir } : {}),
       connectTimeoutMs: options.connectTimeoutMs,
       ...(options.signal ? { signal: options.signal } : {}),
     },

@@ -65,7 +65,7 @@ export async function submitQueued(
         context.queue.release(items.map((s) => s.row.ActionId));
         summary.waiting += items.length;
         context.onNotice(
-          `${key.transport}/${key.route}: ${why}; ${items.length} action(s) stay Pending, to be submitted again by rmm serve or rmm actions collect`,
+          `${why}; ${items.length} action(s) stay Pending, to be submitted again by rmm serve or rmm actions collect`,
         );
       };
       const route = await context.routes.open(key);
@@ -102,7 +102,10 @@ export async function submitQueued(
           outcomes = await route.connection.submit(actions, context.signal ? { signal: context.signal } : {});
         } catch (error) {
           await context.routes.forget(key);
-          return leave(list.slice(start), `submit failed: ${(error as Error).message}`);
+          return leave(
+            list.slice(start),
+            `${key.transport}/${key.route}: submit failed: ${(error as Error).message}`,
+          );
         }
         const accepted = outcomes.flatMap((o) =>
           o.accepted ? [{ actionId: o.actionId, receipt: o.receipt }] : [],

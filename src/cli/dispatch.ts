@@ -3,6 +3,7 @@ import { actionHooks } from '../actions/hooks.js';
 import type { Job } from '../actions/jobs.js';
 import { type OpenQueue, openQueue } from '../actions/open-queue.js';
 import { routeOpener } from '../actions/queue-open.js';
+import { queuedTransports } from '../actions/queue-routing.js';
 import { queueStore } from '../actions/queue-store.js';
 import { emptySummary, runActions } from '../actions/runner.js';
 import type { ActionStore } from '../actions/store.js';
@@ -29,6 +30,8 @@ import { runQueued, splitQueued } from './queued-dispatch.js';
 export interface DispatchOptions {
   /** oclif's: the plugins whose transports run the jobs. */
   config: Config;
+  /** The console's data directory (queued transports keep state under it). */
+  dataDir: string;
   db: Db;
   store: ActionStore;
   concurrency: number;
@@ -79,14 +82,22 @@ export async function dispatch(jobs: readonly Job[], options: DispatchOptions): 
       label: options.label,
     });
     const hooks = actionHooks(options.db);
-    const { direct, queued } = splitQueued(jobs);
+    const isQueued = queuedTransports(registry);
+    const { direct, queued } = splitQueued(jobs, isQueued);
+    const declared = queued.length ? readQueueRoutes(options.db) : new Map();
+    let devices: ReturnType<typeof devicesByName> | undefined;
+    const devicesNow = () => {
+      devices ??= devicesByName(options.db);
+      return devices;
+    };
     const routes = routeOpener({
       registry,
       credentials: options.credentials,
-      routes: queued.length ? readQueueRoutes(options.db) : new Map(),
+      routes: declared,
+      devices: devicesNow,
+      dataDir: options.dataDir,
       connectTimeoutMs: 15_000,
     });
-    let devices: ReturnType<typeof devicesByName> | undefined;
     const onEvent = (event: Parameters<typeof output.event>[0]) => output.event(event);
     const onNotice = (text: string) => writeStderr(text);
     try {
@@ -107,12 +118,10 @@ export async function dispatch(jobs: readonly Job[], options: DispatchOptions): 
           store: options.store,
           queue: queueStore(options.db, options.actor ?? 'rmm'),
           routes,
-          declared: queued.length ? readQueueRoutes(options.db) : new Map(),
+          declared,
+          isQueued,
           hooks,
-          devices: () => {
-            devices ??= devicesByName(options.db);
-            return devices;
-          },
+          devices: devicesNow,
           ...(options.expireSeconds === undefined ? {} : { expireSeconds: options.expireSeconds }),
           waitMs: options.waitMs ?? 0,
           now: Date.now,

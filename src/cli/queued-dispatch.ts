@@ -1,6 +1,7 @@
 import type { Job } from '../actions/jobs.js';
 import { collectReports } from '../actions/queue-collect.js';
 import type { RouteOpener } from '../actions/queue-open.js';
+import { type IsQueued, queueKeyOf, routeConfigOf } from '../actions/queue-routing.js';
 import { ROUTE_ALIVE_MS } from '../actions/queue-status.js';
 import type { QueueKey, QueueStore } from '../actions/queue-store.js';
 import { type QueuedSubmission, submitQueued } from '../actions/queue-submit.js';
@@ -8,7 +9,7 @@ import type { ActionEvent, ActionHooks } from '../actions/runner.js';
 import type { ActionStore } from '../actions/store.js';
 import type { DeviceRecord } from '../actions/targets.js';
 import type { Db } from '../state/connection.js';
-import type { QueueRouteConfig } from '../transports/queue-routes.js';
+import { DEFAULT_ACTION_EXPIRY_SECONDS, type QueueRouteConfig } from '../transports/queue-routes.js';
 
 /**
  * The queued half of a run (devices reached through a relay): submit, then wait for their reports
@@ -23,6 +24,8 @@ export interface QueuedRunOptions {
   queue: QueueStore;
   routes: RouteOpener;
   declared: ReadonlyMap<string, QueueRouteConfig>;
+  /** Which transport types are queued ones: a device of such a type is its own route. */
+  isQueued: IsQueued;
   hooks: ActionHooks;
   devices: () => ReadonlyMap<string, DeviceRecord>;
   /** --expire in seconds; default each route's expirySeconds. */
@@ -35,11 +38,11 @@ export interface QueuedRunOptions {
   onNotice: (text: string) => void;
 }
 
-/** Splits jobs into those a queue carries and the rest. */
-export function splitQueued(jobs: readonly Job[]): { direct: Job[]; queued: Job[] } {
+/** Splits jobs into those a queue carries (queue-routing.ts) and the rest. */
+export function splitQueued(jobs: readonly Job[], isQueued: IsQueued): { direct: Job[]; queued: Job[] } {
   const direct: Job[] = [];
   const queued: Job[] = [];
-  for (const job of jobs) (job.device?.queue && !job.problem ? queued : direct).push(job);
+  for (const job of jobs) (queueKeyOf(job.device, isQueued) && !job.problem ? queued : direct).push(job);
   return { direct, queued };
 }
 
@@ -49,13 +52,16 @@ export async function runQueued(jobs: readonly Job[], options: QueuedRunOptions)
   const submissions: QueuedSubmission[] = [];
   for (const job of jobs) {
     const row = rows.get(job.id);
-    const queue = job.device?.queue;
-    if (!row || !queue) continue;
-    const seconds = options.expireSeconds ?? options.declared.get(queue.route)?.expirySeconds ?? 86_400;
+    const key = queueKeyOf(job.device, options.isQueued);
+    if (!row || !key) continue;
+    const seconds =
+      options.expireSeconds ??
+      routeConfigOf(key, options.declared, options.devices)?.expirySeconds ??
+      DEFAULT_ACTION_EXPIRY_SECONDS;
     submissions.push({
       row,
       device: job.device,
-      key: { transport: queue.transport, route: queue.route },
+      key,
       expiresAt: new Date(options.now() + seconds * 1000).toISOString(),
     });
   }

@@ -109,6 +109,7 @@ export default class Exec extends RmmCommand {
       process.exitCode = await dispatch(jobs, {
         credentials,
         config: this.config,
+        dataDir: this.dataDir(flags),
         db,
         store,
         concurrency: flags.concurrency,

@@ -175,6 +175,12 @@ export interface QueueOpenOptions {
   secret?: Secret;
   connectTimeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * A private folder of the console's data dir for this transport (`<data>/transports/<name>/`,
+   * 0700), made by the core: where a transport keeps state of its own (the SMB transport's signing
+   * key).
+   */
+  stateDir?: string;
 }
 
 /** One action handed to a queue. Carries only references to secrets, never a secret. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -11,11 +11,11 @@ import { recoverStaleActions } from '../../src/actions/recover.js';
 import type { ActionEvent, ActionHooks } from '../../src/actions/runner.js';
 import { actionStore } from '../../src/actions/store.js';
 import type { DeviceRecord } from '../../src/actions/targets.js';
-import { runQueued } from '../../src/cli/queued-dispatch.js';
+import { runQueued, splitQueued } from '../../src/cli/queued-dispatch.js';
 import { credentialPolicy } from '../../src/credentials/policy.js';
 import type { Transport } from '../../src/plugin/api.js';
 import type { Db } from '../../src/state/connection.js';
-import type { QueueRouteConfig } from '../../src/transports/queue-routes.js';
+import { DEFAULT_ACTION_EXPIRY_SECONDS, type QueueRouteConfig } from '../../src/transports/queue-routes.js';
 import { consoleDatabase } from '../helpers/console-db.js';
 import {
   type FakeQueueOptions,
@@ -55,8 +55,16 @@ beforeEach(() => {
   n++;
   qdir = path.join(dir, `q${n}`);
   ran = path.join(dir, `ran${n}.txt`);
-  db = consoleDatabase(path.join(dir, `devices-${n}.db`), ['web-01', 'web-02']);
+  mkdirSync(path.join(dir, `data${n}`));
+  db = consoleDatabase(path.join(dir, `devices-${n}.db`), ['web-01', 'web-02', 'smb-01']);
   return () => db.close();
+});
+
+/** A device whose own transport is the queued one: it is its own route (issue 15's SMB queue). */
+const selfQueued = (name: string): DeviceRecord => ({
+  ...device(name),
+  transport: { type: 'fakequeue', region: 'eu', credentialRef: 'env:RMM_TEST_QUEUE_SECRET' },
+  queue: null,
 });
 
 function harness(options: Partial<FakeQueueOptions> = {}, hooks?: ActionHooks) {
@@ -67,11 +75,18 @@ function harness(options: Partial<FakeQueueOptions> = {}, hooks?: ActionHooks) {
   };
   const events: ActionEvent[] = [];
   const notices: string[] = [];
+  const devices = new Map([
+    ['web-01', device('web-01')],
+    ['web-02', device('web-02')],
+    ['smb-01', selfQueued('smb-01')],
+  ]);
   let clock = Date.parse('2026-12-03T10:00:00Z');
   const routes: RouteOpener = routeOpener({
     registry,
     credentials: credentialPolicy(dir),
     routes: ROUTES,
+    devices: () => devices,
+    dataDir: path.join(dir, `data${n}`),
     connectTimeoutMs: 1000,
   });
   const store = actionStore(db, 'tester');
@@ -82,11 +97,7 @@ function harness(options: Partial<FakeQueueOptions> = {}, hooks?: ActionHooks) {
     queue,
     routes,
     hooks,
-    devices: () =>
-      new Map([
-        ['web-01', device('web-01')],
-        ['web-02', device('web-02')],
-      ]),
+    devices: () => devices,
     now: () => clock,
     onEvent: (e) => events.push(e),
     onNotice: (t) => notices.push(t),
@@ -360,6 +371,7 @@ describe('rmm exec through a relay (runQueued)', () => {
   const options = (h: ReturnType<typeof harness>, waitMs: number) => ({
     ...h.context,
     declared: ROUTES,
+    isQueued: (type: unknown) => type === 'fakequeue',
     hooks: {},
     waitMs,
     signal: new AbortController().signal,
@@ -373,6 +385,82 @@ describe('rmm exec through a relay (runQueued)', () => {
     expect(jobs.map((j) => status(j.id))).toEqual(['Succeeded', 'Succeeded']);
     expect(h.events.filter((e) => e.status === 'Succeeded')).toHaveLength(2);
     await h.far.stop();
+  });
+
+  it('a device whose own transport is queued is its own route: its block as options, its secret, a private stateDir', async () => {
+    process.env.RMM_TEST_QUEUE_SECRET = 'not-shown-anywhere';
+    const opened: NonNullable<FakeQueueOptions['opened']> = [];
+    const h = harness({ opened });
+    const ids = h.store.create(
+      'exec',
+      ['smb-01', 'web-01'],
+      { command: appendId(1), timeoutMs: 10_000, connectTimeoutMs: 1000 },
+      { priority: 5, owned: true },
+    );
+    const jobs = toJobs(
+      h.store.load(ids),
+      new Map([
+        ['smb-01', selfQueued('smb-01')],
+        ['web-01', device('web-01')],
+      ]),
+    );
+    expect(splitQueued(jobs, (t) => t === 'fakequeue').queued).toHaveLength(2);
+    expect(splitQueued(jobs, () => false).queued.map((j) => j.deviceName)).toEqual(['web-01']);
+    const far = fakeFarSide(qdir, 'smb-01', h.clock);
+    await far.start();
+    try {
+      await runQueued(jobs.slice(0, 1), options(h, 60_000));
+    } finally {
+      await far.stop();
+      delete process.env.RMM_TEST_QUEUE_SECRET;
+    }
+    expect(status(ids[0] as string)).toBe('Succeeded');
+    expect(db.prepare('SELECT Transport, Route, ExpiresAt FROM ActionDeliveries').all()).toEqual([
+      {
+        Transport: 'fakequeue',
+        Route: 'smb-01',
+        ExpiresAt: new Date(h.clock() + DEFAULT_ACTION_EXPIRY_SECONDS * 1000).toISOString(),
+      },
+    ]);
+    const stateDir = path.join(dir, `data${n}`, 'transports', 'fakequeue');
+    expect(opened).toEqual([
+      { route: 'smb-01', options: { region: 'eu' }, secret: 'not-shown-anywhere', stateDir },
+    ]);
+    expect(statSync(stateDir).mode & 0o777).toBe(0o700);
+    expect(JSON.stringify(db.prepare('SELECT * FROM Actions').all())).not.toContain('not-shown-anywhere');
+  });
+
+  it("a device route whose options do not fit the transport's schema, or whose secret is missing, stays Pending and says why", async () => {
+    const h = harness();
+    const bad = { ...selfQueued('smb-01'), transport: { type: 'fakequeue', shelf: 3 } };
+    const unset = selfQueued('smb-01');
+    for (const [record, why] of [
+      [
+        bad,
+        'fakequeue/smb-01: its options do not fit the fakequeue transport: options must NOT have additional properties',
+      ],
+      [unset, 'the environment variable RMM_TEST_QUEUE_SECRET is not set'],
+    ] as const) {
+      const ids = h.store.create('exec', ['smb-01'], { command: 'true' }, { priority: 5, owned: true });
+      const opener = routeOpener({
+        registry: {
+          transports: new Map([
+            ['fakequeue', { transport: fakeQueuedTransport({ dir: qdir }), plugin: 't' }],
+          ]),
+          refused: [],
+        },
+        credentials: credentialPolicy(dir),
+        routes: ROUTES,
+        devices: () => new Map([['smb-01', record]]),
+        connectTimeoutMs: 1000,
+      });
+      await runQueued(toJobs(h.store.load(ids), new Map([['smb-01', record]])), {
+        ...options(h, 0),
+        routes: opener,
+      });
+      expect(status(ids[0] as string)).toBe('Pending');
+      expect(h.notices.at(-1)).toContain(why);
+    }
   });
 
   it('with the relay offline, returns once delivered: the rows stay Delivered, nothing ran', async () => {

@@ -37,6 +37,8 @@ export interface FakeQueueOptions {
   refuse?: (action: QueuedAction) => string | undefined;
   /** open() fails with this message. */
   openFails?: string;
+  /** Each open() is recorded here: the route, its options, the secret as text, the stateDir. */
+  opened?: Array<{ route: string; options: Record<string, unknown>; secret?: string; stateDir?: string }>;
 }
 
 /** Bytes of stdout and of stderr the far side keeps (the rest is counted). */
@@ -62,8 +64,14 @@ export function writeReport(dir: string, route: string, body: QueuedReport | str
 
 export function fakeQueuedTransport(options: FakeQueueOptions): Transport {
   const queue: QueuedTransport = {
-    async open(route) {
+    async open(route, how) {
       if (options.openFails) throw new Error(options.openFails);
+      options.opened?.push({
+        route: route.name,
+        options: route.options,
+        ...(how.secret ? { secret: how.secret.revealText() } : {}),
+        ...(how.stateDir ? { stateDir: how.stateDir } : {}),
+      });
       return fakeConnection(options, route.name);
     },
   };

@@ -3,6 +3,7 @@ import { matchAction, matchProblem } from '../../actions/queries.js';
 import { type RouteOpener, routeOpener } from '../../actions/queue-open.js';
 import { type QueueStore, queueStore } from '../../actions/queue-store.js';
 import { actionStore } from '../../actions/store.js';
+import { devicesByName } from '../../actions/targets.js';
 import { resolveActor } from '../../actor.js';
 import { dataDirFlags, RmmCommand } from '../../base-command.js';
 import { credentialPolicy } from '../../credentials/policy.js';
@@ -49,10 +50,16 @@ export default class ActionsCancel extends RmmCommand {
     const { db } = openResourceDatabase(this.dataDir(flags));
     let refused = 0;
     const registry = await loadTransports(this.config, { compileSchemas: false });
+    let devices: ReturnType<typeof devicesByName> | undefined;
     const routes = routeOpener({
       registry,
       credentials: credentialPolicy(this.dataDir(flags)),
       routes: readQueueRoutes(db),
+      devices: () => {
+        devices ??= devicesByName(db);
+        return devices;
+      },
+      dataDir: this.dataDir(flags),
       connectTimeoutMs: 15_000,
     });
     try {

@@ -44,7 +44,19 @@ export default class ActionsCollect extends RmmCommand {
     const { db, store, credentials } = openRunnerQueue(this.dataDir(flags), flags.actor);
     const registry = await loadTransports(this.config, { compileSchemas: false });
     const declared = readQueueRoutes(db);
-    const routes = routeOpener({ registry, credentials, routes: declared, connectTimeoutMs: 15_000 });
+    let devices: ReturnType<typeof devicesByName> | undefined;
+    const devicesNow = () => {
+      devices ??= devicesByName(db);
+      return devices;
+    };
+    const routes = routeOpener({
+      registry,
+      credentials,
+      routes: declared,
+      devices: devicesNow,
+      dataDir: this.dataDir(flags),
+      connectTimeoutMs: 15_000,
+    });
     try {
       const step = await runQueueStep({
         db,
@@ -52,7 +64,7 @@ export default class ActionsCollect extends RmmCommand {
         queue: queueStore(db, store.actor),
         routes,
         hooks: actionHooks(db),
-        devices: () => devicesByName(db),
+        devices: devicesNow,
         declared: [...declared.values()].map((r) => ({ transport: r.transport, route: r.name })),
         now: Date.now,
         waitMs: wait * 1000,
