@@ -101,7 +101,7 @@ function fakeConnection(options: FakeQueueOptions, route: string): QueueConnecti
   const taken = routeDir(dir, route, 'taken');
   const reports = routeDir(dir, route, 'reports');
   return {
-    async submit(actions) {
+    async submit(actions, how) {
       const outcomes: SubmitOutcome[] = actions.map((action) => {
         const refused = options.refuse?.(action);
         if (refused) return { actionId: action.actionId, accepted: false, error: refused };
@@ -111,7 +111,13 @@ function fakeConnection(options: FakeQueueOptions, route: string): QueueConnecti
         return { actionId: action.actionId, accepted: true, receipt: action.actionId };
       });
       bus.emit(`${dir}/${route}:work`);
-      if (options.hangAfterQueue) await new Promise(() => {});
+      // Hangs until the caller gives up (its signal), like a queue whose acceptance never comes.
+      if (options.hangAfterQueue)
+        await new Promise((_, reject) => {
+          const signal = how?.signal;
+          if (signal?.aborted) return reject(signal.reason);
+          signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+        });
       return outcomes;
     },
     async fetch({ max, waitMs }) {
