@@ -43,6 +43,11 @@ export async function collectReports(
         summary.problems.push(route.problem);
         return;
       }
+      let ackFailed = false;
+      // Nothing left unacked on this route: the mark a stopped collector leaves is cleared.
+      const drained = () => {
+        if (!ackFailed) context.queue.routeAcked(key);
+      };
       for (let batch = 0; batch < maxBatches && !context.signal?.aborted; batch++) {
         let received: ReceivedReport[];
         try {
@@ -56,18 +61,19 @@ export async function collectReports(
           await context.routes.forget(key);
           return;
         }
-        if (received.length === 0) return;
+        if (received.length === 0) return drained();
         const now = context.now();
         const applied = context.queue.transaction(() =>
           received.map((r) => applyReport(key, r.report, { ...context, now })),
         );
         // Acked once committed: a report lost here comes back and is applied again, harmlessly.
         await route.connection.ack(received).catch((error: unknown) => {
+          ackFailed = true;
           summary.problems.push(`${key.transport}/${key.route}: ack failed: ${(error as Error).message}`);
         });
         summary.reports += received.length;
         emit(applied, context);
-        if (received.length < batchSize) return;
+        if (received.length < batchSize) return drained();
       }
     }),
   );

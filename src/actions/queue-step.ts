@@ -43,13 +43,17 @@ export async function runQueueStep(context: QueueStepContext): Promise<QueueStep
   return { resubmitted, collected, expired };
 }
 
-/** The declared routes and every route an action still waits on (a route removed since, say). */
+/**
+ * The declared routes, every route an action still waits on (a route removed since, say), and every
+ * route owed an ack (a collector stopped between its commit and its ack: the reports came back).
+ */
 export function routesToCollect(db: Db, declared: readonly QueueKey[]): QueueKey[] {
   const keys = new Map(declared.map((k) => [`${k.transport}/${k.route}`, k]));
   const waiting = db
     .prepare(
       `SELECT DISTINCT d.Transport AS transport, d.Route AS route FROM ActionDeliveries d
-       JOIN Actions a ON a.ActionId = d.ActionId WHERE a.Status IN ('Pending', 'Delivered', 'Running')`,
+       JOIN Actions a ON a.ActionId = d.ActionId WHERE a.Status IN ('Pending', 'Delivered', 'Running')
+       UNION SELECT Transport, Route FROM QueueRoutes WHERE AckOwed = 1`,
     )
     .all() as QueueKey[];
   for (const k of waiting) keys.set(`${k.transport}/${k.route}`, { transport: k.transport, route: k.route });

@@ -68,10 +68,15 @@ export function queueStore(db: Db, actor: string) {
   const audit = db.prepare(
     'INSERT INTO AuditLog (User, Action, Target, Details, Success) VALUES (?, ?, ?, ?, ?)',
   );
+  // Every report read marks an ack owed, in the batch's transaction; a collector killed before its
+  // ack leaves the mark, so the next one visits the route even when no action waits there any more.
   const seen = db.prepare(
-    `INSERT INTO QueueRoutes (Transport, Route, LastSeenAt, LastDetail) VALUES (?, ?, ?, ?)
+    `INSERT INTO QueueRoutes (Transport, Route, LastSeenAt, LastDetail, AckOwed) VALUES (?, ?, ?, ?, 1)
      ON CONFLICT (Transport, Route) DO UPDATE SET LastSeenAt = max(LastSeenAt, excluded.LastSeenAt),
-       LastDetail = coalesce(excluded.LastDetail, LastDetail)`,
+       LastDetail = coalesce(excluded.LastDetail, LastDetail), AckOwed = 1`,
+  );
+  const acked = db.prepare(
+    'UPDATE QueueRoutes SET AckOwed = 0 WHERE Transport = ? AND Route = ? AND AckOwed = 1',
   );
   // Intents nobody holds: their submitter stopped (recovery dropped its lease) or was --at's.
   const unsubmitted = db.prepare(
@@ -188,6 +193,11 @@ export function queueStore(db: Db, actor: string) {
 
     routeSeen(key: QueueKey, at: number, detail?: Record<string, unknown>): void {
       seen.run(key.transport, key.route, at, detail === undefined ? null : JSON.stringify(detail));
+    },
+
+    /** The route's reports read so far are acked: nothing owed there. */
+    routeAcked(key: QueueKey): void {
+      acked.run(key.transport, key.route);
     },
 
     /** Pending rows with an intent that nobody holds, to submit again. */

@@ -4,9 +4,9 @@ import type { Job } from '../actions/jobs.js';
 import { type OpenQueue, openQueue } from '../actions/open-queue.js';
 import { routeOpener } from '../actions/queue-open.js';
 import { queuedTransports } from '../actions/queue-routing.js';
-import { queueStore } from '../actions/queue-store.js';
+import { type QueueStore, queueStore } from '../actions/queue-store.js';
 import { emptySummary, runActions } from '../actions/runner.js';
-import type { ActionStore } from '../actions/store.js';
+import type { ActionRow, ActionStore } from '../actions/store.js';
 import { devicesByName } from '../actions/targets.js';
 import { resolveActor } from '../actor.js';
 import type { CredentialPolicy } from '../credentials/policy.js';
@@ -14,7 +14,7 @@ import { ExitCode } from '../errors.js';
 import type { Db } from '../state/connection.js';
 import { readQueueRoutes } from '../transports/queue-routes.js';
 import { loadTransports } from '../transports/registry.js';
-import { actionOutput } from '../views/action-events.js';
+import { actionOutput, type StillQueued } from '../views/action-events.js';
 import { writeStderr } from '../views/output.js';
 import { stillQueuedLines } from '../views/queued-actions.js';
 import { recoveredLines } from '../views/recovered-actions.js';
@@ -83,6 +83,7 @@ export async function dispatch(jobs: readonly Job[], options: DispatchOptions): 
     });
     const hooks = actionHooks(options.db);
     const isQueued = queuedTransports(registry);
+    const queue = queueStore(options.db, options.actor ?? 'rmm');
     const { direct, queued } = splitQueued(jobs, isQueued);
     const declared = queued.length ? readQueueRoutes(options.db) : new Map();
     let devices: ReturnType<typeof devicesByName> | undefined;
@@ -116,7 +117,7 @@ export async function dispatch(jobs: readonly Job[], options: DispatchOptions): 
         runQueued(queued, {
           db: options.db,
           store: options.store,
-          queue: queueStore(options.db, options.actor ?? 'rmm'),
+          queue,
           routes,
           declared,
           isQueued,
@@ -138,8 +139,8 @@ export async function dispatch(jobs: readonly Job[], options: DispatchOptions): 
     const rows = options.store.load(jobs.map((j) => j.id));
     for (const row of rows) summary[row.Status]++;
     summary.Pending = rows.filter((r) => r.Status === 'Pending').length;
-    output.done(summary);
     const waiting = rows.filter((r) => r.Status === 'Delivered' || r.Status === 'Running');
+    output.done(summary, stillQueuedOf(waiting, queue));
     if (waiting.length > 0 && !options.json) writeStderr(stillQueuedLines(waiting).join('\n'));
     if (controller.signal.aborted) return ExitCode.cancelled;
     if (waiting.length > 0) return ExitCode.queued;
@@ -147,4 +148,21 @@ export async function dispatch(jobs: readonly Job[], options: DispatchOptions): 
   } finally {
     for (const [signal, cancel] of handlers) process.off(signal, cancel);
   }
+}
+
+/** The rows a queue still holds, with their route and deadline (--json's queued-at-end objects). */
+function stillQueuedOf(rows: readonly ActionRow[], queue: QueueStore): StillQueued[] {
+  return rows.flatMap((r) => {
+    const queued = queue.row(r.ActionId);
+    if (!queued) return [];
+    return [
+      {
+        id: r.ActionId,
+        device: r.DeviceId ?? '',
+        status: r.Status,
+        route: `${queued.Transport}/${queued.Route}`,
+        expiresAt: queued.ExpiresAt,
+      },
+    ];
+  });
 }

@@ -14,7 +14,19 @@ import { ProgressLine } from './progress-line.js';
  */
 export interface ActionOutput {
   event(event: ActionEvent): void;
-  done(summary: Summary): void;
+  /** The end. `stillQueued`: what a queue still holds, one `queued-at-end` object each in --json. */
+  done(summary: Summary, stillQueued?: readonly StillQueued[]): void;
+}
+
+/** An action still Delivered or Running in a queue when the command stops waiting. */
+export interface StillQueued {
+  id: string;
+  device: string;
+  status: ActionStatus;
+  /** `relay/relay-alpha`. */
+  route: string;
+  /** ISO 8601 UTC: not started after this. */
+  expiresAt: string;
 }
 
 export interface OutputMode {
@@ -42,9 +54,12 @@ export function actionOutput(total: number, mode: OutputMode): ActionOutput {
   if (mode.json) {
     return {
       event: (event) => queue([JSON.stringify(event)]),
-      done: (summary) => {
+      done: (summary, stillQueued = []) => {
         flush();
-        writeLines([JSON.stringify({ type: 'summary', ...finalCounts(summary) })]);
+        writeLines([
+          ...stillQueued.map((q) => JSON.stringify({ type: 'queued-at-end', ...q })),
+          JSON.stringify({ type: 'summary', ...finalCounts(summary) }),
+        ]);
       },
     };
   }

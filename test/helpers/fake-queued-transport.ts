@@ -219,7 +219,9 @@ export function fakeFarSide(dir: string, route: string, clock: () => number = Da
       writeFileSync(mark, '', { flag: 'wx' });
       writeReport(dir, route, { kind: 'started', actionId: action.actionId, at: at() });
       const t0 = performance.now();
+      // The command can name itself: the tests' record of what ran is its ActionId, once per run.
       const result = await execa('sh', ['-c', action.command], {
+        env: { RMM_ACTION_ID: action.actionId, RMM_DEVICE: action.device.name },
         reject: false,
         stripFinalNewline: false,
         timeout: action.timeoutMs,
