@@ -39,12 +39,17 @@ export interface QueuedStepOptions {
   connectTimeoutMs?: number;
 }
 
+/** The same warning (a route that cannot be opened) is logged at most this often. */
+export const REPEAT_WARNING_MS = 60_000;
+
 export class QueuedStep {
   readonly #o: QueuedStepOptions;
   readonly #isQueued: IsQueued;
   #fresh: QueuedSubmission[] = [];
   #run: Promise<void> | undefined;
   #routes: { opener: RouteOpener; declared: ReadonlyMap<string, QueueRouteConfig> } | undefined;
+  /** When each warning was last logged: a route down for an hour is said once a minute, not each tick. */
+  readonly #warned = new Map<string, number>();
 
   constructor(options: QueuedStepOptions) {
     this.#o = options;
@@ -118,7 +123,7 @@ export class QueuedStep {
       signal,
       declared: [...declared.values()].map((r) => ({ transport: r.transport, route: r.name })),
       onEvent: (event: ActionEvent) => logQueuedAction(log, event),
-      onNotice: (text: string) => log.warn({}, text),
+      onNotice: (text: string) => this.#warn(text),
     };
     const fresh = this.#fresh.splice(0);
     if (fresh.length > 0) {
@@ -126,13 +131,22 @@ export class QueuedStep {
       log.info({ ...submitted }, `submitted ${fresh.length} due actions to their queues`);
     }
     const step = await runQueueStep(context);
-    for (const problem of step.collected.problems) log.warn({}, problem);
+    for (const problem of step.collected.problems) this.#warn(problem);
     const { resubmitted, collected, expired } = step;
     if (resubmitted.delivered + resubmitted.failed + collected.reports + expired > 0)
       log.info(
         { reports: collected.reports, resubmitted: resubmitted.delivered, expired },
         `collected ${collected.reports} reports from queued transports`,
       );
+  }
+
+  #warn(text: string): void {
+    const now = this.#o.now();
+    const last = this.#warned.get(text);
+    if (last !== undefined && now - last < REPEAT_WARNING_MS) return;
+    if (this.#warned.size >= 1000) this.#warned.clear();
+    this.#warned.set(text, now);
+    this.#o.log.warn({}, text);
   }
 
   /** One opener per set of declared routes: an apply that changed a relay reopens its queue. */

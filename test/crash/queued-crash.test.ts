@@ -116,6 +116,23 @@ describe('queued actions through the CLI, with crashes', () => {
     clearActions();
   });
 
+  it('rmm serve --once submits the due --at actions of queued devices, and a later one collects their results', async () => {
+    reset();
+    const at = new Date(Date.now() - 60_000).toISOString();
+    expect((await rmm(['exec', '-t', 'name=q-0*', '--at', at, '--', record])).exitCode).toBe(0);
+    const first = await rmm(['serve', '--once']);
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(Object.values(statuses())).toEqual(['Delivered', 'Delivered', 'Delivered']);
+    expect(first.stderr).toContain('submitted 3 due actions to their queues');
+    await drainAll();
+    const second = await rmm(['serve', '--once']);
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(second.stderr).toContain('collected 6 reports from queued transports');
+    expect(Object.values(statuses())).toEqual(['Succeeded', 'Succeeded', 'Succeeded']);
+    expect(ranLines()).toEqual(actionIds());
+    clearActions();
+  });
+
   it('SIGKILL after the queue took the actions, before Delivered: recovery keeps the intents, they go out again, each runs once', async () => {
     reset();
     const killed = await crashing(['exec', '-t', 'name=q-0*', '--', record], 'kill-after-queue');

@@ -129,6 +129,27 @@ describe('rmm serve with queued transports', () => {
     await service.stop('done');
   });
 
+  it('a queue that cannot be opened: the rows stay Pending with their intent, and the warning comes once a minute, not each tick', async () => {
+    const clock = { time: T0 };
+    const { service, queueLog } = serveWithQueue(clock, { openFails: 'share unreachable' });
+    const id = queueExec('box-01');
+    for (let tick = 0; tick < 13; tick++) {
+      await service.tick();
+      await service.idle();
+      clock.time += 5_000;
+    }
+    expect(status(id)).toBe('Pending');
+    const said = queueLog.lines.filter((l) => l.message.includes('share unreachable'));
+    // Thirteen passes over 60 s: submitting and collecting each say it at 0 s, and again at 60 s.
+    const once = [
+      'fakequeue/box-01: cannot be opened: share unreachable; 1 action(s) stay Pending, to be submitted again by rmm serve or rmm actions collect',
+      'fakequeue/box-01: cannot be opened: share unreachable',
+    ];
+    expect(said.map((l) => l.message)).toEqual([...once, ...once]);
+    expect(said.every((l) => l.level === 'warn')).toBe(true);
+    await service.stop('done');
+  });
+
   it('a queue that never answers holds up no tick; stop() cuts the pass and the rows stay Pending with their intent', async () => {
     const clock = { time: T0 };
     const { service, queueLog } = serveWithQueue(clock, { hangAfterQueue: true });
