@@ -32,6 +32,11 @@ export const ExitCode = {
   /** Bad flags or arguments. */
   usage: 64,
   /**
+   * Some actions are still queued (Delivered or Running at a relay) when rmm exec stopped waiting:
+   * EX_TEMPFAIL; their results arrive with rmm serve or rmm actions collect.
+   */
+  queued: 75,
+  /**
    * Interrupted (Ctrl-C, SIGINT; runners also SIGTERM and SIGHUP): what was running was stopped.
    * 128 + SIGINT, as shells report it.
    */

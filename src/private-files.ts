@@ -68,6 +68,23 @@ export function cacheFolder(cacheDir: string, name: string, create: boolean): st
   return privateFolder(cacheDir, create) && privateFolder(dir, create) ? dir : undefined;
 }
 
+/**
+ * `<dataDir>/<...names>`, each level a real directory made 0700 when missing: a folder a component
+ * keeps state of its own in (a queued transport's `transports/<name>/`). Throws, naming the folder,
+ * when one level is a link, not a directory, or cannot be made.
+ */
+export function privateDataFolder(dataDir: string, ...names: string[]): string {
+  let dir = dataDir;
+  for (const name of names) {
+    dir = path.join(dir, name);
+    if (!privateFolder(dir, true))
+      throw new Error(
+        `${displayPath(dir)} is not a folder rmm may use: a link, not a directory, or it cannot be made`,
+      );
+  }
+  return dir;
+}
+
 /** `dir` is a real directory, or was just made one (0700) when missing and `create` is set. */
 function privateFolder(dir: string, create: boolean): boolean {
   let info: Stats;

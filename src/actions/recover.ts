@@ -16,12 +16,19 @@ import { type ActionStore, type Runner, THIS_RUNNER } from './store.js';
  * that exec is gone (this host, pid not alive), nobody wants the row any more: it ends Cancelled,
  * never run. An owner on another host cannot be checked, and its exec may rightly take hours, so
  * such a row is left alone (no runner takes it; `rmm actions cancel` ends it).
+ *
+ * A Pending row with a delivery intent (ActionDeliveries) may already sit in a queue (a relay's):
+ * its dead owner's lease is dropped and the row stays Pending, for the next submitter to submit
+ * again with the same ActionId (the queue and the far side dedupe); it is never cancelled as not run.
  */
 export interface Recovered {
   id: string;
   device: string;
-  /** Failed: it was Running; Cancelled: it was Pending, owned by an exec that stopped. */
-  status: 'Failed' | 'Cancelled';
+  /**
+   * Failed: it was Running; Cancelled: it was Pending, owned by an exec that stopped; Pending: it
+   * may be queued, so it was released to be submitted again.
+   */
+  status: 'Failed' | 'Cancelled' | 'Pending';
   error: string;
 }
 
@@ -35,6 +42,8 @@ interface RunningRow {
   RunnerHost: string | null;
   /** Milliseconds since the lease was taken (or the row started, or was created). */
   AgeMs: number | null;
+  /** 1 when a delivery intent exists: the row may be in a queue. */
+  Queued: number;
 }
 
 /**
@@ -44,17 +53,30 @@ interface RunningRow {
 export function recoverStaleActions(db: Db, store: ActionStore, me: Runner = THIS_RUNNER): Recovered[] {
   const running = db.prepare(
     `SELECT a.ActionId, a.Status, a.DeviceId, a.ActionType, a.Payload, l.RunnerPid, l.RunnerHost,
-            (julianday('now') - julianday(coalesce(l.LeasedAt, a.StartedAt, a.CreatedAt))) * 86400000 AS AgeMs
+            (julianday('now') - julianday(coalesce(l.LeasedAt, a.StartedAt, a.CreatedAt))) * 86400000 AS AgeMs,
+            EXISTS (SELECT 1 FROM ActionDeliveries d WHERE d.ActionId = a.ActionId) AS Queued
      FROM Actions a LEFT JOIN ActionLeases l ON l.ActionId = a.ActionId
      WHERE a.Status = 'Running' OR (a.Status = 'Pending' AND l.ActionId IS NOT NULL)
      ORDER BY a.rowid`,
   );
   // IMMEDIATE: two runners starting at once must not both end (and audit) the same row.
+  const unlease = db.prepare('DELETE FROM ActionLeases WHERE ActionId = ?');
   return db
     .transaction(() => {
       const recovered: Recovered[] = [];
       for (const row of running.all() as RunningRow[]) {
         const device = row.DeviceId ?? '';
+        if (row.Status === 'Pending' && row.Queued) {
+          const why = whyOrphaned(row, me);
+          if (why && unlease.run(row.ActionId).changes > 0)
+            recovered.push({
+              id: row.ActionId,
+              device,
+              status: 'Pending',
+              error: `the rmm (pid ${row.RunnerPid}) that was submitting this to its queue stopped; it may be queued already, so it stays Pending and is submitted again (never twice run)`,
+            });
+          continue;
+        }
         if (row.Status === 'Pending') {
           const error = whyOrphaned(row, me);
           if (

@@ -12,6 +12,7 @@ import { type JobSignals, jobSignals } from './job-signals.js';
 import { CONNECT_ATTEMPTS, type Job } from './jobs.js';
 import { resolveSecret } from './secret.js';
 import {
+  ACTION_STATUSES,
   type ActionResult,
   type ActionStatus,
   type ActionStore,
@@ -84,7 +85,7 @@ type Patiently = <T>(write: () => T) => Promise<T | typeof LOCKED>;
 const END_BATCH_ROWS = 100;
 
 export function emptySummary(): Summary {
-  return { Pending: 0, Running: 0, Succeeded: 0, Failed: 0, TimedOut: 0, Unreachable: 0, Cancelled: 0 };
+  return Object.fromEntries(ACTION_STATUSES.map((status) => [status, 0])) as Summary;
 }
 
 export async function runActions(jobs: readonly Job[], options: RunOptions): Promise<Summary> {

@@ -5,7 +5,8 @@ import { isBusy, lockedBeforeRun } from './busy.js';
 
 /**
  * Actions rows: one per device and action, through Pending -> Running -> Succeeded / Failed /
- * TimedOut / Unreachable / Cancelled. A row becomes Running only through claim(), which also writes
+ * TimedOut / Unreachable / Cancelled (through a queued transport, Pending -> Delivered -> Running ->
+ * the same ends or Expired: queue-store.ts). A row becomes Running only through claim(), which also writes
  * the runner's lease (ActionLeases) in the same transaction; every row that ends drops its lease and
  * writes its AuditLog row in the same transaction, so the queue, the leases and the audit trail
  * never disagree.
@@ -18,20 +19,28 @@ import { isBusy, lockedBeforeRun } from './busy.js';
  */
 export type ActionStatus =
   | 'Pending'
+  | 'Delivered'
   | 'Running'
   | 'Succeeded'
   | 'Failed'
   | 'TimedOut'
   | 'Unreachable'
+  | 'Expired'
   | 'Cancelled';
 
+/**
+ * Delivered: accepted by a queued transport's route (a relay), not started yet; Expired: its
+ * deadline passed before the far side started it (queue-store.ts). Both only for queued actions.
+ */
 export const ACTION_STATUSES: readonly ActionStatus[] = [
   'Pending',
+  'Delivered',
   'Running',
   'Succeeded',
   'Failed',
   'TimedOut',
   'Unreachable',
+  'Expired',
   'Cancelled',
 ];
 
@@ -40,6 +49,7 @@ export const FINAL_STATUSES: readonly ActionStatus[] = [
   'Failed',
   'TimedOut',
   'Unreachable',
+  'Expired',
   'Cancelled',
 ];
 
@@ -108,7 +118,8 @@ export function actionStore(db: Db, actor: string, runner: Runner = THIS_RUNNER)
   );
   const toCancelled = db.prepare(
     `UPDATE Actions SET Status = 'Cancelled', Result = ?, CompletedAt = CURRENT_TIMESTAMP
-     WHERE ActionId = ? AND Status = 'Pending'`,
+     WHERE ActionId = ? AND Status = 'Pending'
+       AND NOT EXISTS (SELECT 1 FROM ActionDeliveries d WHERE d.ActionId = Actions.ActionId)`,
   );
   const unlease = db.prepare('DELETE FROM ActionLeases WHERE ActionId = ?');
   const audit = db.prepare(
@@ -116,12 +127,14 @@ export function actionStore(db: Db, actor: string, runner: Runner = THIS_RUNNER)
   );
   const statusOf = db.prepare('SELECT Status FROM Actions WHERE ActionId = ?').pluck();
   const byId = db.prepare('SELECT * FROM Actions WHERE ActionId = ?');
-  // An owned Pending row (it has a lease) is its owner's, however due it is.
+  // An owned Pending row (it has a lease) is its owner's, however due it is; one with a delivery
+  // intent is its queue's (queue-submit.ts), never run directly.
   const due = db.prepare(
     `SELECT * FROM Actions
      WHERE Status = 'Pending' AND ActionType IN (${RUNNABLE_TYPES.map(() => '?').join(', ')})
        AND (ScheduledAt IS NULL OR datetime(ScheduledAt) <= datetime('now'))
        AND NOT EXISTS (SELECT 1 FROM ActionLeases l WHERE l.ActionId = Actions.ActionId)
+       AND NOT EXISTS (SELECT 1 FROM ActionDeliveries d WHERE d.ActionId = Actions.ActionId)
      ORDER BY coalesce(Priority, 5), CreatedAt, rowid
      LIMIT ?`,
   );
@@ -144,6 +157,9 @@ export function actionStore(db: Db, actor: string, runner: Runner = THIS_RUNNER)
   };
 
   return {
+    /** Who this store writes as (Actions.CreatedBy, AuditLog.User). */
+    actor,
+
     /**
      * Queues one action per device in one transaction; returns their ids in the same order. `owned`:
      * the rows are this runner's from the start (its leases written in the same transaction), to run
@@ -225,7 +241,10 @@ export function actionStore(db: Db, actor: string, runner: Runner = THIS_RUNNER)
       )();
     },
 
-    /** Pending -> Cancelled (audited); false when the row is not Pending (any more). */
+    /**
+     * Pending -> Cancelled (audited); false when the row is not Pending (any more) or may sit in a
+     * queue already (it has a delivery intent: only the queue can withdraw it).
+     */
     cancelPending(id: string, device: string, type: string, reason: string): boolean {
       return db.transaction(() => {
         const result: ActionResult = { error: reason, durationMs: 0 };

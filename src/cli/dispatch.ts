@@ -2,16 +2,23 @@ import type { Config } from '@oclif/core';
 import { actionHooks } from '../actions/hooks.js';
 import type { Job } from '../actions/jobs.js';
 import { type OpenQueue, openQueue } from '../actions/open-queue.js';
-import { runActions } from '../actions/runner.js';
-import type { ActionStore } from '../actions/store.js';
+import { routeOpener } from '../actions/queue-open.js';
+import { queuedTransports } from '../actions/queue-routing.js';
+import { type QueueStore, queueStore } from '../actions/queue-store.js';
+import { emptySummary, runActions } from '../actions/runner.js';
+import type { ActionRow, ActionStore } from '../actions/store.js';
+import { devicesByName } from '../actions/targets.js';
 import { resolveActor } from '../actor.js';
 import type { CredentialPolicy } from '../credentials/policy.js';
 import { ExitCode } from '../errors.js';
 import type { Db } from '../state/connection.js';
+import { readQueueRoutes } from '../transports/queue-routes.js';
 import { loadTransports } from '../transports/registry.js';
-import { actionOutput } from '../views/action-events.js';
+import { actionOutput, type StillQueued } from '../views/action-events.js';
 import { writeStderr } from '../views/output.js';
+import { stillQueuedLines } from '../views/queued-actions.js';
 import { recoveredLines } from '../views/recovered-actions.js';
+import { runQueued, splitQueued } from './queued-dispatch.js';
 
 /**
  * The terminal side of the one path from queued rows to results that `rmm exec`, `rmm actions run`
@@ -23,6 +30,8 @@ import { recoveredLines } from '../views/recovered-actions.js';
 export interface DispatchOptions {
   /** oclif's: the plugins whose transports run the jobs. */
   config: Config;
+  /** The console's data directory (queued transports keep state under it). */
+  dataDir: string;
   db: Db;
   store: ActionStore;
   concurrency: number;
@@ -33,6 +42,12 @@ export interface DispatchOptions {
   unstarted: 'cancel' | 'leave';
   /** The credential references this console resolves (credentials/policy.ts). */
   credentials: CredentialPolicy;
+  /** For devices behind a relay: how long to wait for their results, ms (default 0). */
+  waitMs?: number;
+  /** --expire in seconds (default: each route's own). */
+  expireSeconds?: number;
+  /** The actor, for the AuditLog rows of queued results. */
+  actor?: string;
 }
 
 /** openQueue for a command: --actor resolved, and what recovery ended said on stderr. Close db when done. */
@@ -66,21 +81,88 @@ export async function dispatch(jobs: readonly Job[], options: DispatchOptions): 
       live: !options.json && process.stderr.isTTY === true,
       label: options.label,
     });
-    const summary = await runActions(jobs, {
+    const hooks = actionHooks(options.db);
+    const isQueued = queuedTransports(registry);
+    const queue = queueStore(options.db, options.actor ?? 'rmm');
+    const { direct, queued } = splitQueued(jobs, isQueued);
+    const declared = queued.length ? readQueueRoutes(options.db) : new Map();
+    let devices: ReturnType<typeof devicesByName> | undefined;
+    const devicesNow = () => {
+      devices ??= devicesByName(options.db);
+      return devices;
+    };
+    const routes = routeOpener({
       registry,
       credentials: options.credentials,
-      store: options.store,
-      concurrency: options.concurrency,
-      unstarted: options.unstarted,
-      hooks: actionHooks(options.db),
-      signal: controller.signal,
-      onEvent: (event) => output.event(event),
-      onNotice: (text) => writeStderr(text),
+      routes: declared,
+      devices: devicesNow,
+      dataDir: options.dataDir,
+      connectTimeoutMs: 15_000,
     });
-    output.done(summary);
+    const onEvent = (event: Parameters<typeof output.event>[0]) => output.event(event);
+    const onNotice = (text: string) => writeStderr(text);
+    try {
+      await Promise.all([
+        runActions(direct, {
+          registry,
+          credentials: options.credentials,
+          store: options.store,
+          concurrency: options.concurrency,
+          unstarted: options.unstarted,
+          hooks,
+          signal: controller.signal,
+          onEvent,
+          onNotice,
+        }),
+        runQueued(queued, {
+          db: options.db,
+          store: options.store,
+          queue,
+          routes,
+          declared,
+          isQueued,
+          hooks,
+          devices: devicesNow,
+          ...(options.expireSeconds === undefined ? {} : { expireSeconds: options.expireSeconds }),
+          waitMs: options.waitMs ?? 0,
+          now: Date.now,
+          signal: controller.signal,
+          onEvent,
+          onNotice,
+        }),
+      ]);
+    } finally {
+      await routes.closeAll();
+    }
+    // Counted from the rows: direct and queued ends alike, and what a relay still holds.
+    const summary = emptySummary();
+    const rows = options.store.load(jobs.map((j) => j.id));
+    for (const row of rows) summary[row.Status]++;
+    summary.Pending = rows.filter((r) => r.Status === 'Pending').length;
+    const waiting = rows.filter((r) => r.Status === 'Delivered' || r.Status === 'Running');
+    output.done(summary, stillQueuedOf(waiting, queue));
+    if (waiting.length > 0 && !options.json) writeStderr(stillQueuedLines(waiting).join('\n'));
     if (controller.signal.aborted) return ExitCode.cancelled;
+    if (waiting.length > 0) return ExitCode.queued;
     return summary.Succeeded === jobs.length ? ExitCode.ok : ExitCode.error;
   } finally {
     for (const [signal, cancel] of handlers) process.off(signal, cancel);
   }
+}
+
+/** The rows a queue still holds, with their route and deadline (--json's queued-at-end objects). */
+function stillQueuedOf(rows: readonly ActionRow[], queue: QueueStore): StillQueued[] {
+  return rows.flatMap((r) => {
+    const queued = queue.row(r.ActionId);
+    if (!queued) return [];
+    return [
+      {
+        id: r.ActionId,
+        device: r.DeviceId ?? '',
+        status: r.Status,
+        route: `${queued.Transport}/${queued.Route}`,
+        expiresAt: queued.ExpiresAt,
+      },
+    ];
+  });
 }

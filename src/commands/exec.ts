@@ -5,6 +5,7 @@ import { selectDevices } from '../actions/targets.js';
 import { dataDirFlags, RmmCommand } from '../base-command.js';
 import { dispatch, openRunnerQueue } from '../cli/dispatch.js';
 import { queueingFlags, runnerFlags } from '../cli/runner-flags.js';
+import { durationSeconds } from '../duration.js';
 import { RmmError } from '../errors.js';
 import { showQueued } from '../views/queued.js';
 
@@ -15,10 +16,11 @@ export default class Exec extends RmmCommand {
     'Queues one Actions row per selected device (ActionType exec), then runs them through the transports: per transport a sliding window as wide as its batch size (SSH 200) or --concurrency, whichever is smaller. Each row goes Pending -> Running -> Succeeded, Failed, TimedOut, Unreachable or Cancelled, with its exit code and output (the first 64 KiB of stdout and of stderr) in Actions.Result, and an AuditLog row.',
     'Selectors: name=NAME (* matches any run of characters), site=SITE, group=GROUP (members of its subgroups too), label.KEY=VALUE. Terms joined by commas must all hold; repeat --target to add devices.',
     'With --at TIME the rows are only queued, due at TIME (ISO 8601; without an offset, local time): rmm actions run runs due actions.',
-    "Output: each device's result as it ends, then a summary; on a terminal, a live line of counts per state on stderr. --json writes NDJSON: one event per state change, then a summary. Ctrl-C, SIGTERM and SIGHUP cancel: actions not started become Cancelled, running ones are stopped.",
+    "Output: each device's result as it ends, then a summary; on a terminal, a live line of counts per state on stderr. --json writes NDJSON: one event per state change, then one queued-at-end object per action a queue still holds (id, device, status, route, expiresAt), then a summary. Ctrl-C, SIGTERM and SIGHUP cancel: actions not started become Cancelled, running ones are stopped.",
     "The rows are this command's own from the moment they are queued: rmm actions run never runs them, and if this rmm exec is killed before starting some, the next runner on this host ends those Cancelled (not run).",
     'Before it starts, actions a killed runner left Running are ended as Failed (their command may or may not have run; they are never rerun), and actions a killed rmm exec had queued and not started are ended as Cancelled.',
-    "Exit codes: 0 every action succeeded (or, with --at, all queued), 1 some did not (or an error), 5 another writer held the database's write lock (at start-up: nothing was queued; after the commands ran: past every retry, their results shown but not recorded), 64 bad flags, 130 cancelled.",
+    "Devices whose site has a relay (docs/queued-transports.md) are not reached directly: their actions are submitted to the relay's queue (Pending -> Delivered), and rmm exec waits for their results while the relay is seen (a report or heartbeat within 90 s), up to --wait (default: --timeout + --connect-timeout + 1 minute; --wait 0s returns once they are delivered). Each carries a deadline (--expire, default the relay's actionExpiry): a relay that takes it later reports it Expired instead of running it. Ctrl-C stops the wait only: delivered actions are not withdrawn (rmm actions cancel withdraws one the relay has not taken). What is still queued is listed, with how to follow it; rmm serve or rmm actions collect records the results.",
+    "Exit codes: 0 every action succeeded (or, with --at, all queued), 1 some did not (or an error), 5 another writer held the database's write lock (at start-up: nothing was queued; after the commands ran: past every retry, their results shown but not recorded), 64 bad flags, 75 some actions are still queued at a relay (Delivered or Running) when the wait ended, 130 cancelled.",
   ].join('\n\n');
 
   static override examples = [
@@ -62,6 +64,14 @@ export default class Exec extends RmmCommand {
       min: 1,
       max: 10,
     }),
+    wait: Flags.string({
+      summary:
+        'How long to wait for results from relays (30s, 5m, 1h): default --timeout + --connect-timeout + 1m.',
+    }),
+    expire: Flags.string({
+      summary:
+        "Deadline of actions sent to relays (30m, 24h): not started after it. Default: the relay's actionExpiry.",
+    }),
     powershell: Flags.boolean({
       summary: 'The command is a PowerShell script, for Windows devices.',
       description:
@@ -75,6 +85,8 @@ export default class Exec extends RmmCommand {
     if (!command.trim())
       throw new RmmError('usage', 'give the command after --, for example: rmm exec -t site=alpha -- uptime');
     const at = flags.at === undefined ? undefined : parseAt(flags.at);
+    const waitSeconds = flags.wait === undefined ? undefined : durationFlag('--wait', flags.wait, 0);
+    const expireSeconds = flags.expire === undefined ? undefined : durationFlag('--expire', flags.expire, 60);
     const { db, store, credentials } = openRunnerQueue(this.dataDir(flags), flags.actor);
     try {
       const devices = selectDevices(db, flags.target);
@@ -97,15 +109,30 @@ export default class Exec extends RmmCommand {
       process.exitCode = await dispatch(jobs, {
         credentials,
         config: this.config,
+        dataDir: this.dataDir(flags),
         db,
         store,
         concurrency: flags.concurrency,
         json: flags.json,
         label: 'Exec complete',
         unstarted: 'cancel',
+        waitMs: (waitSeconds ?? flags.timeout + flags['connect-timeout'] + 60) * 1000,
+        ...(expireSeconds === undefined ? {} : { expireSeconds }),
+        actor: store.actor,
       });
     } finally {
       db.close();
     }
   }
+}
+
+/** A duration flag in seconds (the YAML form: 30s, 5m, 1h30m), at least `min`. */
+function durationFlag(name: string, text: string, min: number): number {
+  const seconds = durationSeconds(text);
+  if (seconds === undefined || seconds < min)
+    throw new RmmError(
+      'usage',
+      `${name} ${JSON.stringify(text)}: give a duration such as 30s, 5m or 1h30m${min ? ` (at least ${min}s)` : ''}`,
+    );
+  return seconds;
 }

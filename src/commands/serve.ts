@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Flags } from '@oclif/core';
 import { BUSY_RETRY_DELAYS_MS, isBusy, lockedBeforeRun } from '../actions/busy.js';
+import { actionHooks } from '../actions/hooks.js';
 import { openQueue } from '../actions/open-queue.js';
+import { queueStore } from '../actions/queue-store.js';
 import { isAlive } from '../actions/recover.js';
 import { THIS_RUNNER } from '../actions/store.js';
 import { resolveActor } from '../actor.js';
@@ -17,15 +19,18 @@ import { channelSender } from '../notify/channel-sender.js';
 import { Deliverer } from '../notify/deliverer.js';
 import { outboxStore } from '../notify/outbox-store.js';
 import { oweToOutbox } from '../notify/owe.js';
+import type { Fleet } from '../service/fleet.js';
 import { CollectingCycle } from '../service/monitoring-cycle.js';
 import { deviceHealth } from '../service/monitoring-sinks.js';
 import { NotificationStep, routingOf, sendersOf } from '../service/notifications.js';
+import { QueuedStep } from '../service/queued-step.js';
 import { DEFAULT_RETENTION_DAYS, metricRetention } from '../service/retention.js';
 import { scheduleRuns } from '../service/schedule-runs.js';
 import { Service } from '../service/service.js';
 import { type ServiceLease, serviceLease } from '../service/service-lease.js';
 import { runLoop, timerWait } from '../service/service-loop.js';
 import { storedAlertSink, storedSampleSink } from '../service/stored-sinks.js';
+import { readQueueRoutes } from '../transports/queue-routes.js';
 import { loadTransports } from '../transports/registry.js';
 
 /** The signals that stop the service; a second one kills at once (the default action), as for rmm exec. */
@@ -39,6 +44,7 @@ export default class Serve extends RmmCommand {
     "A long-running process, one per database. Every tick (--tick seconds) it refreshes its lease, rereads devices and policies when an rmm apply moved the state revision (no restart needed), queues the policies' schedules that are due (as rmm exec --at queues: Actions rows the queue then runs), runs the queue's due actions through the same runner as rmm actions run, and starts a monitoring cycle when one is due: every device is asked, on a session kept open, for what its effective monitors need; samples go to the Metrics table, alerts to the Alerts table (one row per alert, with its AuditLog row; a restart never raises an open one again), Devices.Status to Online or Offline, and a device unreachable for --offline-after raises one device-offline alert.",
     'An alert whose policy or monitor was removed is resolved at the next cycle (ResolvedBy "rmm serve (monitor removed)"). Samples older than --retention-days are deleted, at most once an hour, and so are notifications delivered, failed or expired that long ago (never a pending one).',
     "Each raise and resolve writes the notifications it owes to the AlertRoutes' channels in its own transaction (the outbox, table Notifications); a deliverer sends them beside the cycle, never inside it, retrying with backoff until they are delivered, refused for good, or past their maximum age (24h). A notification cut by SIGTERM or kill -9 is sent again after the restart with the same idempotency key. docs/notifications.md.",
+    'Devices reached through a queue (a relay, or a queued transport of their own) are not run here: their due actions get a delivery intent and are submitted to the queue, and each tick, beside the cycle and never holding it up, one pass submits again what a stopped rmm left, collects the results the queues reported (Running, then an end, with the same AuditLog rows and inventory as direct runs) and ends Expired what stayed queued past its deadline. docs/queued-transports.md.',
     'A schedule runs at once the first time, then every `every` after its last run; runs missed while rmm serve was down run once, not once per missed interval; a restart never runs one again (ScheduleRuns).',
     "One rmm serve per database: a second one is refused (exit 3) naming the first's pid and host. One that was killed (kill -9, a crash) is taken over with a notice: at once on the same host, after 2 minutes of silence from another host. Actions a killed serve left Running end Failed on the next start, as for every runner.",
     'SIGTERM or Ctrl-C stops taking work, cancels the running actions (Cancelled; those not started stay Pending), cuts the notifications being sent (they stay Pending), closes the sessions, gives the lease back and exits 0; a second signal kills at once.',
@@ -157,6 +163,19 @@ export default class Serve extends RmmCommand {
         concurrency: flags.concurrency,
         onWarning: (device, message) => log.warn({ device }, message),
       });
+      const queued = new QueuedStep({
+        db,
+        store,
+        queue: queueStore(db, actor),
+        registry,
+        credentials,
+        dataDir: this.dataDir(flags),
+        hooks: actionHooks(db),
+        devices: perFleet(fleet, (f) => new Map(f.devices.map((d) => [d.name, d])), new Map()),
+        declared: perFleet(fleet, () => readQueueRoutes(db), new Map()),
+        now,
+        log,
+      });
       service = new Service({
         db,
         store,
@@ -168,6 +187,7 @@ export default class Serve extends RmmCommand {
         cycle,
         // A hundred chunks a tick at most: a backlog of old rows is deleted over several ticks.
         retention: metricRetention(metrics, { days: flags['retention-days'], maxChunks: 100 }),
+        queued,
         notifications: new NotificationStep({
           db,
           outbox,
@@ -199,6 +219,17 @@ export default class Serve extends RmmCommand {
       db.close();
     }
   }
+}
+
+/** A value read once per fleet (per state revision): the fleet's devices by name, the declared relays. */
+function perFleet<T>(fleet: () => Fleet | undefined, read: (fleet: Fleet) => T, none: T): () => T {
+  let last: { fleet: Fleet; value: T } | undefined;
+  return () => {
+    const current = fleet();
+    if (!current) return none;
+    if (last?.fleet !== current) last = { fleet: current, value: read(current) };
+    return last.value;
+  };
 }
 
 /** Takes the lease, waiting out another writer's lock a bounded number of times. */

@@ -203,7 +203,8 @@ export interface QueueOpenOptions {
   signal?: AbortSignal;
   /**
    * A private folder of the console's data dir for this transport (`<data>/transports/<name>/`,
-   * mode 0700, made by the core): keys and other state the transport keeps between runs.
+   * 0700), made by the core: where a transport keeps state of its own (the SMB transport's signing
+   * key).
    */
   stateDir?: string;
 }

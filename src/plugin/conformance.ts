@@ -14,6 +14,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectOptions, DeviceTarget, Session, Transport, TransportError } from './api.js';
 
+export { describeQueuedTransportConformance, type QueuedConformanceSetup } from './queued-conformance.js';
+
 export interface ConformanceSetup {
   transport: Transport;
   /** A reachable device that `connect` logs in to. */

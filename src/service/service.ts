@@ -12,6 +12,7 @@ import type { TransportRegistry } from '../transports/registry.js';
 import { devicesOfPolicy, type Fleet, readFleet } from './fleet.js';
 import type { MonitoringCycle } from './monitoring-cycle.js';
 import type { NotificationStep } from './notifications.js';
+import type { QueuedStep } from './queued-step.js';
 import type { MetricRetention } from './retention.js';
 import type { ScheduleRuns } from './schedule-runs.js';
 import { dueSchedules, holdDuringMaintenance, scheduleRunKey } from './schedules.js';
@@ -49,6 +50,8 @@ export interface ServiceOptions {
   retention?: MetricRetention;
   /** Owes repeats and delivers the outbox's due notifications, beside the cycle (notifications.ts). */
   notifications?: NotificationStep;
+  /** Submits the due actions a queue carries and collects what queues report (queued-step.ts). */
+  queued?: QueuedStep;
 }
 
 export class Service {
@@ -92,6 +95,7 @@ export class Service {
     this.#reload();
     await this.#queueSchedules(now);
     this.#startQueue();
+    if (this.#o.queued && !this.signal.aborted) this.#o.queued.tick(this.signal);
     this.#startCycle(now);
     this.#deleteOldSamples(now);
     this.#notify(now);
@@ -99,7 +103,7 @@ export class Service {
 
   /** Waits for the work in flight (rmm serve --once: everything due now, then exit). */
   async idle(): Promise<void> {
-    await Promise.all([this.#queueRun, this.#cycleRun]);
+    await Promise.all([this.#queueRun, this.#cycleRun, this.#o.queued?.idle()]);
     // What the cycle owed (and was due at once) goes out before --once exits.
     if (this.#o.notifications && !this.signal.aborted) {
       this.#notify(this.#o.now());
@@ -111,7 +115,8 @@ export class Service {
   stop(reason: string): Promise<void> {
     if (!this.signal.aborted) this.#controller.abort(new Error(reason));
     this.#stopped ??= (async () => {
-      await Promise.all([this.#queueRun, this.#cycleRun]);
+      // A queue pass cut here leaves its reports unacked: they come again to the next serve.
+      await Promise.all([this.#queueRun, this.#cycleRun, this.#o.queued?.stop()]);
       // Sends in flight are cut and their rows stay Pending: the next serve sends them, same ids.
       await this.#o.notifications?.stop();
       await this.#o.cycle?.close();
@@ -181,7 +186,11 @@ export class Service {
   #startQueue(): void {
     const queue = this.#o.queue;
     if (!queue || this.#queueRun || this.signal.aborted) return;
-    const due = this.#attempt('reading due actions', () => this.#o.store.due(queue.limit));
+    const read = this.#attempt('reading due actions', () => this.#o.store.due(queue.limit));
+    // The rows a queue carries get their delivery intents here and go out with the next queue pass.
+    const queued = this.#o.queued;
+    const due =
+      read && queued ? this.#attempt('handing actions to their queues', () => queued.take(read)) : read;
     if (!due || due.length === 0) return;
     const devices = new Map((this.#fleet?.devices ?? []).map((d) => [d.name, d]));
     const log = this.#o.log;

@@ -1,5 +1,7 @@
+import { type RouteStatus, routeStatuses } from '../actions/queue-status.js';
 import { type OutboxSummary, outboxSummary } from '../notify/outbox-queries.js';
 import type { Db } from '../state/connection.js';
+import { readQueueRoutes } from '../transports/queue-routes.js';
 import { type Holder, leaseVerdict, readLease } from './service-lease.js';
 
 /**
@@ -17,6 +19,8 @@ export interface ServiceStatus {
   openAlerts: Record<string, number>;
   /** The outbox: per channel what is pending, failed or expired, and the last failure. */
   notifications: OutboxSummary;
+  /** Relays (routes of queued transports): connected, last seen, queue depth, oldest queued. */
+  relays: RouteStatus[];
 }
 
 export function readStatus(db: Db, now: number, me: Holder, alive: (pid: number) => boolean): ServiceStatus {
@@ -54,7 +58,15 @@ export function readStatus(db: Db, now: number, me: Holder, alive: (pid: number)
     .prepare('SELECT Severity, count(*) AS n FROM Alerts WHERE ResolvedAt IS NULL GROUP BY Severity')
     .all() as Array<{ Severity: string; n: number }>)
     openAlerts[row.Severity] = row.n;
-  return { service, lastCycle, devices, openAlerts, notifications: outboxSummary(db) };
+  const declared = [...readQueueRoutes(db).values()].map((r) => ({ transport: r.transport, route: r.name }));
+  return {
+    service,
+    lastCycle,
+    devices,
+    openAlerts,
+    notifications: outboxSummary(db),
+    relays: routeStatuses(db, declared, now),
+  };
 }
 
 function parse(text: string | null): unknown {

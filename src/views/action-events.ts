@@ -14,7 +14,19 @@ import { ProgressLine } from './progress-line.js';
  */
 export interface ActionOutput {
   event(event: ActionEvent): void;
-  done(summary: Summary): void;
+  /** The end. `stillQueued`: what a queue still holds, one `queued-at-end` object each in --json. */
+  done(summary: Summary, stillQueued?: readonly StillQueued[]): void;
+}
+
+/** An action still Delivered or Running in a queue when the command stops waiting. */
+export interface StillQueued {
+  id: string;
+  device: string;
+  status: ActionStatus;
+  /** `relay/relay-alpha`. */
+  route: string;
+  /** ISO 8601 UTC: not started after this. */
+  expiresAt: string;
 }
 
 export interface OutputMode {
@@ -42,9 +54,12 @@ export function actionOutput(total: number, mode: OutputMode): ActionOutput {
   if (mode.json) {
     return {
       event: (event) => queue([JSON.stringify(event)]),
-      done: (summary) => {
+      done: (summary, stillQueued = []) => {
         flush();
-        writeLines([JSON.stringify({ type: 'summary', ...finalCounts(summary) })]);
+        writeLines([
+          ...stillQueued.map((q) => JSON.stringify({ type: 'queued-at-end', ...q })),
+          JSON.stringify({ type: 'summary', ...finalCounts(summary) }),
+        ]);
       },
     };
   }
@@ -62,13 +77,18 @@ export function actionOutput(total: number, mode: OutputMode): ActionOutput {
   return {
     event(event) {
       tally.add(event);
-      if (event.status !== 'Running') queue(resultLines(event));
+      if (event.status !== 'Running' && event.status !== 'Delivered') queue(resultLines(event));
       line?.changed();
     },
     done(summary) {
       flush();
       line?.end();
-      const left = summary.Pending ? `; ${summary.Pending} left Pending for a later run` : '';
+      const left = [
+        summary.Pending ? `; ${summary.Pending} left Pending for a later run` : '',
+        summary.Delivered || summary.Running
+          ? `; ${summary.Delivered + summary.Running} still queued (Delivered or Running at a relay)`
+          : '',
+      ].join('');
       writeLines([`\n${mode.label}: ${describeSummary(summary)}${left}.`]);
     },
   };
@@ -80,9 +100,12 @@ const FLUSH_MS = 50;
 function liveTally(total: number) {
   const counts = Object.fromEntries(ACTION_STATUSES.map((s) => [s, 0])) as Record<ActionStatus, number>;
   const running = new Set<string>();
+  const delivered = new Set<string>();
   return {
     add(event: ActionEvent) {
+      delivered.delete(event.id);
       if (event.status === 'Running') running.add(event.id);
+      else if (event.status === 'Delivered') delivered.add(event.id);
       else {
         running.delete(event.id);
         counts[event.status]++;
@@ -90,7 +113,10 @@ function liveTally(total: number) {
     },
     render: () => {
       const ended = ACTION_STATUSES.reduce((n, s) => n + counts[s], 0);
-      const parts = [`${Math.max(0, total - ended - running.size)} pending`, `${running.size} running`];
+      const waiting = Math.max(0, total - ended - running.size - delivered.size);
+      const parts = [`${waiting} pending`];
+      if (delivered.size) parts.push(`${delivered.size} delivered`);
+      parts.push(`${running.size} running`);
       for (const status of FINAL_STATUSES)
         if (counts[status]) parts.push(`${counts[status]} ${status.toLowerCase()}`);
       return `[${ended}/${total}] ${parts.join(', ')}`;
@@ -117,11 +143,11 @@ function resultLines(event: ActionEvent): string[] {
 
 /** The final statuses' counts (what the JSON summary holds). */
 export function finalCounts(summary: Summary) {
-  const { Pending: _p, Running: _r, ...final } = summary;
+  const { Pending: _p, Delivered: _d, Running: _r, ...final } = summary;
   return final;
 }
 
-/** `2 succeeded, 0 failed, 0 timedout, 0 unreachable, 0 cancelled`. */
+/** `2 succeeded, 0 failed, 0 timedout, 0 unreachable, 0 expired, 0 cancelled`. */
 export function describeSummary(summary: Summary): string {
   return Object.entries(finalCounts(summary))
     .map(([status, n]) => `${n} ${status.toLowerCase()}`)

@@ -2,7 +2,7 @@ import type { Recovered } from '../actions/recover.js';
 
 /**
  * What a runner says, on stderr, before it claims anything: the rows stopped runners left that it
- * ended (Failed) or cancelled (see actions/recover.ts), at most 10 of each.
+ * ended (Failed), cancelled, or released to be submitted again to a queue (see actions/recover.ts), at most 10 of each.
  */
 export function recoveredLines(recovered: readonly Recovered[]): string[] {
   return [
@@ -13,6 +13,10 @@ export function recoveredLines(recovered: readonly Recovered[]): string[] {
     ...describe(
       recovered.filter((r) => r.status === 'Cancelled'),
       (n, s) => `Cancelled ${n} action${s} a stopped rmm exec had queued and not started`,
+    ),
+    ...describe(
+      recovered.filter((r) => r.status === 'Pending'),
+      (n, s) => `Released ${n} action${s} a stopped rmm was submitting to a relay, to be submitted again`,
     ),
   ];
 }

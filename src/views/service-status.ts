@@ -23,6 +23,11 @@ export function statusLines(status: ServiceStatus): string[] {
       .map(([k, n]) => `${n} ${k}`)
       .join(', ')}`,
     ...outboxLines(status.notifications),
+    ...(status.relays.length ? ['Relays:'] : []),
+    ...status.relays.map(
+      (r) =>
+        `  ${r.route} (${r.transport}): ${r.connected ? 'connected' : 'not connected'}, last seen ${r.lastSeenAt === null ? 'never' : iso(r.lastSeenAt)}, ${r.depth} queued${r.oldestAgeMs === null ? '' : `, oldest ${Math.round(r.oldestAgeMs / 1000)} s`}`,
+    ),
   ];
   return lines;
 }

@@ -70,7 +70,7 @@ describe('rmm exec', () => {
     expect(result.stdout).toContain('--- web-a: Succeeded (exit 0,');
     expect(result.stdout).toContain(`hello from ${os.hostname()}`);
     expect(result.stdout).toContain(
-      'Exec complete: 2 succeeded, 0 failed, 0 timedout, 0 unreachable, 0 cancelled.',
+      'Exec complete: 2 succeeded, 0 failed, 0 timedout, 0 unreachable, 0 expired, 0 cancelled.',
     );
     const rows = query<{
       DeviceId: string;
@@ -173,6 +173,7 @@ describe('rmm exec', () => {
       Failed: 0,
       TimedOut: 0,
       Unreachable: 0,
+      Expired: 0,
       Cancelled: 0,
     });
   });
@@ -227,7 +228,7 @@ describe('rmm exec', () => {
           );
         expect(query('SELECT * FROM ActionLeases')).toEqual([]);
         expect(result.stdout).toContain(
-          'Exec complete: 0 succeeded, 0 failed, 0 timedout, 0 unreachable, 3 cancelled.',
+          'Exec complete: 0 succeeded, 0 failed, 0 timedout, 0 unreachable, 0 expired, 3 cancelled.',
         );
       } finally {
         child.kill('SIGKILL');

@@ -63,6 +63,8 @@ const MEANINGS: Record<string, Meaning> = {
   'offline-after': { meaning: 'how long unreachable before the device-offline alert', kind: 'option' },
   'retention-days': { meaning: 'days of samples kept', kind: 'option' },
   timeout: { meaning: 'seconds an action may run', kind: 'option' },
+  wait: { meaning: 'how long to wait for results from relays (a duration)', kind: 'option' },
+  expire: { meaning: 'deadline of actions sent to relays (a duration)', kind: 'option' },
   priority: { meaning: 'Actions.Priority of queued rows', kind: 'option' },
   powershell: { meaning: 'the command is a PowerShell script', kind: 'boolean' },
   status: { meaning: 'only rows in this status', kind: 'option', char: 's' },

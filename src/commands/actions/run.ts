@@ -46,6 +46,7 @@ export default class ActionsRun extends RmmCommand {
       process.exitCode = await dispatch(toJobs(due, devicesByName(db)), {
         credentials,
         config: this.config,
+        dataDir: this.dataDir(flags),
         db,
         store,
         concurrency: flags.concurrency,

@@ -71,6 +71,7 @@ export default class InventoryCollect extends RmmCommand {
       process.exitCode = await dispatch(jobs, {
         credentials,
         config: this.config,
+        dataDir: this.dataDir(flags),
         db,
         store,
         concurrency: flags.concurrency,

@@ -1,0 +1,58 @@
+import type { Db } from '../state/connection.js';
+
+/** A route as rmm status shows it: what collecting last heard, and what waits on it. */
+export interface RouteStatus {
+  transport: string;
+  route: string;
+  /** Seen (a report or heartbeat) within ROUTE_ALIVE_MS of now. */
+  connected: boolean;
+  lastSeenAt: number | null;
+  /** Pending with an intent, Delivered and Running actions through it. */
+  depth: number;
+  /** Age in ms of the oldest of those (by its delivery intent), null when none. */
+  oldestAgeMs: number | null;
+}
+
+export const ROUTE_ALIVE_MS = 90_000;
+
+/** Every route declared or with actions, by name; reads only. `now` is epoch ms. */
+export function routeStatuses(
+  db: Db,
+  declared: readonly { transport: string; route: string }[],
+  now: number,
+): RouteStatus[] {
+  const byKey = new Map<string, RouteStatus>();
+  const entry = (transport: string, route: string) => {
+    const key = `${transport}/${route}`;
+    let s = byKey.get(key);
+    if (!s) {
+      s = { transport, route, connected: false, lastSeenAt: null, depth: 0, oldestAgeMs: null };
+      byKey.set(key, s);
+    }
+    return s;
+  };
+  for (const k of declared) entry(k.transport, k.route);
+  for (const r of db.prepare('SELECT Transport, Route, LastSeenAt FROM QueueRoutes').all() as Array<{
+    Transport: string;
+    Route: string;
+    LastSeenAt: number;
+  }>) {
+    const s = entry(r.Transport, r.Route);
+    s.lastSeenAt = r.LastSeenAt;
+    s.connected = now - r.LastSeenAt <= ROUTE_ALIVE_MS;
+  }
+  for (const r of db
+    .prepare(
+      `SELECT d.Transport, d.Route, count(*) AS n, min(d.IntentAt) AS oldest FROM ActionDeliveries d
+       JOIN Actions a ON a.ActionId = d.ActionId WHERE a.Status IN ('Pending', 'Delivered', 'Running')
+       GROUP BY d.Transport, d.Route`,
+    )
+    .all() as Array<{ Transport: string; Route: string; n: number; oldest: string }>) {
+    const s = entry(r.Transport, r.Route);
+    s.depth = r.n;
+    s.oldestAgeMs = Math.max(0, now - Date.parse(`${r.oldest.replace(' ', 'T')}Z`));
+  }
+  return [...byKey.values()].sort((a, b) =>
+    `${a.transport}/${a.route}`.localeCompare(`${b.transport}/${b.route}`),
+  );
+}

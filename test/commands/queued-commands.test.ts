@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { execFile, queryFile } from '../helpers/sqlite.js';
+
+/**
+ * The commands around queued actions, through bin/run.js on a real database: rmm status's Relays
+ * section, rmm actions collect with nothing to collect, rmm actions cancel of an action that may
+ * already sit in a relay's queue. (Routes come from Relay resources, part C; here the observed
+ * tables are written as collecting would.)
+ */
+const cwd = mkdtempSync(path.join(os.tmpdir(), 'rmm-queued-cli-'));
+afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+const db = () => path.join(cwd, 'data', 'devices.db');
+const rmm = (...args: string[]) => runCli(args, { cwd });
+
+describe('queued actions in the CLI', () => {
+  it('rmm status shows each relay: connected or not, last seen, depth, oldest', async () => {
+    expect((await rmm('init')).exitCode).toBe(0);
+    const now = Date.now();
+    execFile(
+      db(),
+      `INSERT INTO Actions (ActionId, DeviceId, ActionType, Status, Payload) VALUES
+         ('a1', 'web-01', 'exec', 'Delivered', '{"command":"true"}'),
+         ('a2', 'web-02', 'exec', 'Pending', '{"command":"true"}'),
+         ('a3', 'web-03', 'exec', 'Succeeded', '{"command":"true"}');
+       INSERT INTO ActionDeliveries (ActionId, Transport, Route, ExpiresAt, IntentAt, Receipt) VALUES
+         ('a1', 'relay', 'relay-alpha', '2099-01-01T00:00:00.000Z', datetime('now', '-120 seconds'), '7'),
+         ('a2', 'relay', 'relay-alpha', '2099-01-01T00:00:00.000Z', datetime('now'), NULL),
+         ('a3', 'relay', 'relay-alpha', '2099-01-01T00:00:00.000Z', datetime('now'), '9');
+       INSERT INTO QueueRoutes (Transport, Route, LastSeenAt) VALUES ('relay', 'relay-alpha', ${now - 30_000}),
+         ('relay', 'relay-beta', ${now - 600_000});`,
+    );
+    const json = await rmm('status', '--json');
+    expect(json.exitCode).toBe(0);
+    const relays = JSON.parse(json.stdout).relays;
+    expect(relays).toMatchObject([
+      { route: 'relay-alpha', connected: true, lastSeenAt: now - 30_000, depth: 2 },
+      { route: 'relay-beta', connected: false, depth: 0, oldestAgeMs: null },
+    ]);
+    expect(relays[0].oldestAgeMs).toBeGreaterThanOrEqual(119_000);
+    const text = await rmm('status');
+    expect(text.stdout).toMatch(
+      /Relays:\n {2}relay-alpha \(relay\): connected, last seen .* UTC, 2 queued, oldest 1\d\d s\n {2}relay-beta \(relay\): not connected/,
+    );
+  });
+
+  it('rmm actions cancel refuses an action that may sit in a relay queue, saying it may still run', async () => {
+    const result = await rmm('actions', 'cancel', 'a2');
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(
+      'Refused: a2 (exec on web-02): it is Pending through relay/relay-alpha and may be in its queue already',
+    );
+    expect(result.stderr).toContain('it may still run');
+    expect(
+      queryFile<{ Status: string }>(db(), "SELECT Status FROM Actions WHERE ActionId = 'a2'")[0]?.Status,
+    ).toBe('Pending');
+    const delivered = await rmm('actions', 'cancel', 'a1');
+    expect(delivered.exitCode).toBe(1);
+    expect(delivered.stderr).toContain('relay/relay-alpha: no such route is declared');
+  });
+
+  it('rmm actions collect: a route it cannot open is named; exit 0; rows unchanged', async () => {
+    const result = await rmm('actions', 'collect');
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toContain('relay/relay-alpha: no such route is declared');
+    expect(result.stdout).toContain('Collected 0 report(s); submitted again 0; expired 0.');
+  });
+});
