@@ -1,0 +1,38 @@
+import type { PathSegment } from '../diagnostics/diagnostic.js';
+import { quote } from '../quote.js';
+import type { CrossReferenceProblem, ResourceRefs } from './cross-references.js';
+import { DEFAULT_SITE } from './kinds.js';
+
+type Entry<Ref> = ResourceRefs & { ref: Ref };
+
+/**
+ * References to relays: a site's `spec.relay` must name a Relay (declared, or in the database), and
+ * a device may ask for `via: relay` only in a site that has one (else there is nothing to go
+ * through). `missing` words an unknown name with its did-you-mean, as for every other reference.
+ */
+export function relayProblems<Ref>(
+  relays: ReadonlyMap<string, unknown>,
+  declaredSites: ReadonlyMap<string, Entry<Ref>>,
+  allSites: ReadonlyMap<string, ResourceRefs>,
+  devices: ReadonlyMap<string, Entry<Ref>>,
+  missing: (what: string, name: string, declared: Map<string, unknown>) => string,
+): CrossReferenceProblem<Ref>[] {
+  const out: CrossReferenceProblem<Ref>[] = [];
+  const problem = (kind: 'Site' | 'Device', entry: Entry<Ref>, path: PathSegment[], message: string) =>
+    out.push({ ref: entry.ref, kind, name: entry.name, code: 'reference', path, message });
+  for (const site of declaredSites.values())
+    if (site.relay && !relays.has(site.relay))
+      problem('Site', site, ['spec', 'relay'], missing('relay', site.relay, new Map(relays)));
+  for (const device of devices.values()) {
+    if (device.transportBlock?.via !== 'relay') continue;
+    const site = device.site ?? DEFAULT_SITE;
+    if (allSites.get(site)?.relay) continue;
+    problem(
+      'Device',
+      device,
+      ['spec', 'transport', 'via'],
+      `via: relay needs a relay, and site ${quote(site)} has none (name one in the site's spec.relay, or leave via out to connect directly)`,
+    );
+  }
+  return out;
+}
