@@ -330,7 +330,8 @@ export class ReferenceIndex<Ref> {
       ...this.storedOnly('Relay'),
       ...(this.entries.get('Relay') ?? []),
     ]);
-    out.push(...relayProblems(relays, sites, allSites, this.entries.get('Device') ?? new Map(), missing));
+    const devices = this.entries.get('Device') ?? new Map();
+    out.push(...relayProblems(relays, sites, allSites, devices, this.storedOnly('Device'), missing));
     return out;
   }
 

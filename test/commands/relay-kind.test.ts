@@ -269,6 +269,29 @@ describe('Relay: apply, get, export, drift, prune and plan moves', () => {
     expect((await rmm('apply', '-f', 'relays.yaml', '-f', 'sites.yaml', '--auto-approve')).exitCode).toBe(0);
   });
 
+  it('refuses a site dropping the relay a device in the database asks for with via: relay', async () => {
+    await write(
+      'a3.yaml',
+      'apiVersion: rmm/v1\nkind: Device\nmetadata: {name: a-3}\nspec: {site: alpha, transport: {via: relay}}\n',
+    );
+    const applied = await rmm('apply', '-f', 'a3.yaml', '--auto-approve');
+    expect(applied.exitCode, applied.stderr).toBe(0);
+    await write(
+      'alpha.yaml',
+      'apiVersion: rmm/v1\nkind: Site\nmetadata: {name: alpha}\nspec: {location: Chicago}\n',
+    );
+    const result = await rmm('plan', '-f', 'alpha.yaml');
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(
+      'alpha.yaml:4:7: Site/alpha: device "a-3" in the database asks for via: relay, so this site needs a relay (spec.relay)',
+    );
+    execFile(
+      db(),
+      `DELETE FROM Devices WHERE DeviceId = 'a-3'; DELETE FROM ManagedResources WHERE Name = 'a-3'`,
+    );
+    expect((await rmm('plan', '-f', 'alpha.yaml')).exitCode).toBe(0);
+  });
+
   it('plan shows which devices move to or from a relay, in text and JSON', async () => {
     await write(
       'sites.yaml',
