@@ -117,7 +117,8 @@ function readDevices(db: Db): { devices: DeviceRecord[]; parents: Map<string, st
 /**
  * The device records of a set of resources (the stored rows, or a plan's state after apply): each
  * Device with its site's default transport merged in, and its route (its site's relay, when the site
- * names a Relay of `resources`, unless its block says `via: direct`). Pure; `rmm plan` reads a planned state here.
+ * names a Relay of `resources`, unless its block says `via: direct`). Pure; `rmm plan` reads a
+ * planned state here.
  */
 export function deviceRecordsOf(resources: readonly ResourceView[]): DeviceRecord[] {
   const sites = new Map<string, Record<string, unknown>>();

@@ -6,8 +6,8 @@ import type { DocumentResult } from './check-document.js';
  * A document's check result as one line of text, as the cache stores it. A valid resource is
  * tab-separated (kind, name, site, parent, policy, groups comma-separated, transport type, transport
  * block as JSON, the other references as JSON (policies, overrides, a policy's monitors, a site's
- * relay, a route's channels, sites and groups), row image): names cannot hold tabs, commas or newlines, and the JSON fields and the image are JSON, which escapes them, so they are
- * stored as is
+ * relay, a route's channels, sites and groups), row image): names cannot hold tabs, commas or
+ * newlines, and the JSON fields and the image are JSON, which escapes them, so they are stored as is
  * (JSON around it would escape it again and double the size). An empty document is `-`; anything
  * else is its JSON, starting with `{`. (Tried as the worker transport too: no faster than JSON on
  * 100,000 documents, and the sliced strings kept 150 MB more alive, so workers send JSON.)

@@ -30,8 +30,9 @@ export interface BlastRadius {
 
 /**
  * The blast radius of a plan over the stored state it was computed against. `stored` is called only
- * when the plan touches groups or group membership, sites, relays or a device's route; it must return every stored resource (managed or
- * not: a hand-made device in a managed group is affected too). Devices created or destroyed are not
+ * when the plan touches groups or group membership, sites, relays or a device's route; it must
+ * return every stored resource (managed or not: a hand-made device in a managed group is affected
+ * too). Devices created or destroyed are not
  * counted here: the plan's summary counts them.
  */
 export function blastRadius(

@@ -22,7 +22,10 @@ export interface RelayMove {
 
 export const MOVE_NAMES = 20;
 
-/** Pure: the moves of the stored devices the plan keeps; `storedRows` (every stored row) is read only when the plan may move one. */
+/**
+ * Pure: the moves of the stored devices the plan keeps. `storedRows` (every stored row) is read only
+ * when the plan may move one.
+ */
 export function relayMoves(plan: Plan, storedRows: () => Iterable<ResourceView>): RelayMove[] {
   const touches = plan.changes.some(
     (c) =>

@@ -88,8 +88,8 @@ function withRelayOptions(relay: Json, options: Json): void {
 }
 
 /**
- * A whole transport block of one type: the plugin's options with `type`, `credentialRef` and `via` beside
- * them. A plugin schema that is not a plain object schema (refs of its own, combinators that could
+ * A whole transport block of one type: the plugin's options with `type`, `credentialRef` and `via`
+ * beside them. A plugin schema that is not a plain object schema (refs of its own, combinators that could
  * close the block to those two fields) cannot be merged safely: then only they are described, and
  * the block stays open. Rules between options as `allOf` of if/then (WinRM: no Basic over http) are
  * kept, as long as they close nothing (no additionalProperties or unevaluatedProperties in them).

@@ -177,9 +177,9 @@ export interface AlertRouteSpec {
 }
 
 /**
- * A relay agent at a remote site (docs/resources.md#relay---relays): the console's connection to its queue,
- * `nats` (the relay transport plugin's options, plus a credentialRef), and the default expiry of the
- * actions queued through it. The sites it serves name it in their spec.relay.
+ * A relay agent at a remote site (docs/resources.md#relay---relays): the console's connection to its
+ * queue, `nats` (the relay transport plugin's options, plus a credentialRef), and the default expiry
+ * of the actions queued through it. The sites it serves name it in their spec.relay.
  */
 export interface RelaySpec {
   description?: string;

@@ -8,7 +8,8 @@ type Entry<Ref> = ResourceRefs & { ref: Ref };
 /**
  * References to relays: a site's `spec.relay` must name a Relay (declared, or in the database), and
  * a device may ask for `via: relay` only in a site that has one (else there is nothing to go
- * through), nor may a declared site drop the relay that stored devices ask for. `missing` words an unknown name with its did-you-mean, as for every other reference.
+ * through), nor may a declared site drop the relay that stored devices ask for. `missing` words an
+ * unknown name with its did-you-mean, as for every other reference.
  */
 export function relayProblems<Ref>(
   relays: ReadonlyMap<string, unknown>,
