@@ -22,6 +22,7 @@ import type { ResourceRefs } from './resources/cross-references.js';
 import { ReferenceIndex } from './resources/cross-references.js';
 import { DEFAULT_SITE } from './resources/kinds.js';
 import {
+  BLOCK_AT,
   effectiveTransportProblems,
   pluginOptionProblems,
   setTransportSchemas,
@@ -229,7 +230,7 @@ export async function validateInputs(
         diagnostics.push(diagnosticAt(chunk, 'Device', refs.name, problem, locateIn(chunk)));
     }
     for (const { refs, chunk } of blocks) {
-      const kind = refs.kind as 'Device' | 'Site';
+      const kind = refs.kind as 'Device' | 'Site' | 'Relay';
       const siteBlock = kind === 'Device' ? siteDefaults.get(refs.site ?? DEFAULT_SITE)?.block : undefined;
       for (const problem of pluginOptionProblems(kind, refs.transportBlock, siteBlock))
         diagnostics.push(diagnosticAt(chunk, kind, refs.name, problem, locateIn(chunk)));
@@ -273,8 +274,9 @@ export async function validateInputs(
       );
     }
     for (const [type, { refs, chunk, count }] of unknownTransports) {
+      // A Relay's nats block is the relay transport's by its kind: it has no type to point at.
       const path =
-        refs.kind === 'Site' ? ['spec', 'defaults', 'transport', 'type'] : ['spec', 'transport', 'type'];
+        refs.kind === 'Relay' ? [...BLOCK_AT.Relay] : [...BLOCK_AT[refs.kind as 'Device' | 'Site'], 'type'];
       const more = count > 1 ? ` (and ${count - 1} more like it)` : '';
       diagnostics.push(
         diagnosticAt(
@@ -375,9 +377,13 @@ export function transportSalt(checks: TransportSchemas | undefined): string {
   const schemas = Object.entries(checks.schemas).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   // The credential policy too: a reference allowed under a wider one must be checked again. The
   // plugins' checkOptions are not in it: they run on every run, outside the cache.
+  const routeSchemas = Object.entries(checks.routeSchemas ?? {}).sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
   return JSON.stringify({
     allowUnknown: Boolean(checks.allowUnknown),
     schemas,
+    routeSchemas,
     credentials: checks.credentials ?? null,
   });
 }

@@ -2,6 +2,7 @@ import type { ResourceView } from '../engine/resource-view.js';
 import { RmmError } from '../errors.js';
 import type { Db } from '../state/connection.js';
 import { readStoredResources } from '../state/resource-store.js';
+import { type QueueRoute, queueRouteOf, siteRelaysOf } from '../transports/device-route.js';
 import { effectiveTransport, type TransportBlock } from '../transports/effective-transport.js';
 
 /**
@@ -30,7 +31,7 @@ export interface DeviceRecord {
    * its own transport block says `via: direct`): rmm submits its actions there instead of running
    * them over `transport` itself, which travels with the action for the far side to use.
    */
-  queue?: { transport: string; route: string } | null;
+  queue?: QueueRoute | null;
 }
 
 type Term =
@@ -115,18 +116,22 @@ function readDevices(db: Db): { devices: DeviceRecord[]; parents: Map<string, st
 
 /**
  * The device records of a set of resources (the stored rows, or a plan's state after apply): each
- * Device with its site's default transport merged in. Pure; `rmm plan` reads a planned state here.
+ * Device with its site's default transport merged in, and its route (its site's relay, when the site
+ * names a Relay of `resources`, unless its block says `via: direct`). Pure; `rmm plan` reads a
+ * planned state here.
  */
 export function deviceRecordsOf(resources: readonly ResourceView[]): DeviceRecord[] {
   const sites = new Map<string, Record<string, unknown>>();
   const devices: DeviceRecord[] = [];
   for (const r of resources) if (r.kind === 'Site') sites.set(r.name, r.fields);
+  const relays = siteRelaysOf(resources);
   for (const r of resources) {
     if (r.kind !== 'Device') continue;
     const f = r.fields;
     const site = String(f.site ?? 'main');
     const defaults = (sites.get(site)?.defaults as { transport?: TransportBlock } | null | undefined)
       ?.transport;
+    const { block: transport } = effectiveTransport(f.transport as TransportBlock | null, defaults);
     devices.push({
       name: r.name,
       host: String(f.address ?? f.fqdn ?? f.hostname ?? r.name),
@@ -134,7 +139,8 @@ export function deviceRecordsOf(resources: readonly ResourceView[]): DeviceRecor
       site,
       groups: (f.groups as string[] | null) ?? [],
       labels: (f.labels as Record<string, string> | null) ?? {},
-      transport: effectiveTransport(f.transport as TransportBlock | null, defaults).block,
+      transport,
+      queue: queueRouteOf(transport, relays.get(site)),
     });
   }
   return devices;

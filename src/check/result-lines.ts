@@ -5,9 +5,9 @@ import type { DocumentResult } from './check-document.js';
 /**
  * A document's check result as one line of text, as the cache stores it. A valid resource is
  * tab-separated (kind, name, site, parent, policy, groups comma-separated, transport type, transport
- * block as JSON, what the policy checks need as JSON (policies, overrides, a policy's monitors), row
- * image): names cannot hold tabs, commas or newlines, and the JSON fields and the image are JSON, which escapes them, so they are
- * stored as is
+ * block as JSON, the other references as JSON (policies, overrides, a policy's monitors, a site's
+ * relay, a route's channels, sites and groups), row image): names cannot hold tabs, commas or
+ * newlines, and the JSON fields and the image are JSON, which escapes them, so they are stored as is
  * (JSON around it would escape it again and double the size). An empty document is `-`; anything
  * else is its JSON, starting with `{`. (Tried as the worker transport too: no faster than JSON on
  * 100,000 documents, and the sliced strings kept 150 MB more alive, so workers send JSON.)
@@ -16,8 +16,9 @@ export function encodeResult(result: DocumentResult): string {
   if (result.empty) return '-';
   if (result.diagnostics.length > 0 || !result.refs) return JSON.stringify(result);
   const { kind, name, site, parent, policy, groups, transport, transportBlock } = result.refs;
-  const { policies, overrides, monitors } = result.refs;
-  const attached = policies || overrides || monitors ? JSON.stringify({ policies, overrides, monitors }) : '';
+  const { policies, overrides, monitors, relay, channels, matchSites, matchGroups } = result.refs;
+  const more = { policies, overrides, monitors, relay, channels, matchSites, matchGroups };
+  const attached = Object.values(more).some((v) => v !== undefined) ? JSON.stringify(more) : '';
   return [
     kind,
     name,
@@ -48,14 +49,7 @@ export function decodeResult(line: string): DocumentResult | undefined {
   if (groups) refs.groups = groups.split(',');
   if (transport) refs.transport = transport;
   if (block) refs.transportBlock = JSON.parse(block) as Record<string, unknown>;
-  if (attached) {
-    const { policies, overrides, monitors } = JSON.parse(attached) as Pick<
-      ResourceRefs,
-      'policies' | 'overrides' | 'monitors'
-    >;
-    if (policies) refs.policies = policies;
-    if (overrides) refs.overrides = overrides;
-    if (monitors) refs.monitors = monitors;
-  }
+  // JSON drops the unset ones, so only what the resource refers to comes back.
+  if (attached) Object.assign(refs, JSON.parse(attached) as Partial<ResourceRefs>);
   return image ? { diagnostics: [], refs, declared: { kind, name, image } } : { diagnostics: [], refs };
 }

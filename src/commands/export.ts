@@ -10,6 +10,7 @@ import { readStoredResources } from '../state/resource-store.js';
 import { yamlText } from '../views/yaml-text.js';
 
 const FILE_OF: Record<Kind, string> = {
+  Relay: 'relays.yaml',
   Site: 'sites.yaml',
   Policy: 'policies.yaml',
   DeviceGroup: 'groups.yaml',
@@ -23,7 +24,7 @@ export default class Export extends RmmCommand {
 
   static override description = [
     'Reads every resource rmm manages from the database and writes it as the YAML you would have written: unset fields and defaults left out, observed fields (Status, LastSeen, OS details) never included. `rmm plan` on the output shows no changes.',
-    'With --dir DIR, one file per kind (sites.yaml, policies.yaml, groups.yaml, devices.yaml, channels.yaml, routes.yaml); without, one stream on stdout.',
+    'With --dir DIR, one file per kind (sites.yaml, policies.yaml, groups.yaml, devices.yaml, channels.yaml, routes.yaml, relays.yaml); without, one stream on stdout.',
   ].join('\n\n');
 
   static override examples = [

@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core';
+import { deviceRecordsOf } from '../actions/targets.js';
 import { dataDirFlags, outputFlags, outputFormat, RmmCommand } from '../base-command.js';
 import type { StoredResource } from '../engine/plan.js';
 import { toResource } from '../engine/to-resource.js';
@@ -9,6 +10,7 @@ import type { Kind, PolicySpec } from '../resources/kinds.js';
 import { monitorInputsOf } from '../service/monitor-inputs.js';
 import { openResourceDatabase } from '../state/resource-database.js';
 import { readStoredResources } from '../state/resource-store.js';
+import { siteRelaysOf } from '../transports/device-route.js';
 import { effectiveText } from '../views/device-effective.js';
 import { type DeviceTransport, deviceTransportOf, renderDeviceTransport } from '../views/device-transport.js';
 import { type Column, textTable } from '../views/table.js';
@@ -27,6 +29,8 @@ const KIND_OF: Record<string, Kind> = {
   channel: 'NotificationChannel',
   routes: 'AlertRoute',
   route: 'AlertRoute',
+  relays: 'Relay',
+  relay: 'Relay',
 };
 
 /** Observed device columns, shown beside the declared fields (never declared, never applied). */
@@ -40,11 +44,12 @@ interface Observed {
 
 export default class Get extends RmmCommand {
   static override summary =
-    'List sites, groups, devices, policies, notification channels or alert routes from the database.';
+    'List sites, groups, devices, policies, notification channels, alert routes or relays from the database.';
 
   static override description = [
     'Shows what the database holds, managed by rmm or not (the MANAGED column tells). Devices also show their observed state (Status, LastSeen, OS), which transports write and apply never touches.',
-    "Devices also show the transport block rmm connects with (effectiveTransport in JSON and YAML; below the table for one named device): the device's own spec.transport over its site's defaults.transport when that default is of the same transport type, with where each value came from. credentialRef is shown as the reference it is (env:NAME, file:PATH), never the secret.",
+    "Devices also show the transport block rmm connects with (effectiveTransport in JSON and YAML; below the table for one named device): the device's own spec.transport over its site's defaults.transport when that default is of the same transport type, with where each value came from, and its route: VIA is the relay that queues its actions (its site's, unless its block says via: direct) or direct. credentialRef is shown as the reference it is (env:NAME, file:PATH), never the secret.",
+    'Relays show their NATS servers, the sites that name them, how many devices they serve, and the expiry of the actions queued through them (serves in JSON and YAML).',
   ].join('\n\n');
 
   static override examples = [
@@ -59,6 +64,10 @@ export default class Get extends RmmCommand {
     },
     { description: 'Sites as JSON.', command: '<%= config.bin %> <%= command.id %> sites -o json' },
     {
+      description: 'Relays, with the sites and devices each serves.',
+      command: '<%= config.bin %> <%= command.id %> relays',
+    },
+    {
       description:
         'What a device runs: its effective monitors and schedules, each with its policy and where it is attached, and each overridden value with its origin.',
       command: '<%= config.bin %> <%= command.id %> devices alpha-web-01 --effective',
@@ -67,7 +76,7 @@ export default class Get extends RmmCommand {
 
   static override args = {
     kind: Args.string({
-      description: 'sites, groups, devices, policies, channels or routes',
+      description: 'sites, groups, devices, policies, channels, routes or relays',
       required: true,
       options: Object.keys(KIND_OF),
     }),
@@ -94,9 +103,13 @@ export default class Get extends RmmCommand {
     let observed = new Map<string, Observed>();
     let effective: EffectiveOfDevice | undefined;
     const sites = new Map<string, Record<string, unknown>>();
+    let siteRelays = new Map<string, string>();
+    let served = new Map<string, RelayService>();
     try {
       const stored = readStoredResources(db);
       for (const r of stored) if (r.kind === 'Site') sites.set(r.name, r.fields);
+      siteRelays = siteRelaysOf(stored);
+      if (kind === 'Relay') served = relayServices(stored);
       views = stored.filter((r) => r.kind === kind && (!args.name || r.name === args.name));
       const [one] = views;
       if (flags.effective && one) effective = effectiveOf(one, stored);
@@ -120,13 +133,14 @@ export default class Get extends RmmCommand {
       return;
     }
     const transports = new Map<string, DeviceTransport>(
-      kind === 'Device' ? views.map((v) => [v.name, deviceTransportOf(v.fields, sites)]) : [],
+      kind === 'Device' ? views.map((v) => [v.name, deviceTransportOf(v.fields, sites, siteRelays)]) : [],
     );
     const records = views.map((v) => ({
       ...(toResource(v) as object),
       managed: v.managed,
       status: observedOf(observed.get(v.name)),
       ...(transports.has(v.name) ? { effectiveTransport: transports.get(v.name) } : {}),
+      ...(kind === 'Relay' ? { serves: served.get(v.name) ?? { sites: [], devices: 0 } } : {}),
     }));
     const format = outputFormat(flags);
     if (format === 'json') this.log(JSON.stringify(records, null, 2));
@@ -138,7 +152,7 @@ export default class Get extends RmmCommand {
           .trimEnd(),
       );
     else {
-      this.log(table(kind, views, observed));
+      this.log(table(kind, views, observed, { transports, served }));
       const one = args.name ? transports.get(args.name) : undefined;
       if (one) this.log(['', ...renderDeviceTransport(one)].join('\n'));
     }
@@ -168,7 +182,30 @@ function observedOf(row: Observed | undefined) {
     : undefined;
 }
 
-function table(kind: Kind, views: StoredResource[], observed: Map<string, Observed>): string {
+/** What a relay serves: the sites that name it, and how many devices its queue reaches. */
+interface RelayService {
+  sites: string[];
+  devices: number;
+}
+
+function relayServices(stored: readonly StoredResource[]): Map<string, RelayService> {
+  const out = new Map<string, RelayService>();
+  const of = (relay: string) => {
+    const service = out.get(relay) ?? { sites: [], devices: 0 };
+    out.set(relay, service);
+    return service;
+  };
+  for (const [site, relay] of siteRelaysOf(stored)) of(relay).sites.push(site);
+  for (const device of deviceRecordsOf(stored)) if (device.queue) of(device.queue.route).devices++;
+  return out;
+}
+
+function table(
+  kind: Kind,
+  views: StoredResource[],
+  observed: Map<string, Observed>,
+  routes: { transports: ReadonlyMap<string, DeviceTransport>; served: ReadonlyMap<string, RelayService> },
+): string {
   const text = (v: unknown) =>
     v === null || v === undefined ? '' : Array.isArray(v) ? v.join(',') : String(v);
   const columns: Array<Column<StoredResource>> = [['NAME', (v) => v.name]];
@@ -189,6 +226,13 @@ function table(kind: Kind, views: StoredResource[], observed: Map<string, Observ
       ['POLICIES', (v) => attachedPolicies(groupOfFields(v.fields)).join(',')],
       ['SITE', (v) => text(v.fields.site)],
     );
+  if (kind === 'Relay')
+    columns.push(
+      ['SERVERS', (v) => text((v.fields.nats as { servers?: unknown } | null)?.servers)],
+      ['SITES', (v) => text(routes.served.get(v.name)?.sites)],
+      ['DEVICES', (v) => String(routes.served.get(v.name)?.devices ?? 0)],
+      ['EXPIRY', (v) => text(v.fields.actionExpiry ?? '24h')],
+    );
   if (kind === 'NotificationChannel')
     columns.push(['TYPE', (v) => text(v.fields.type)], ['TO', (v) => channelTarget(v.fields)]);
   if (kind === 'AlertRoute')
@@ -204,6 +248,7 @@ function table(kind: Kind, views: StoredResource[], observed: Map<string, Observ
       ['OS', (v) => text(observed.get(v.name)?.OSName ?? v.fields.os)],
       ['STATUS', (v) => text(observed.get(v.name)?.Status)],
       ['LAST SEEN', (v) => text(observed.get(v.name)?.LastSeen)],
+      ['VIA', (v) => routes.transports.get(v.name)?.relay ?? 'direct'],
     );
   }
   columns.push(['MANAGED', (v) => (v.managed ? 'yes' : 'no')]);

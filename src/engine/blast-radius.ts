@@ -8,6 +8,7 @@ import {
 } from '../monitoring/policy-holders.js';
 import { deepEqual } from './field-diff.js';
 import type { Plan, ResourceChange } from './plan.js';
+import { type RelayMove, relayMoves } from './relay-moves.js';
 import type { Fields, ResourceView } from './resource-view.js';
 
 /** How many existing devices a plan moves or re-polices: what a reviewer should weigh. */
@@ -23,12 +24,15 @@ export interface BlastRadius {
    * by replay/monitor-changes.ts through the function rmm serve uses, which the engine may not load.
    */
   monitors?: number;
+  /** Devices whose route changes: to or from a relay (engine/relay-moves.ts); always set by blastRadius. */
+  relays?: RelayMove[];
 }
 
 /**
  * The blast radius of a plan over the stored state it was computed against. `stored` is called only
- * when the plan touches groups or group membership; it must return every stored resource (managed or
- * not: a hand-made device in a managed group is affected too). Devices created or destroyed are not
+ * when the plan touches groups or group membership, sites, relays or a device's route; it must
+ * return every stored resource (managed or not: a hand-made device in a managed group is affected
+ * too). Devices created or destroyed are not
  * counted here: the plan's summary counts them.
  */
 export function blastRadius(
@@ -47,6 +51,7 @@ export function blastRadius(
     groups: moved('groups'),
     policy: touchesPolicy ? policyChanges(plan, stored()) : 0,
     ...(monitorsChanged === undefined ? {} : { monitors: monitorsChanged }),
+    relays: relayMoves(plan, stored),
   };
 }
 

@@ -18,6 +18,7 @@ const TARGET_KIND = {
   policies: 'Policy',
   groups: 'DeviceGroup',
   channels: 'NotificationChannel',
+  relay: 'Relay',
   matchSites: 'Site',
   matchGroups: 'DeviceGroup',
 } as const;
@@ -25,9 +26,9 @@ type Field = keyof typeof TARGET_KIND;
 const LISTS = new Set<Field>(['policies', 'groups', 'channels', 'matchSites', 'matchGroups']);
 
 /**
- * References that a plan's deletions would break: prune may remove a site, group, policy or channel
- * that a resource it keeps (declared now, or stored and outside this prune) still names. Devices have no
- * foreign key to their site and groups are JSON lists, so the database would not stop it.
+ * References that a plan's deletions would break: prune may remove a site, group, policy, channel
+ * or relay that a resource it keeps (declared now, or stored and outside this prune) still names.
+ * Devices have no foreign key to their site and groups are JSON lists, so the database would not stop it.
  */
 export function danglingReferences(
   plan: Plan,
@@ -36,7 +37,7 @@ export function danglingReferences(
 ): DanglingReference[] {
   const destroyed = new Set<string>();
   for (const c of plan.changes) if (c.action === 'delete') destroyed.add(`${c.kind}/${c.name}`);
-  // Only sites, groups, policies and channels are referred to; a plan destroying none breaks nothing.
+  // Only sites, groups, policies, channels and relays are referred to: destroying none breaks nothing.
   if (!plan.changes.some((c) => c.action === 'delete' && c.kind !== 'Device')) return [];
   const out: DanglingReference[] = [];
   const declaredNames = new Set<string>();

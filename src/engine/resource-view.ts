@@ -38,6 +38,7 @@ export class ImageView implements ResourceView {
 
 /** The declared fields of each kind, in the order plans show them. */
 export const FIELDS_OF: Record<Kind, readonly string[]> = {
+  Relay: ['description', 'nats', 'actionExpiry', 'labels'],
   Site: [
     'displayName',
     'location',

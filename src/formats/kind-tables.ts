@@ -19,6 +19,14 @@ export interface KindTable {
 }
 
 export const KIND_TABLES: Record<Kind, KindTable> = {
+  Relay: {
+    table: 'Relays',
+    key: 'RelayId',
+    columns: { description: 'Description', nats: 'Nats', actionExpiry: 'ActionExpiry' },
+    json: new Set(['nats']),
+    settings: [],
+    updatedAt: 'UpdatedAt',
+  },
   Site: {
     table: 'Sites',
     key: 'SiteId',

@@ -1,3 +1,4 @@
+import { RELAY_TRANSPORT } from '../transports/device-route.js';
 import { KINDS, schemaFileOf } from './kinds.js';
 import { readSchemaFile } from './schemas.js';
 
@@ -34,6 +35,8 @@ export function bundleKindSchemas(transports: Readonly<Record<string, object>> =
       pending.push(...nested);
     }
     if (defs.transport) withTransportOptions(defs, transports);
+    if (kind === 'Relay' && transports[RELAY_TRANSPORT])
+      withRelayOptions(rewritten, transports[RELAY_TRANSPORT] as Json);
     out.set(file, { ...rewritten, $defs: defs });
   }
   out.set('resource.schema.json', readSchemaFile('resource.schema.json'));
@@ -67,8 +70,26 @@ function withTransportOptions(defs: Json, transports: Readonly<Record<string, ob
 }
 
 /**
- * A whole transport block of one type: the plugin's options with `type` and `credentialRef` beside
- * them. A plugin schema that is not a plain object schema (refs of its own, combinators that could
+ * A Relay's `spec.nats` is a route of the relay transport: with that plugin installed, editors check
+ * and complete its options there too (credentialRef kept beside them, as in a transport block).
+ */
+function withRelayOptions(relay: Json, options: Json): void {
+  const spec = (relay.properties as Json).spec as Json;
+  const nats = (spec.properties as Json).nats as Json;
+  const block = blockSchema(RELAY_TRANSPORT, options, {
+    properties: { type: {} },
+    description: nats.description,
+  });
+  const { type: _type, ...properties } = block.properties as Json;
+  (spec.properties as Json).nats = {
+    ...block,
+    properties: { ...properties, credentialRef: (nats.properties as Json).credentialRef },
+  };
+}
+
+/**
+ * A whole transport block of one type: the plugin's options with `type`, `credentialRef` and `via`
+ * beside them. A plugin schema that is not a plain object schema (refs of its own, combinators that could
  * close the block to those two fields) cannot be merged safely: then only they are described, and
  * the block stays open. Rules between options as `allOf` of if/then (WinRM: no Basic over http) are
  * kept, as long as they close nothing (no additionalProperties or unevaluatedProperties in them).
@@ -78,6 +99,7 @@ function blockSchema(type: string, options: Json, common: Json): Json {
   const fixed = {
     type: { description: (commonProperties.type as Json).description, const: type },
     credentialRef: { $ref: '#/$defs/credentialRef' },
+    ...(commonProperties.via ? { via: commonProperties.via } : {}),
   };
   const rules = JSON.stringify(options.allOf ?? []);
   const plain =

@@ -3,6 +3,7 @@ import { monitoredSeries } from '../monitoring/effective-monitors.js';
 import type { MonitorRef } from '../monitoring/policy-checks.js';
 import { quote } from '../quote.js';
 import { suggest } from '../suggest.js';
+import { RELAY_TRANSPORT } from '../transports/device-route.js';
 import {
   type AlertRouteSpec,
   DEFAULT_SITE,
@@ -10,6 +11,7 @@ import {
   type MonitorOverride,
   type Resource,
 } from './kinds.js';
+import { relayProblems } from './relay-references.js';
 
 /**
  * Checks that need every document at once: duplicates, references between resources, cycles and
@@ -50,6 +52,8 @@ export interface ResourceRefs {
   overrides?: MonitorOverride[];
   /** A Policy's monitors: name, series (effective-monitors monitoredSeries), enforced; for the policy checks. */
   monitors?: MonitorRef[];
+  /** The Relay a Site names (spec.relay). */
+  relay?: string;
   /** An AlertRoute's channels, and the sites and groups its match names. */
   channels?: string[];
   matchSites?: string[];
@@ -76,6 +80,11 @@ export function refsOf(resource: Resource): ResourceRefs {
     const block = resource.spec.defaults?.transport;
     if (block?.type) refs.transport = block.type;
     if (block) refs.transportBlock = block as Record<string, unknown>;
+    if (resource.spec.relay) refs.relay = resource.spec.relay;
+  } else if (resource.kind === 'Relay') {
+    // Its nats block is a route of the relay transport, checked by that plugin as a block is.
+    refs.transport = RELAY_TRANSPORT;
+    refs.transportBlock = resource.spec.nats;
   } else if (resource.kind === 'Policy') {
     const monitors = monitorRefsOf(resource.spec.monitors ?? []);
     if (monitors.length) refs.monitors = monitors;
@@ -114,6 +123,8 @@ export function refsOfFields(kind: Kind, name: string, fields: Record<string, un
     refs.policies = fields.policies.filter((p): p is string => typeof p === 'string');
   const site = text(fields.site);
   if ((kind === 'Device' || kind === 'DeviceGroup') && site) refs.site = site;
+  const relay = text(fields.relay);
+  if (kind === 'Site' && relay) refs.relay = relay;
   if (kind === 'Device' && Array.isArray(fields.groups))
     refs.groups = fields.groups.filter((g): g is string => typeof g === 'string');
   if (kind === 'DeviceGroup') {
@@ -315,6 +326,12 @@ export class ReferenceIndex<Ref> {
       });
     }
     out.push(...this.routeProblems(allSites, allGroups, siteExists, missing));
+    const relays = new Map<string, unknown>([
+      ...this.storedOnly('Relay'),
+      ...(this.entries.get('Relay') ?? []),
+    ]);
+    const devices = this.entries.get('Device') ?? new Map();
+    out.push(...relayProblems(relays, sites, allSites, devices, this.storedOnly('Device'), missing));
     return out;
   }
 

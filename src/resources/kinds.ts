@@ -2,6 +2,7 @@
 export const API_VERSION = 'rmm/v1';
 
 export const KINDS = [
+  'Relay',
   'Site',
   'Policy',
   'DeviceGroup',
@@ -12,6 +13,7 @@ export const KINDS = [
 export type Kind = (typeof KINDS)[number];
 
 export const schemaFileOf: Record<Kind, string> = {
+  Relay: 'relay.schema.json',
   Site: 'site.schema.json',
   Policy: 'policy.schema.json',
   DeviceGroup: 'device-group.schema.json',
@@ -32,6 +34,8 @@ export interface TransportSpec {
   port?: number;
   user?: string;
   credentialRef?: string;
+  /** Through the site's relay (the default when the site has one) or straight from the console. */
+  via?: 'relay' | 'direct';
 }
 
 export interface Metadata {
@@ -172,6 +176,17 @@ export interface AlertRouteSpec {
   groupWait?: string;
 }
 
+/**
+ * A relay agent at a remote site (docs/resources.md#relay---relays): the console's connection to its
+ * queue, `nats` (the relay transport plugin's options, plus a credentialRef), and the default expiry
+ * of the actions queued through it. The sites it serves name it in their spec.relay.
+ */
+export interface RelaySpec {
+  description?: string;
+  nats: Record<string, unknown> & { credentialRef?: string };
+  actionExpiry?: string;
+}
+
 interface ResourceOf<K extends Kind, S> {
   apiVersion: typeof API_VERSION;
   kind: K;
@@ -180,6 +195,7 @@ interface ResourceOf<K extends Kind, S> {
 }
 
 export type Resource =
+  | ResourceOf<'Relay', RelaySpec>
   | ResourceOf<'Site', SiteSpec>
   | ResourceOf<'Policy', PolicySpec>
   | ResourceOf<'DeviceGroup', DeviceGroupSpec>

@@ -1,6 +1,6 @@
 import type { PathSegment } from '../diagnostics/diagnostic.js';
-import { durationSeconds } from '../duration.js';
 import type { DocumentProblem } from './ajv-messages.js';
+import { durationRange } from './duration-range.js';
 import type { AlertRouteSpec, NotificationChannelSpec } from './kinds.js';
 import { referenceRefusal } from './transport-options.js';
 
@@ -58,26 +58,6 @@ function refused(ref: string, path: PathSegment[]): DocumentProblem[] {
   return refusal
     ? [{ code: 'secret', path, at: 'value', message: refusal.replace(/^credentialRef /, 'the reference ') }]
     : [];
-}
-
-function durationRange(
-  text: string | undefined,
-  path: PathSegment[],
-  min: number,
-  max: number,
-): DocumentProblem[] {
-  if (text === undefined) return [];
-  const seconds = durationSeconds(text);
-  if (seconds === undefined || (seconds >= min && seconds <= max)) return [];
-  return [{ code: 'schema', path, at: 'value', message: `must be from ${words(min)} to ${words(max)}` }];
-}
-
-function words(seconds: number): string {
-  if (seconds === 0) return '0s';
-  if (seconds % 86_400 === 0) return `${seconds / 86_400}d`;
-  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
-  if (seconds % 60 === 0) return `${seconds / 60}m`;
-  return `${seconds}s`;
 }
 
 function labOnly(path: PathSegment[], message: string): DocumentProblem {

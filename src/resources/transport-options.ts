@@ -4,6 +4,7 @@ import type { PathSegment } from '../diagnostics/diagnostic.js';
 import type { OptionsFinding } from '../plugin/api.js';
 import { quote } from '../quote.js';
 import { suggest } from '../suggest.js';
+import { RELAY_TRANSPORT } from '../transports/device-route.js';
 import { DEFAULT_TRANSPORT, effectiveTransport } from '../transports/effective-transport.js';
 import { pluginSchemaAjv } from './ajv.js';
 import { type DocumentProblem, problemsFromAjv } from './ajv-messages.js';
@@ -25,8 +26,13 @@ import type { Resource } from './kinds.js';
  * block rmm will connect with, at the device.
  */
 export interface TransportSchemas {
-  /** The installed transports' option schemas, by type. */
+  /** The installed device transports' option schemas, by type. */
   schemas: Record<string, object>;
+  /**
+   * The option schemas of the installed queued transports whose routes are declared resources (the
+   * relay: a Relay's `spec.nats`), by transport name. Never a device's type.
+   */
+  routeSchemas?: Record<string, object>;
   /** Accept a type no installed plugin provides (its options are not checked). */
   allowUnknown?: boolean;
   /** The credential references the console resolves: others are errors at their credentialRef. */
@@ -42,6 +48,7 @@ export interface TransportSchemas {
 export type OptionsCheck = (options: Record<string, unknown>) => OptionsFinding[];
 
 let validators = new Map<string, ValidateFunction>();
+let routeValidators = new Map<string, ValidateFunction>();
 let installed: string[] = [];
 let enabled = false;
 let allowUnknown = false;
@@ -56,6 +63,9 @@ export function setTransportSchemas(check: TransportSchemas | undefined): void {
   const ajv = pluginSchemaAjv();
   validators = new Map(
     Object.entries(check?.schemas ?? {}).map(([name, schema]) => [name, ajv.compile(schema)]),
+  );
+  routeValidators = new Map(
+    Object.entries(check?.routeSchemas ?? {}).map(([name, schema]) => [name, ajv.compile(schema)]),
   );
   installed = [...validators.keys()].sort();
 }
@@ -74,6 +84,7 @@ export function transportProblems(resource: Resource): DocumentProblem[] {
     const block = resource.spec.transport as Block;
     return [...refusedCredential(block, ['spec', 'transport']), ...check(block, ['spec', 'transport'])];
   }
+  if (resource.kind === 'Relay') return relayOptionProblems(resource.spec.nats);
   if (resource.kind === 'Site') {
     const block = resource.spec.defaults?.transport as Block;
     const at = ['spec', 'defaults', 'transport'];
@@ -86,6 +97,21 @@ export function transportProblems(resource: Resource): DocumentProblem[] {
 }
 
 type Block = Record<string, unknown> | undefined;
+
+/**
+ * A Relay's `spec.nats` as a route of the relay transport: its credentialRef through the console's
+ * allow-list, the rest against the plugin's options schema, as a device's transport block is. With
+ * no relay plugin installed, the same error (or, allowed, nothing) as a block of an unknown type.
+ */
+function relayOptionProblems(nats: Record<string, unknown>): DocumentProblem[] {
+  const at = ['spec', 'nats'];
+  const refused = refusedCredential(nats, at);
+  const validate = routeValidators.get(RELAY_TRANSPORT);
+  if (!validate)
+    return allowUnknown ? refused : [...refused, { ...unknownType(RELAY_TRANSPORT, at), at: 'key' }];
+  const problems = optionProblems(validate, nats).map((p) => ({ ...p, path: [...at, ...p.path] }));
+  return [...refused, ...problems];
+}
 
 /**
  * Why the console would refuse to resolve a reference (credentials/policy.ts), when validation knows
@@ -115,7 +141,7 @@ function check(block: Block, at: PathSegment[], implicitType?: string): Document
 }
 
 function optionProblems(validate: ValidateFunction, block: Record<string, unknown>): DocumentProblem[] {
-  const { type: _type, credentialRef: _ref, ...options } = block;
+  const options = pluginOptionsOf(block);
   if (validate(options)) return [];
   return problemsFromAjv(validate.errors ?? []);
 }
@@ -160,9 +186,16 @@ export function effectiveTransportProblems(
   });
 }
 
+/** Where each kind holds a transport's options. */
+export const BLOCK_AT = {
+  Device: ['spec', 'transport'],
+  Site: ['spec', 'defaults', 'transport'],
+  Relay: ['spec', 'nats'],
+} as const satisfies Record<string, PathSegment[]>;
+
 /**
- * What the plugin's checkOptions finds in a block as written in one document: a Site's
- * `spec.defaults.transport`, or a Device's `spec.transport` merged with its site's default as the
+ * What the plugin's checkOptions finds in a block as written in one document: a Relay's `spec.nats`
+ * (a route of the relay transport), a Site's `spec.defaults.transport`, or a Device's `spec.transport` merged with its site's default as the
  * runner merges it (so the type and the options are the ones rmm will connect with), keeping only
  * the findings about fields the device sets itself (the site's are reported at the site). Only a
  * block that passes the plugin's schema is handed to the plugin; the schema's own problems are
@@ -170,20 +203,22 @@ export function effectiveTransportProblems(
  * which no cache key captures.
  */
 export function pluginOptionProblems(
-  kind: 'Device' | 'Site',
+  kind: 'Device' | 'Site' | 'Relay',
   block: Record<string, unknown> | undefined,
   siteBlock?: Record<string, unknown>,
 ): DocumentProblem[] {
   if (!enabled || !block || optionChecks.size === 0) return [];
-  const at = kind === 'Site' ? ['spec', 'defaults', 'transport'] : ['spec', 'transport'];
+  const at = BLOCK_AT[kind];
   const effective =
     kind === 'Device'
       ? effectiveTransport(block, siteBlock)
-      : { type: typeof block.type === 'string' ? block.type : DEFAULT_TRANSPORT, block, from: undefined };
+      : kind === 'Relay'
+        ? { type: RELAY_TRANSPORT, block, from: undefined }
+        : { type: typeof block.type === 'string' ? block.type : DEFAULT_TRANSPORT, block, from: undefined };
   const checkOptions = optionChecks.get(effective.type);
   const validate = validators.get(effective.type);
   if (!checkOptions || !validate) return [];
-  const { type: _type, credentialRef: _ref, ...options } = effective.block;
+  const options = pluginOptionsOf(effective.block);
   // A copy: the schema fills in defaults, and the plugin is shown what was written.
   if (!validate(copyOf(options))) return [];
   let findings: OptionsFinding[];
@@ -211,6 +246,15 @@ export function pluginOptionProblems(
       message: f.message,
       ...(f.severity === 'warning' ? { severity: 'warning' as const } : {}),
     }));
+}
+
+/**
+ * What a plugin's schema and checks see of a block: all but the core's keys, `type`,
+ * `credentialRef` (resolved by the core) and `via` (the route, actions/targets.ts).
+ */
+export function pluginOptionsOf(block: Record<string, unknown>): Record<string, unknown> {
+  const { type: _type, credentialRef: _ref, via: _via, ...options } = block;
+  return options;
 }
 
 /** A copy of parsed YAML (plain objects, arrays, scalars): a tenth of structuredClone's time here. */

@@ -5,6 +5,7 @@ import { suggest } from '../suggest.js';
 import { type DocumentProblem, problemsFromAjv } from './ajv-messages.js';
 import { API_VERSION, isKind, KINDS, type Kind, type Resource } from './kinds.js';
 import { channelProblems, routeProblems } from './notification-rules.js';
+import { relayRules, siteViaProblems } from './relay-rules.js';
 import { kindValidators } from './schemas.js';
 import { transportProblems } from './transport-options.js';
 
@@ -53,7 +54,9 @@ function rulesWithin(resource: Resource): DocumentProblem[] {
   if (resource.kind === 'Policy') return monitorProblems(resource.spec);
   if (resource.kind === 'NotificationChannel') return channelProblems(resource.spec);
   if (resource.kind === 'AlertRoute') return routeProblems(resource.spec);
-  return maintenanceProblems(resource.spec.maintenance);
+  if (resource.kind === 'Relay') return relayRules(resource.spec);
+  const maintenance = maintenanceProblems(resource.spec.maintenance);
+  return resource.kind === 'Site' ? [...maintenance, ...siteViaProblems(resource.spec)] : maintenance;
 }
 
 function nameOf(doc: Record<string, unknown>): string | undefined {

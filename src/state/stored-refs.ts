@@ -22,7 +22,7 @@ export function readStoredResourceRefs(db: Db): ResourceRefs[] {
   const out: ResourceRefs[] = [];
   const sites = db
     .prepare(
-      `SELECT s.SiteId,
+      `SELECT s.SiteId, s.RelayAgent,
          CASE WHEN json_valid(m.Settings) THEN
            CASE WHEN json_type(m.Settings, '$.defaults.transport') = 'object'
              THEN json_extract(m.Settings, '$.defaults.transport') END END,
@@ -30,9 +30,11 @@ export function readStoredResourceRefs(db: Db): ResourceRefs[] {
        FROM Sites s LEFT JOIN ManagedResources m ON m.Kind = 'Site' AND m.Name = s.SiteId`,
     )
     .raw()
-    .all() as Array<[string, unknown, unknown, unknown]>;
-  for (const [name, transport, policies, overrides] of sites) {
+    .all() as Array<[string, string | null, unknown, unknown, unknown]>;
+  for (const [name, relay, transport, policies, overrides] of sites) {
     const refs: ResourceRefs = { kind: 'Site', name, ...attachedRefs(policies, overrides) };
+    // The relay it names: a prune must not destroy it, and its devices may ask for via: relay.
+    if (relay) refs.relay = relay;
     // A site's transport default, for checking the blocks its declared devices are reached with.
     if (typeof transport === 'string') refs.transportBlock = JSON.parse(transport) as Record<string, unknown>;
     out.push(refs);
@@ -68,8 +70,16 @@ export function readStoredResourceRefs(db: Db): ResourceRefs[] {
     if (policy) refs.policy = policy;
     out.push(refs);
   }
-  out.push(...readStoredNotificationRefs(db));
+  out.push(...readStoredNotificationRefs(db), ...readStoredRelayRefs(db));
   return out;
+}
+
+/** Every stored relay (what sites name); none in a database not yet migrated to the table. */
+function readStoredRelayRefs(db: Db): ResourceRefs[] {
+  const table = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'Relays'`).get();
+  if (!table) return [];
+  const names = db.prepare('SELECT RelayId FROM Relays').pluck().all() as string[];
+  return names.map((name) => ({ kind: 'Relay', name }));
 }
 
 /**

@@ -4,7 +4,7 @@ import type { DeviceTarget } from '../plugin/api.js';
 
 /**
  * What a transport is told about a device: its transport block without `type`, `credentialRef` and
- * `user` (those travel apart), checked against the transport's options schema with its defaults
+ * `user` (those travel apart) and `via` (the route, which the core follows), checked against the transport's options schema with its defaults
  * filled in. The action runner and `rmm hostkeys scan` both build targets here.
  */
 export type PreparedTarget =
@@ -16,7 +16,7 @@ export function prepareTarget(
   transportName: string,
   validate: ValidateFunction,
 ): PreparedTarget {
-  const { type: _type, credentialRef, user, ...rest } = device.transport;
+  const { type: _type, credentialRef, user, via: _via, ...rest } = device.transport;
   const options = structuredClone(rest);
   if (!validate(options)) {
     const why = (validate.errors ?? [])

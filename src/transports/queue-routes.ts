@@ -2,6 +2,7 @@ import { durationSeconds } from '../duration.js';
 import type { ResourceView } from '../engine/resource-view.js';
 import type { Db } from '../state/connection.js';
 import { readStoredResources } from '../state/resource-store.js';
+import { RELAY_TRANSPORT } from './device-route.js';
 
 /**
  * The routes of queued transports, as declared: today one per `Relay` resource (transport `relay`).
@@ -24,12 +25,12 @@ export const DEFAULT_ACTION_EXPIRY_SECONDS = 24 * 3600;
 export function queueRoutesOf(resources: readonly ResourceView[]): Map<string, QueueRouteConfig> {
   const routes = new Map<string, QueueRouteConfig>();
   for (const r of resources) {
-    if ((r.kind as string) !== 'Relay') continue; // the Relay kind arrives with issue 14's part C
+    if (r.kind !== 'Relay') continue;
     const { credentialRef, ...options } = (r.fields.nats as Record<string, unknown> | null) ?? {};
     const expiry =
       typeof r.fields.actionExpiry === 'string' ? durationSeconds(r.fields.actionExpiry) : undefined;
     routes.set(r.name, {
-      transport: 'relay',
+      transport: RELAY_TRANSPORT,
       name: r.name,
       options,
       ...(typeof credentialRef === 'string' ? { credentialRef } : {}),

@@ -134,12 +134,15 @@ export async function transportChecks(
 ): Promise<TransportSchemas> {
   const credentials = credentialPolicy(dataDir);
   const schemas: Record<string, object> = {};
+  const routeSchemas: Record<string, object> = {};
   const optionChecks: Record<string, OptionsCheck> = {};
-  for (const [name, { transport }] of await deviceTransports(config)) {
-    schemas[name] = transport.optionsSchema;
+  const { transports } = await loadTransports(config);
+  for (const [name, { transport }] of transports) {
+    if (isDeviceTransport(transport)) schemas[name] = transport.optionsSchema;
+    else routeSchemas[name] = transport.optionsSchema;
     if (transport.checkOptions) optionChecks[name] = transport.checkOptions.bind(transport);
   }
-  return { schemas, allowUnknown, credentials, optionChecks };
+  return { schemas, routeSchemas, allowUnknown, credentials, optionChecks };
 }
 
 /** The device transports' option schemas by name (also what `rmm schema export` builds in). */
@@ -156,7 +159,9 @@ export async function transportSchemas(config: Config): Promise<Record<string, o
  */
 async function deviceTransports(config: Config): Promise<Array<[string, RegisteredTransport]>> {
   const { transports } = await loadTransports(config);
-  return [...transports].filter(
-    ([, { transport }]) => !transport.capabilities.queued || transport.queue?.routes === 'device',
-  );
+  return [...transports].filter(([, { transport }]) => isDeviceTransport(transport));
+}
+
+function isDeviceTransport(transport: Transport): boolean {
+  return !transport.capabilities.queued || transport.queue?.routes === 'device';
 }

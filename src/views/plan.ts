@@ -10,6 +10,7 @@ import { printable } from '../printable.js';
 import { paint } from './color.js';
 import { renderSteps } from './migration-plan.js';
 import { maintenanceLines } from './plan-maintenance.js';
+import { relayMoveLines } from './plan-relays.js';
 import { type ReplayView, replayLines } from './plan-replay.js';
 
 const SIGN = { create: '+', update: '~', delete: '-' } as const;
@@ -17,7 +18,8 @@ const COLOR = { create: 'green', update: 'yellow', delete: 'red' } as const;
 
 /**
  * The human plan: the pending schema steps apply runs first, then one block per resource with its
- * changed fields (sensitive ones masked), the devices affected when the blast radius is known, the
+ * changed fields (sensitive ones masked), the devices affected when the blast radius is known (and
+ * those whose route moves to or from a relay), the
  * maintenance windows starting or ending within a day when given, and the summary line. Lines are produced one by one, so a large plan is written as it is rendered.
  */
 export function* planLines(
@@ -63,6 +65,7 @@ export function* planLines(
     yield '';
     yield `Devices affected: ${radius.site} change site, ${radius.groups} change groups, ${radius.policy} change effective policy${monitorsNote(radius.monitors)}.`;
   }
+  if (radius?.relays) yield* relayMoveLines(radius.relays);
   if (maintenance) yield* maintenanceLines(maintenance.upcoming, maintenance.now);
   if (replay) yield* replayLines(replay, c);
   if (empty) {

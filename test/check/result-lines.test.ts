@@ -41,4 +41,19 @@ describe('a cached check result line', () => {
     };
     expect(decodeResult(encodeResult(policy))).toEqual(policy);
   });
+
+  it("keeps a site's relay and a route's channels, sites and groups (their references are checked from cached files too)", () => {
+    const site: DocumentResult = {
+      diagnostics: [],
+      refs: { kind: 'Site', name: 'alpha', relay: 'relay-alpha' },
+      declared: { kind: 'Site', name: 'alpha', image: '[]' },
+    };
+    expect(decodeResult(encodeResult(site))).toEqual(site);
+    const route: DocumentResult = {
+      diagnostics: [],
+      refs: { kind: 'AlertRoute', name: 'r', channels: ['a', 'b'], matchSites: ['s'], matchGroups: ['g'] },
+      declared: { kind: 'AlertRoute', name: 'r', image: '[]' },
+    };
+    expect(decodeResult(encodeResult(route))).toEqual(route);
+  });
 });

@@ -19,9 +19,9 @@ afterEach(async () => {
   await rm(cwd, { recursive: true, force: true });
 });
 
-/** Runs `rmm apply -f repo/sites` on a terminal and types `answer` at the prompt. */
+/** Runs `rmm apply -f repo/relays -f repo/sites` on a terminal and types `answer` at the prompt. */
 function applyAnswering(answer: string) {
-  return execa('script', ['-qec', `node ${bin} apply -f repo/sites`, '/dev/null'], {
+  return execa('script', ['-qec', `node ${bin} apply -f repo/relays -f repo/sites`, '/dev/null'], {
     cwd,
     input: `${answer}\n`,
     env: { ...process.env, NO_COLOR: '1', RMM_DATA_DIR: undefined, NODE_ENV: undefined },
@@ -48,7 +48,7 @@ describe('rmm apply on a terminal', () => {
 
   it('yes applies, exit 0', async () => {
     const result = await applyAnswering('yes');
-    expect(result.stdout).toContain('Apply complete: 3 added, 0 changed, 0 destroyed.');
+    expect(result.stdout).toContain('Apply complete: 6 added, 0 changed, 0 destroyed.');
     expect(result.exitCode).toBe(0);
   });
 

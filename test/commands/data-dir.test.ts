@@ -180,7 +180,7 @@ describe('permissions (as a user they stop)', () => {
     const get = await rmm('get', dataDir, { unprivileged: true });
     expect(get).toEqual({
       exitCode: 0,
-      stdout: 'NAME  SITE  ADDRESS  OS  STATUS  LAST SEEN  MANAGED',
+      stdout: 'NAME  SITE  ADDRESS  OS  STATUS  LAST SEEN  VIA  MANAGED',
       stderr: '',
     });
   });

@@ -57,7 +57,7 @@ describe('a database from before monitoring', { timeout: 60_000 }, () => {
     // Issue 13's outbox and the maintenance mark on alerts.
     expect(plan.stdout).toContain('  + add column Alerts.Maintenance TEXT');
     expect(plan.stdout).toContain('  + create table Notifications');
-    expect(plan.stdout).toContain('Plan: 13 steps, 0 destructive.');
+    expect(plan.stdout).toContain('Plan: 14 steps, 0 destructive.');
 
     const apply = await cli('db', 'apply');
     expect(apply.exitCode, apply.stderr).toBe(0);

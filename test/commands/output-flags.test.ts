@@ -15,7 +15,10 @@ beforeAll(async () => {
   repo = path.join(cwd, 'repo');
   await copyExamples(repo);
   expect((await rmm('init')).exitCode).toBe(0);
-  expect((await rmm('apply', '-f', path.join(repo, 'sites'), '--auto-approve')).exitCode).toBe(0);
+  expect(
+    (await rmm('apply', '-f', path.join(repo, 'relays'), '-f', path.join(repo, 'sites'), '--auto-approve'))
+      .exitCode,
+  ).toBe(0);
 }, 60_000);
 afterAll(async () => {
   await rm(cwd, { recursive: true, force: true });
@@ -26,8 +29,23 @@ const stray = async () => (await readdir(cwd)).filter((f) => !['data', 'repo'].i
 
 describe('-o/--output', () => {
   it('rmm plan -o json prints the plan as JSON, as --json does, and writes no file', async () => {
-    const byOutput = await rmm('plan', '-f', path.join(repo, 'sites'), '-o', 'json');
-    const byJson = await rmm('plan', '-f', path.join(repo, 'sites'), '--json');
+    const byOutput = await rmm(
+      'plan',
+      '-f',
+      path.join(repo, 'relays'),
+      '-f',
+      path.join(repo, 'sites'),
+      '-o',
+      'json',
+    );
+    const byJson = await rmm(
+      'plan',
+      '-f',
+      path.join(repo, 'relays'),
+      '-f',
+      path.join(repo, 'sites'),
+      '--json',
+    );
     expect(byOutput.exitCode).toBe(0);
     expect(JSON.parse(byOutput.stdout)).toEqual(JSON.parse(byJson.stdout));
     expect(JSON.parse(byOutput.stdout).summary).toEqual({ add: 0, change: 0, destroy: 0 });
@@ -35,7 +53,15 @@ describe('-o/--output', () => {
   });
 
   it('rmm plan -o FILE is refused with exit 64, names --out, and writes nothing', async () => {
-    const result = await rmm('plan', '-f', path.join(repo, 'sites'), '-o', 'plan.json');
+    const result = await rmm(
+      'plan',
+      '-f',
+      path.join(repo, 'relays'),
+      '-f',
+      path.join(repo, 'sites'),
+      '-o',
+      'plan.json',
+    );
     expect(result.exitCode).toBe(64);
     expect(result.stderr).toContain('Expected --output=plan.json to be one of: text, json');
     expect(result.stderr).toContain('-o is the output format; a plan is saved with --out FILE');
@@ -44,7 +70,15 @@ describe('-o/--output', () => {
   });
 
   it('rmm plan --out FILE saves the plan (no short form)', async () => {
-    const result = await rmm('plan', '-f', path.join(repo, 'sites'), '--out', path.join(cwd, 'saved.json'));
+    const result = await rmm(
+      'plan',
+      '-f',
+      path.join(repo, 'relays'),
+      '-f',
+      path.join(repo, 'sites'),
+      '--out',
+      path.join(cwd, 'saved.json'),
+    );
     expect(result.exitCode).toBe(0);
     expect(await stray()).toEqual(['saved.json']);
     await rm(path.join(cwd, 'saved.json'));
@@ -62,7 +96,7 @@ describe('-o/--output', () => {
     }
     const exported = await rmm('export', '--dir', 'fleet');
     expect(exported.exitCode).toBe(0);
-    expect(await readdir(path.join(cwd, 'fleet'))).toEqual(['sites.yaml']);
+    expect(await readdir(path.join(cwd, 'fleet'))).toEqual(['relays.yaml', 'sites.yaml']);
     const schemas = await rmm('schema', 'export', '--dir', 'editor-schemas');
     expect(schemas.exitCode).toBe(0);
     expect(await readdir(path.join(cwd, 'editor-schemas'))).toContain('device.schema.json');

@@ -15,6 +15,8 @@ const db = () => path.join(cwd, 'data', 'devices.db');
 const rmm = (...args: string[]) => runCli(args, { cwd });
 const query = <T>(sql: string, ...params: unknown[]): T[] => queryFile<T>(db(), sql, ...params);
 const exec = (sql: string) => execFile(db(), sql);
+/** The example sites with the relays they name: the smallest part of the examples that plans alone. */
+const sitesAndRelays = () => ['-f', path.join(repo, 'relays'), '-f', path.join(repo, 'sites')];
 
 beforeEach(async () => {
   cwd = await mkdtemp(path.join(os.tmpdir(), 'rmm-apply-'));
@@ -30,13 +32,13 @@ describe('rmm plan and rmm apply', () => {
   it('apply creates every declared resource, audits each, and a second plan is empty', async () => {
     const applied = await rmm('apply', '-f', repo, '-R', '--auto-approve', '--actor', 'ci-bot');
     expect(applied.exitCode).toBe(0);
-    expect(applied.stdout).toContain('Apply complete: 170 added, 0 changed, 0 destroyed.');
+    expect(applied.stdout).toContain('Apply complete: 173 added, 0 changed, 0 destroyed.');
     expect(query<{ n: number }>('SELECT count(*) AS n FROM Devices')[0]?.n).toBe(150);
     expect(
       query<{ n: number }>(
         "SELECT count(*) AS n FROM AuditLog WHERE User = 'ci-bot' AND Action LIKE 'apply.create %'",
       )[0]?.n,
-    ).toBe(170);
+    ).toBe(173);
     // A policy's interval has no Policies column: it is kept with the other declared-only fields.
     expect(
       query<{ Settings: string }>(
@@ -162,7 +164,7 @@ describe('rmm plan and rmm apply', () => {
   });
 
   it('--json gives the versioned plan', async () => {
-    const result = await rmm('plan', '-f', path.join(repo, 'sites'), '--json');
+    const result = await rmm('plan', ...sitesAndRelays(), '--json');
     const json = JSON.parse(result.stdout);
     expect(Object.keys(json)).toEqual([
       'formatVersion',
@@ -178,24 +180,32 @@ describe('rmm plan and rmm apply', () => {
       'replay',
     ]);
     expect(json.formatVersion).toBe(1);
-    expect(json.summary).toEqual({ add: 3, change: 0, destroy: 0 });
-    expect(json.blastRadius).toEqual({ site: 0, groups: 0, policy: 0, monitors: 0 });
-    expect(json.changes[0]).toMatchObject({ action: 'create', kind: 'Site', name: 'alpha' });
+    expect(json.summary).toEqual({ add: 6, change: 0, destroy: 0 });
+    expect(json.blastRadius).toEqual({ site: 0, groups: 0, policy: 0, monitors: 0, relays: [] });
+    expect(json.changes[0]).toMatchObject({ action: 'create', kind: 'Relay', name: 'relay-alpha' });
+    expect(json.changes[3]).toMatchObject({ action: 'create', kind: 'Site', name: 'alpha' });
   });
 
   it('apply --json writes NDJSON: an event per change, after the commit and in plan order, then a summary', async () => {
-    const result = await rmm('apply', '-f', path.join(repo, 'sites'), '--auto-approve', '--json');
+    const result = await rmm('apply', ...sitesAndRelays(), '--auto-approve', '--json');
     expect(result.exitCode).toBe(0);
     expect(result.stdout.endsWith('}')).toBe(true);
     // Exactly one JSON document per line, nothing else (no plan, no "Apply complete").
     const events = result.stdout.split('\n').map((line) => JSON.parse(line));
     expect(events).toEqual([
-      ...['alpha', 'beta', 'gamma'].map((name) => ({
+      ...[
+        'Relay/relay-alpha',
+        'Relay/relay-beta',
+        'Relay/relay-gamma',
+        'Site/alpha',
+        'Site/beta',
+        'Site/gamma',
+      ].map((id) => ({
         type: 'change',
         formatVersion: 1,
         action: 'create',
-        kind: 'Site',
-        name,
+        kind: id.split('/')[0],
+        name: id.split('/')[1],
         fields: expect.any(Array),
         drift: false,
         adopt: false,
@@ -204,17 +214,17 @@ describe('rmm plan and rmm apply', () => {
         type: 'summary',
         formatVersion: 1,
         applied: true,
-        added: 3,
+        added: 6,
         changed: 0,
         destroyed: 0,
         revision: 1,
         migrated: 0,
       },
     ]);
-    expect(events[0].fields).toContainEqual({ path: ['timezone'], after: 'America/Chicago' });
+    expect(events[3].fields).toContainEqual({ path: ['timezone'], after: 'America/Chicago' });
 
     // Nothing to do: the summary line alone.
-    const again = await rmm('apply', '-f', path.join(repo, 'sites'), '--auto-approve', '--json');
+    const again = await rmm('apply', ...sitesAndRelays(), '--auto-approve', '--json');
     expect(again.exitCode).toBe(0);
     expect(again.stdout.split('\n').map((line) => JSON.parse(line))).toEqual([
       {
@@ -317,19 +327,25 @@ describe('rmm plan and rmm apply', () => {
       `Devices affected: 0 change site, 0 change groups, ${expected?.n} change effective policy; ${expected?.n} devices' effective monitors change.`,
     );
     const json = JSON.parse((await rmm('plan', '-f', repo, '-R', '--json')).stdout);
-    expect(json.blastRadius).toEqual({ site: 0, groups: 0, policy: expected?.n, monitors: expected?.n });
+    expect(json.blastRadius).toEqual({
+      site: 0,
+      groups: 0,
+      policy: expected?.n,
+      monitors: expected?.n,
+      relays: [],
+    });
   });
 
   it('a saved plan applies exactly what it shows, and is refused once stale (applied plans included)', async () => {
     const planFile = path.join(cwd, 'plan.json');
-    const saved = await rmm('plan', '-f', path.join(repo, 'sites'), '--out', planFile);
+    const saved = await rmm('plan', ...sitesAndRelays(), '--out', planFile);
     expect(saved.exitCode).toBe(0);
     expect(saved.stderr).toContain(`rmm apply ${planFile}`);
     // The YAML changes after review: the saved plan still applies what was reviewed, nothing more.
     await rm(path.join(repo, 'sites', 'gamma.yaml'));
     const applied = await rmm('apply', planFile);
     expect(applied.exitCode).toBe(0);
-    expect(applied.stdout).toContain('Apply complete: 3 added, 0 changed, 0 destroyed.');
+    expect(applied.stdout).toContain('Apply complete: 6 added, 0 changed, 0 destroyed.');
     expect(query('SELECT SiteId FROM Sites ORDER BY SiteId')).toEqual([
       { SiteId: 'alpha' },
       { SiteId: 'beta' },
@@ -378,21 +394,14 @@ describe('rmm plan and rmm apply', () => {
     const holder = new Database(db());
     holder.exec('BEGIN IMMEDIATE');
     try {
-      const result = await rmm(
-        'apply',
-        '-f',
-        path.join(repo, 'sites'),
-        '--auto-approve',
-        '--lock-timeout',
-        '1',
-      );
+      const result = await rmm('apply', ...sitesAndRelays(), '--auto-approve', '--lock-timeout', '1');
       expect(result.exitCode).toBe(5);
       expect(result.stderr).toContain('another writer holds the write lock on data/devices.db (waited 1 s)');
     } finally {
       holder.exec('ROLLBACK');
       holder.close();
     }
-    expect((await rmm('apply', '-f', path.join(repo, 'sites'), '--auto-approve')).exitCode).toBe(0);
+    expect((await rmm('apply', ...sitesAndRelays(), '--auto-approve')).exitCode).toBe(0);
   });
 
   it('two applies started together: one wins, the other refuses or finds nothing to do; nothing lost or duplicated', async () => {
@@ -402,7 +411,7 @@ describe('rmm plan and rmm apply', () => {
     ]);
     // Exactly one applies everything. The other either planned before the winner committed (then its
     // plan is stale and refused) or after (then it has nothing to do); it never applies twice.
-    const winners = [a, b].filter((r) => r.stdout.includes('Apply complete: 170 added'));
+    const winners = [a, b].filter((r) => r.stdout.includes('Apply complete: 173 added'));
     expect(winners).toHaveLength(1);
     const loser = winners[0] === a ? b : a;
     if (loser.exitCode === 0) expect(loser.stdout).toContain('No changes.');
@@ -412,13 +421,13 @@ describe('rmm plan and rmm apply', () => {
     }
     expect(query<{ n: number }>('SELECT count(*) AS n FROM Devices')[0]?.n).toBe(150);
     expect(query<{ n: number }>("SELECT count(*) AS n FROM AuditLog WHERE Action LIKE 'apply.%'")[0]?.n).toBe(
-      170,
+      173,
     );
     expect((await rmm('plan', '-f', repo, '-R', '--detailed-exitcode')).exitCode).toBe(0);
   });
 
   it('export to a path that cannot be a directory fails clearly, exit 1', async () => {
-    await rmm('apply', '-f', path.join(repo, 'sites'), '--auto-approve');
+    await rmm('apply', ...sitesAndRelays(), '--auto-approve');
     const blocker = path.join(cwd, 'a-file');
     await writeFile(blocker, 'not a directory');
     const result = await rmm('export', '--dir', path.join(blocker, 'out'));
@@ -437,15 +446,15 @@ describe('rmm plan and rmm apply', () => {
     const out = path.join(cwd, 'exported');
     const exported = await rmm('export', '--dir', out);
     expect(exported.exitCode).toBe(0);
-    expect(exported.stderr).toContain('Exported 170 resources');
+    expect(exported.stderr).toContain('Exported 173 resources');
     const devices = await readFile(path.join(out, 'devices.yaml'), 'utf8');
     expect(devices).not.toMatch(/Status|LastSeen|Online/);
     // The same fields; only the files that declare them moved (recorded owners, docs/apply-sets.md).
     const plan = JSON.parse((await rmm('plan', '-f', out, '--prune', '--json')).stdout) as PlanJson;
-    expect(plan.changes).toHaveLength(170);
+    expect(plan.changes).toHaveLength(173);
     for (const change of plan.changes) {
       expect(change).toMatchObject({ action: 'update', fields: [], previousOwner: { set: 'default' } });
-      expect(change.source).toMatch(/^exported\/(sites|policies|groups|devices)\.yaml$/);
+      expect(change.source).toMatch(/^exported\/(relays|sites|policies|groups|devices)\.yaml$/);
     }
     expect((await rmm('apply', '-f', out, '--prune', '--auto-approve')).exitCode).toBe(0);
     const again = await rmm('plan', '-f', out, '--detailed-exitcode', '--prune');
@@ -453,7 +462,7 @@ describe('rmm plan and rmm apply', () => {
     expect(again.stdout).toBe('No changes. The database matches the declared resources.');
     const got = await rmm('get', 'devices', 'beta-db-02');
     expect(got.stdout.split('\n')[1]).toMatch(
-      /^beta-db-02\s+beta\s+10\.2\.1\.12\s+linux\s+Online\s+2026-11-25 10:00:00\s+yes$/,
+      /^beta-db-02\s+beta\s+10\.2\.1\.12\s+linux\s+Online\s+2026-11-25 10:00:00\s+relay-beta\s+yes$/,
     );
     const sites = JSON.parse((await rmm('get', 'sites', '-o', 'json')).stdout) as Array<{
       metadata: { name: string };

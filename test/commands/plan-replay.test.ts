@@ -115,7 +115,7 @@ describe('rmm plan: threshold replay', () => {
     const result = await rmm('plan', '-f', 'after.yaml', '--json');
     expect(result.exitCode, result.stderr).toBe(0);
     const json = JSON.parse(result.stdout);
-    expect(json.blastRadius).toEqual({ site: 0, groups: 0, policy: 0, monitors: 2 });
+    expect(json.blastRadius).toEqual({ site: 0, groups: 0, policy: 0, monitors: 2, relays: [] });
     expect(json.replay).toMatchObject({ duration: '7d', samplesStored: true, samplesRead: 4320 });
     expect(json.replay.monitors).toEqual([
       {

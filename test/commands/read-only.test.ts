@@ -130,7 +130,7 @@ const READS: Array<{ args: () => string[]; stdout: RegExp; exitCode?: number; st
   {
     args: () => ['export', '--dir', path.join(scratch, 'export')],
     stdout: /^$/,
-    stderr: /^Exported 170 resources to .*scratch\/export\.$/,
+    stderr: /^Exported 173 resources to .*scratch\/export\.$/,
   },
   { args: () => ['db', 'plan', '--detailed-exitcode'], stdout: /No changes/ },
   { args: () => ['actions', 'list'], stdout: new RegExp(ACTION.slice(0, 8)) },

@@ -42,13 +42,22 @@ describe('schema first: plan and apply over a database behind schemas/database.y
   it('plan shows the pending safe steps before the resource changes and changes nothing', async () => {
     olderRelease();
     const before = await fileHash();
-    const plan = await rmm('plan', '-f', path.join(repo, 'sites'), '--detailed-exitcode');
+    const plan = await rmm(
+      'plan',
+      '-f',
+      path.join(repo, 'relays'),
+      '-f',
+      path.join(repo, 'sites'),
+      '--detailed-exitcode',
+    );
     expect(plan.exitCode).toBe(2);
     expect(plan.stdout).toMatch(
       /^Database schema: 2 pending steps, run first by rmm apply in the same transaction:\n {2}\+ add column ManagedResources\.AppliedHash.*\n {2}~ record schema hash/,
     );
     expect(plan.stdout.indexOf('+ Site/alpha')).toBeGreaterThan(plan.stdout.indexOf('record schema hash'));
-    const json = JSON.parse((await rmm('plan', '-f', path.join(repo, 'sites'), '--json')).stdout);
+    const json = JSON.parse(
+      (await rmm('plan', '-f', path.join(repo, 'relays'), '-f', path.join(repo, 'sites'), '--json')).stdout,
+    );
     expect(json.migration.map((s: { action: string }) => s.action)).toEqual([
       'add column',
       'record schema hash',

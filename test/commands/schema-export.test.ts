@@ -25,6 +25,7 @@ describe('rmm schema export', () => {
       'device.schema.json',
       'notification-channel.schema.json',
       'policy.schema.json',
+      'relay.schema.json',
       'resource.schema.json',
       'site.schema.json',
       'transport-smb.schema.json',

@@ -21,7 +21,7 @@ describe('rmm validate', () => {
     const result = await runCli(['validate', '-f', shipped, '-f', examples, '-R'], { cwd: dir });
     expect(result.exitCode).toBe(0);
     // Windows devices' WinRM blocks are checked against the built-in WinRM plugin's schema too.
-    expect(result.stdout.split('\n')).toEqual(['Valid: 170 resources in 13 files.']);
+    expect(result.stdout.split('\n')).toEqual(['Valid: 173 resources in 16 files.']);
   });
 
   it("checks a transport block against its plugin's options schema, with positions", async () => {
@@ -113,7 +113,10 @@ describe('rmm validate', () => {
   });
 
   it('--json prints [] for valid input', async () => {
-    const result = await runCli(['validate', '-f', path.join(examples, 'sites'), '--json'], { cwd: dir });
+    const result = await runCli(
+      ['validate', '-f', path.join(examples, 'relays'), '-f', path.join(examples, 'sites'), '--json'],
+      { cwd: dir },
+    );
     expect(result.exitCode).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual([]);
   });

@@ -12,6 +12,7 @@ const REF = 'env:RMM_SSH_KEY';
 describe('sensitiveFieldPaths', () => {
   it('finds the x-sensitive markers of the schemas, through $refs', () => {
     expect(sensitiveFieldPaths()).toEqual({
+      Relay: [['nats', 'credentialRef']],
       Site: [['defaults', 'transport', 'credentialRef']],
       Policy: [],
       DeviceGroup: [],
@@ -86,6 +87,7 @@ describe('redactFieldChanges', () => {
 
   it('matches "*" against list indexes and map keys', () => {
     const paths: SensitivePaths = {
+      Relay: [],
       Site: [],
       Policy: [['schedules', '*', 'command']],
       DeviceGroup: [],

@@ -97,10 +97,14 @@ describe('exported schemas (rmm schema export)', () => {
     ).toBe(true);
     expect(sshBlock({ type: 'ssh', credentialRef: 'hunter2' })).toBe(false);
     expect(sshBlock({ type: 'winrm' })).toBe(false);
+    // via is rmm's, beside the plugin's options: a closed options schema must not refuse it.
+    expect(sshBlock({ type: 'ssh', via: 'direct' })).toBe(true);
+    expect(sshBlock({ type: 'ssh', via: 'satellite' })).toBe(false);
     const device = bundled.get('device.schema.json') as { $defs: Record<string, { properties?: object }> };
     expect(Object.keys(device.$defs['transport-ssh']?.properties ?? {})).toEqual([
       'type',
       'credentialRef',
+      'via',
       ...Object.keys(ssh.properties),
     ]);
   });

@@ -36,7 +36,7 @@ const META = `  RmmMeta:
 describe('loadDeclaredSchema: the packaged schemas/database.yaml', () => {
   const schema = loadDeclaredSchema();
 
-  it('has the eight tables of the seed, then rmm own eleven, in file order', () => {
+  it('has the eight tables of the seed, then rmm own twelve, in file order', () => {
     expect(schema.tables.map((t) => t.name)).toEqual([
       'Devices',
       'Sites',
@@ -49,6 +49,7 @@ describe('loadDeclaredSchema: the packaged schemas/database.yaml', () => {
       'Policies',
       'NotificationChannels',
       'AlertRoutes',
+      'Relays',
       'ManagedResources',
       'ActionLeases',
       'ActionDeliveries',

@@ -82,6 +82,7 @@ describe("a site's transport defaults", () => {
       },
       from: { type: 'device', port: 'device', user: 'device', credentialRef: 'device' },
       siteDefault: { site: 'lab', type: 'ssh', applies: false },
+      via: 'direct',
     });
 
     const linux = await rmm('get', 'devices', 'linux-01', '-o', 'yaml');
@@ -102,6 +103,7 @@ describe("a site's transport defaults", () => {
         '    user: site',
         '    hostKeyPolicy: site',
         '    credentialRef: site',
+        '  via: direct',
         '  siteDefault:',
         '    site: lab',
         '    type: ssh',
@@ -117,6 +119,7 @@ describe("a site's transport defaults", () => {
       `  port           ${String(peer.port).padEnd(24)}device`,
       '  user           administrator           device',
       '  credentialRef  env:RMM_WINRM_PASSWORD  device',
+      '  Route: direct (rmm connects from this console)',
       '  The default of site "lab" is for ssh devices; it does not apply to this winrm device.',
     ]);
   }, 60_000);
