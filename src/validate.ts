@@ -1,3 +1,4 @@
+import { canonicalJson } from './canonical-json.js';
 import {
   type DeclaredRecord,
   type DocumentChunk,
@@ -366,18 +367,17 @@ function locatorCache(size = 64): (chunk: DocumentChunk) => Locator {
 }
 
 /**
- * What the cached results depend on of the transport checks. Plugins load concurrently, so their
- * schemas arrive in any order: sorted by type, or plan and the apply after it would miss each
- * other's entries (seen: a 100,000-device apply checked again for 4 s).
+ * What the cached results depend on of the transport checks, as a function of their content only.
+ * Plugins load concurrently, so their schemas arrive in any order: in canonical JSON (keys sorted at
+ * every depth), or plan and the apply after it would miss each other's entries (seen: a
+ * 100,000-device apply checked again for 4 s). The credential policy too, its lists as sets: a
+ * reference allowed under a wider one must be checked again. The plugins' checkOptions are not in
+ * it: they run on every run, outside the cache.
  */
 export function transportSalt(checks: TransportSchemas | undefined): string {
   if (!checks) return 'null';
-  const schemas = Object.entries(checks.schemas).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  // The credential policy too: a reference allowed under a wider one must be checked again. The
-  // plugins' checkOptions are not in it: they run on every run, outside the cache.
-  return JSON.stringify({
-    allowUnknown: Boolean(checks.allowUnknown),
-    schemas,
-    credentials: checks.credentials ?? null,
-  });
+  const credentials = checks.credentials
+    ? { envPrefixes: [...checks.credentials.envPrefixes].sort(), dirs: [...checks.credentials.dirs].sort() }
+    : null;
+  return canonicalJson({ allowUnknown: Boolean(checks.allowUnknown), schemas: checks.schemas, credentials });
 }
