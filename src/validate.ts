@@ -29,7 +29,7 @@ import {
   type TransportSchemas,
   unknownTransportsAllowed,
 } from './resources/transport-options.js';
-import { phase } from './timing.js';
+import { figures, phase } from './timing.js';
 
 export type { DocumentChunk };
 
@@ -334,6 +334,7 @@ export async function validateInputs(
         if (results.every((r) => r.diagnostics.length === 0)) cache.set(miss.text, results, miss.file);
       }
       cache.flush();
+      figures('check cache', cache.counts());
     }
     diagnostics.sort(compareDiagnostics);
     return { diagnostics, files, documents, resources: collect ? resources : [] };

@@ -14,8 +14,11 @@ import { copyExamples } from '../helpers/example-repo.js';
  */
 let dir: string;
 let env: Record<string, string>;
+// RMM_TIMING=1 also has each run say what the check cache found.
 const rmm = (lateMs: number, ...args: string[]) =>
-  runCli(args, { cwd: dir, env: { ...env, RMM_TEST_LATE_HOOK_MS: String(lateMs) } });
+  runCli(args, { cwd: dir, env: { ...env, RMM_TEST_LATE_HOOK_MS: String(lateMs), RMM_TIMING: '1' } });
+const cacheLine = (stderr: string) =>
+  stderr.split('\n').find((line) => line.startsWith('[timing] check cache:'));
 const entries = async (folder: string) =>
   (await readdir(path.join(dir, 'data', 'cache', folder)))
     .filter((f) => /^[0-9a-f]{64}\.json$/.test(f))
@@ -46,6 +49,7 @@ describe('the check cache after rmm apply', () => {
     const applied = await rmm(0, 'apply', '-f', 'repo', '-R', '--auto-approve');
     expect(applied.exitCode, applied.stderr).toBe(0);
     const afterApply = await entries('check');
+    expect(cacheLine(applied.stderr)).toBe(`[timing] check cache: hits 0, misses ${afterApply.length}`);
     expect(afterApply.length).toBeGreaterThan(5);
     const schema = await entries('schema');
     // The late plugin's hook completes last, then first again.
@@ -53,6 +57,7 @@ describe('the check cache after rmm apply', () => {
       const planned = await rmm(lateMs, 'plan', '-f', 'repo', '-R');
       expect(planned.exitCode, planned.stderr).toBe(0);
       expect(planned.stdout).toContain('No changes.');
+      expect(cacheLine(planned.stderr)).toBe(`[timing] check cache: hits ${afterApply.length}, misses 0`);
       expect(await entries('check')).toEqual(afterApply);
       expect(await entries('schema')).toEqual(schema);
     }
