@@ -335,6 +335,7 @@ export async function validateInputs(
       }
       cache.flush();
       figures('check cache', cache.counts());
+      phase('check cache written');
     }
     diagnostics.sort(compareDiagnostics);
     return { diagnostics, files, documents, resources: collect ? resources : [] };
