@@ -4,7 +4,7 @@ import type { paint } from './color.js';
 
 /**
  * A plan too large to read change by change, counted instead: per action and kind, then per site.
- * 100,000 creates listed field by field were about 60 MB of text, which nobody reviews on a terminal
+ * 100,000 creates listed field by field were 43 MB of text, which nobody reviews on a terminal
  * and which cost apply seconds to print. `--full` lists every change; `--json` and a saved plan
  * (`--out`) always hold every one (docs/cli.md#large-plans).
  */
