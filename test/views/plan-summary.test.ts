@@ -71,4 +71,15 @@ describe('a large plan on a terminal or in a pipe', () => {
     expect(text(small)).toContain(`  + Device/${name(LIST_AT_MOST - 1)}`);
     expect(text(small)).not.toContain('counted per kind and site');
   });
+
+  it('counts a long list of resources no longer declared per kind, and --full lists them', () => {
+    const gone = Array.from({ length: LIST_AT_MOST + 1 }, (_, i) => stored(device(name(i), 'alpha')));
+    const kept = computePlan([], gone, { prune: false, scope, takeOver: false });
+    expect(kept.undeclared).toHaveLength(LIST_AT_MOST + 1);
+    expect(text(kept)).toContain(
+      'No longer declared (kept; apply with --prune to destroy):\n  Device: 501\n  (--full lists each one)',
+    );
+    expect(text(kept)).not.toContain(`Device/${name(0)}`);
+    expect(text(kept, true)).toContain(`  Device/${name(LIST_AT_MOST)}`);
+  });
 });
