@@ -7,18 +7,7 @@
 //     fanout (bench/fanout.js) needs /usr/sbin/sshd, ssh, parallel-ssh and GNU time: apt-get install
 //     openssh-server openssh-client pssh time; collect (bench/collect.js) needs /usr/sbin/sshd
 import { spawnSync } from 'node:child_process';
-import {
-  closeSync,
-  cpSync,
-  existsSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +16,7 @@ import { fanout } from './fanout.js';
 import { generate } from './generate.js';
 import { HOSTILE, writeHostile } from './hostile.js';
 import { ingest } from './ingest.js';
+import { reconcile } from './reconcile.js';
 import { REPLAY_FLAG, replayInput } from './replay.js';
 import { smb } from './smb.js';
 import { winrm } from './winrm.js';
@@ -55,11 +45,11 @@ const OWN_INPUT = PARTS.filter((part) => part !== 'validate' && part !== 'reconc
 if (only !== undefined && !PARTS.includes(only))
   throw new Error(`--only=${only}: expected one of ${PARTS.join(', ')}`);
 const reportFile = path.join(work, 'usage.json');
-// The child's stdout goes to a file: rmm apply prints about 60 MB for 100,000 devices, more than a
+// The child's stdout goes to a file: rmm apply --full prints about 43 MB for 100,000 devices, more than a
 // pipe buffer should hold, and only its last lines are read.
 const stdoutFile = path.join(work, 'stdout.txt');
 
-function measure(label, args, { expectExit = 0 } = {}) {
+function measure(label, args, { expectExit = 0, env = {} } = {}) {
   rmSync(reportFile, { force: true });
   const stdout = openSync(stdoutFile, 'w');
   const started = performance.now();
@@ -68,7 +58,7 @@ function measure(label, args, { expectExit = 0 } = {}) {
     ['--import', path.join(root, 'bench', 'report-usage.js'), ...args],
     {
       cwd: work,
-      env: { ...process.env, RMM_BENCH_REPORT: reportFile, NO_COLOR: '1' },
+      env: { ...process.env, ...env, RMM_BENCH_REPORT: reportFile, NO_COLOR: '1' },
       stdio: ['ignore', stdout, 'pipe'],
       encoding: 'utf8',
       maxBuffer: 16 * 1024 * 1024,
@@ -92,6 +82,7 @@ function measure(label, args, { expectExit = 0 } = {}) {
     maxRssMb: usage.maxRssMb,
     timed,
     out,
+    stderr: child.stderr,
   };
 }
 
@@ -131,23 +122,6 @@ function table(title, documents, rows, baseline) {
   }
 }
 
-/**
- * Like `table`, but each row says what its rows/s counts (`rows`: resources declared, or in the
- * change set) and which floor its ratio is to (`floor`); a floor's parts have no RSS of their own.
- */
-function reconcileTable(title, rows) {
-  console.log(`\n${title}`);
-  console.log(
-    `  ${'measurement'.padEnd(34)} ${'wall s'.padStart(8)} ${'cpu s'.padStart(8)} ${'rows'.padStart(18)} ${'rows/s'.padStart(9)} ${'peak RSS MB'.padStart(12)} ${'x floor'.padStart(15)}`,
-  );
-  for (const r of rows) {
-    const ratio = r.floor ? `${fmt(r.wallMs / r.floor.wallMs, 2)} ${r.floor.name}` : '';
-    console.log(
-      `  ${r.label.padEnd(34)} ${fmt(r.wallMs / 1000, 2).padStart(8)} ${fmt(r.cpuMs / 1000, 2).padStart(8)} ${`${fmt(r.rows.count)} ${r.rows.what}`.padStart(18)} ${fmt(r.rows.count / (r.wallMs / 1000)).padStart(9)} ${(r.maxRssMb === undefined ? '' : fmt(r.maxRssMb)).padStart(12)} ${ratio.padStart(15)}`,
-    );
-  }
-}
-
 console.log(
   `rmm benchmarks on ${os.cpus().length} cores, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}`,
 );
@@ -179,112 +153,8 @@ if (!only || only === 'validate') {
   console.log('\nTargets (issue 2): rmm validate within 1.5x the js-yaml floor, peak RSS under 600 MB.');
 }
 
-/** A fresh data directory made by `rmm init` (not measured). */
-function freshDataDir(name) {
-  const dataDir = path.join(work, name);
-  rmSync(dataDir, { recursive: true, force: true });
-  const child = spawnSync(process.execPath, [cli, 'init', '--data-dir', dataDir], { encoding: 'utf8' });
-  if (child.status !== 0) throw new Error(`rmm init --data-dir ${dataDir}: ${child.stdout}${child.stderr}`);
-  return dataDir;
-}
-
-/**
- * Gives devices dev-000000..dev-000999 (1%) a new owner: in the 1,000-file layout that rewrites files
- * devices-0000..0009, in the one-file layout the first thousand documents of devices.yaml. The new
- * value is longer, so every changed file changes size as well as content. Returns the count changed.
- */
-function changeOnePercent(dir) {
-  const newOwner = (text) => text.replace(/owner: team-\d+\}/g, 'owner: team-bench}');
-  const file = path.join(dir, 'devices.yaml');
-  if (existsSync(file)) {
-    const text = readFileSync(file, 'utf8');
-    const cut = text.indexOf('name: dev-001000\n');
-    writeFileSync(file, newOwner(text.slice(0, cut)) + text.slice(cut));
-  } else {
-    for (let f = 0; f < 10; f++) {
-      const file = path.join(dir, `devices-${String(f).padStart(4, '0')}.yaml`);
-      writeFileSync(file, newOwner(readFileSync(file, 'utf8')));
-    }
-  }
-  return devices / 100;
-}
-
-if (!only || only === 'reconcile') {
-  for (const [layout, original] of layouts) {
-    const name = layout === 'one file' ? 'one-file' : 'many-files';
-    // rmm works on a copy that the 1% change edits in place: the original layout stays as generated,
-    // and a parse cache keyed by path still finds the 99% of files that did not change.
-    const dir = path.join(work, `${name}-reconcile`);
-    rmSync(dir, { recursive: true, force: true });
-    cpSync(original, dir, { recursive: true });
-
-    const floorDb = path.join(freshDataDir(`${name}-floor-data`), 'devices.db');
-    const floor = measure('floor: apply (sum of the 3 below)', [floors, 'apply-floor', dir, floorDb]);
-    const declared = { count: floor.timed.documents, what: 'declared' };
-    const part = (label, key) => ({ label, ...floor.timed.parts[key], rows: declared });
-    const parse = part('  js-yaml loadAll (core)', 'parse');
-    const applyFloor = { name: 'apply', wallMs: floor.wallMs };
-    const jsYamlFloor = { name: 'js-yaml', wallMs: parse.wallMs };
-
-    const dataDir = freshDataDir(`${name}-data`);
-    const reconcile = (verb, ...flags) => [cli, verb, '-f', dir, ...flags, '--data-dir', dataDir];
-    const rows = [
-      { ...floor, rows: declared },
-      parse,
-      part('  AJV (in memory)', 'ajv'),
-      part('  SQLite inserts, 1 transaction', 'sqlite'),
-    ];
-    const changed = (count) => ({ count, what: 'changed' });
-    rows.push({
-      ...expectLine(
-        measure('cold apply', reconcile('apply', '--auto-approve')),
-        `Apply complete: ${declared.count} added, 0 changed, 0 destroyed.`,
-      ),
-      rows: changed(declared.count),
-      floor: applyFloor,
-    });
-    const noChanges = 'No changes. The database matches the declared resources.';
-    rows.push({
-      ...expectLine(measure('no-op plan, warm cache', reconcile('plan')), noChanges),
-      rows: declared,
-      floor: jsYamlFloor,
-    });
-    // The parse cache may be deleted at any time: what is left is an empty cache/, as after rmm init.
-    rmSync(path.join(dataDir, 'cache'), { recursive: true, force: true });
-    mkdirSync(path.join(dataDir, 'cache'));
-    rows.push({
-      ...expectLine(measure('no-op plan, no cache', reconcile('plan')), noChanges),
-      rows: declared,
-      floor: jsYamlFloor,
-    });
-    const count = changeOnePercent(dir);
-    rows.push({
-      ...expectLine(
-        measure('1% change: plan', reconcile('plan')),
-        `Plan: 0 to add, ${count} to change, 0 to destroy.`,
-      ),
-      rows: declared,
-      floor: jsYamlFloor,
-    });
-    rows.push({
-      ...expectLine(
-        measure('1% change: apply', reconcile('apply', '--auto-approve')),
-        `Apply complete: 0 added, ${count} changed, 0 destroyed.`,
-      ),
-      rows: changed(count),
-      floor: jsYamlFloor,
-    });
-    reconcileTable(`reconcile, ${layout}`, rows);
-  }
-  console.log(
-    [
-      '\nFloors: apply = js-yaml parse + AJV + one SQLite transaction of the same rows, run in one process',
-      '(start-up excluded); js-yaml = its parse part. rows: resources declared, or in the change set.',
-      'Targets (issue 3): cold apply within 1.5x the apply floor; a no-op plan within 1x the js-yaml floor;',
-      'on the 1,000-file layout, a plan after a 1% change within 0.2x the js-yaml floor.',
-    ].join('\n'),
-  );
-}
+if (!only || only === 'reconcile')
+  reconcile({ work, cli, floors, layouts, devices, measure, expectLine, fmt });
 
 if (!only || only === 'fanout') await fanout({ root, work, cli, fmt });
 if (!only || only === 'winrm') await winrm({ root, work, cli, fmt });

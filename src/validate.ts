@@ -1,3 +1,4 @@
+import { canonicalJson } from './canonical-json.js';
 import {
   type DeclaredRecord,
   type DocumentChunk,
@@ -29,7 +30,7 @@ import {
   type TransportSchemas,
   unknownTransportsAllowed,
 } from './resources/transport-options.js';
-import { phase } from './timing.js';
+import { figures, phase } from './timing.js';
 
 export type { DocumentChunk };
 
@@ -335,6 +336,8 @@ export async function validateInputs(
         if (results.every((r) => r.diagnostics.length === 0)) cache.set(miss.text, results, miss.file);
       }
       cache.flush();
+      figures('check cache', cache.counts());
+      phase('check cache written');
     }
     diagnostics.sort(compareDiagnostics);
     return { diagnostics, files, documents, resources: collect ? resources : [] };
@@ -368,22 +371,22 @@ function locatorCache(size = 64): (chunk: DocumentChunk) => Locator {
 }
 
 /**
- * What the cached results depend on of the transport checks. Plugins load concurrently, so their
- * schemas arrive in any order: sorted by type, or plan and the apply after it would miss each
- * other's entries (seen: a 100,000-device apply checked again for 4 s).
+ * What the cached results depend on of the transport checks, as a function of their content only.
+ * Plugins load concurrently, so their schemas arrive in any order: in canonical JSON (keys sorted at
+ * every depth), or plan and the apply after it would miss each other's entries (seen: a
+ * 100,000-device apply checked again for 4 s). The credential policy too, its lists as sets: a
+ * reference allowed under a wider one must be checked again. The plugins' checkOptions are not in
+ * it: they run on every run, outside the cache.
  */
 export function transportSalt(checks: TransportSchemas | undefined): string {
   if (!checks) return 'null';
-  const schemas = Object.entries(checks.schemas).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  // The credential policy too: a reference allowed under a wider one must be checked again. The
-  // plugins' checkOptions are not in it: they run on every run, outside the cache.
-  const routeSchemas = Object.entries(checks.routeSchemas ?? {}).sort(([a], [b]) =>
-    a < b ? -1 : a > b ? 1 : 0,
-  );
-  return JSON.stringify({
+  const credentials = checks.credentials
+    ? { envPrefixes: [...checks.credentials.envPrefixes].sort(), dirs: [...checks.credentials.dirs].sort() }
+    : null;
+  return canonicalJson({
     allowUnknown: Boolean(checks.allowUnknown),
-    schemas,
-    routeSchemas,
-    credentials: checks.credentials ?? null,
+    schemas: checks.schemas,
+    routeSchemas: checks.routeSchemas ?? {},
+    credentials,
   });
 }

@@ -26,6 +26,8 @@ export interface ResultCache {
   set(text: string, results: DocumentResult[], file?: string): void;
   /** Writes the new entries and removes expired ones. */
   flush(): void;
+  /** Files found (hits) and not found (misses) by get so far: what the benchmark shows per run. */
+  counts(): { hits: number; misses: number };
 }
 
 /** Bump when the shape of DocumentResult, the row image or a check changes within one version. */
@@ -55,6 +57,8 @@ export function resultCache(cacheDir: string, extraSalt = ''): ResultCache {
     }
     return index;
   };
+  let hits = 0;
+  let misses = 0;
   const keyOf = (text: string) => createHash('sha256').update(salt).update(text).digest('hex');
   const fileOf = (folder: string, key: string) => path.join(folder, `${key}.json`);
   return {
@@ -63,17 +67,11 @@ export function resultCache(cacheDir: string, extraSalt = ''): ResultCache {
       return files.reduce((sum, f) => (index[path.resolve(f.file)] === stamp(f) ? sum : sum + f.size), 0);
     },
     get(text, source) {
-      if (!dir) return undefined;
-      const file = fileOf(dir, keyOf(text));
-      try {
-        if (Date.now() - statSync(file).mtimeMs > TTL_MS) return undefined;
-        const results = decode(readFileSync(file, 'utf8'));
-        if (results && source) seen.add(path.resolve(source));
-        return results;
-      } catch {
-        // Missing, unreadable or torn: a miss, and the file is checked as if never seen.
-        return undefined;
-      }
+      const results = dir ? read(fileOf(dir, keyOf(text))) : undefined;
+      if (results) hits++;
+      else misses++;
+      if (results && source) seen.add(path.resolve(source));
+      return results;
     },
     set(text, results, source) {
       fresh.set(keyOf(text), results);
@@ -95,7 +93,18 @@ export function resultCache(cacheDir: string, extraSalt = ''): ResultCache {
       }
       fresh.clear();
     },
+    counts: () => ({ hits, misses }),
   };
+}
+
+/** An entry's results, or undefined when it is missing, expired, unreadable or torn (a miss). */
+function read(file: string): DocumentResult[] | undefined {
+  try {
+    if (Date.now() - statSync(file).mtimeMs > TTL_MS) return undefined;
+    return decode(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined; // the file is checked as if never seen
+  }
 }
 
 /** A header line, then one line per document (check/result-lines), only for files without problems. */

@@ -132,7 +132,7 @@ export default class Apply extends RmmCommand {
       if (!flags.json || (confirm && !nothingToDo)) {
         const radius = blastRadius(plan, () => planned.stored, monitorChanges(planned.stored, plan).devices);
         writeLines(
-          planLines(plan, colorEnabled(), radius, planned.migration),
+          planLines(plan, colorEnabled(), radius, planned.migration, undefined, undefined, flags.full),
           flags.json ? process.stderr : process.stdout,
         );
       }

@@ -19,6 +19,7 @@ import { colorEnabled } from '../views/color.js';
 import { writeLines } from '../views/output.js';
 import { planLines } from '../views/plan.js';
 import { type PlanJson, planJson } from '../views/plan-json.js';
+import { LIST_AT_MOST } from '../views/plan-summary.js';
 
 /** -f, shared by plan and apply (apply may take a saved plan instead). */
 export const filenameFlag = (required: boolean) =>
@@ -46,6 +47,11 @@ export const reconcileFlags = {
   'max-destroy': Flags.integer({
     summary: 'Refuse a plan that destroys more than this many resources (exit 4).',
     min: 0,
+  }),
+  full: Flags.boolean({
+    summary: `List every change even when there are more than ${LIST_AT_MOST.toLocaleString('en-US')} (they are counted per kind and site otherwise).`,
+    description:
+      'A plan of thousands of changes is counted per kind and site, on a terminal and in a pipe alike: listed field by field, 100,000 creates were 43 MB of text. --json and a saved plan (--out) always hold every change. See docs/cli.md#large-plans.',
   }),
   ...unknownTransportsFlags,
 };
@@ -149,7 +155,9 @@ export default class PlanCommand extends RmmCommand {
       const replay = planReplayView(db, planned, monitors, window);
       phase('replayed');
       if (!this.jsonEnabled())
-        writeLines(planLines(plan, colorEnabled(), radius, planned.migration, { upcoming, now }, replay));
+        writeLines(
+          planLines(plan, colorEnabled(), radius, planned.migration, { upcoming, now }, replay, flags.full),
+        );
       phase('shown');
       if (flags.out) {
         // The fields are what `rmm apply FILE` shows, so they are masked; desired (what it writes) is not.

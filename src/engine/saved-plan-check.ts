@@ -1,3 +1,4 @@
+import { canonicalJson } from '../canonical-json.js';
 import { ReferenceIndex, type ResourceRefs, refsOf } from '../resources/cross-references.js';
 import { DEFAULT_SITE, type Kind } from '../resources/kinds.js';
 import { validateResource } from '../resources/validate-resource.js';
@@ -110,7 +111,8 @@ function whyNotDeleted(have: StoredResource | undefined, saved: SavedPlan): stri
 function differenceOf(shown: ResourceChange, derived: ResourceChange): string | undefined {
   if (shown.action !== derived.action)
     return `the file shows ${shown.action}, the database calls for ${derived.action}`;
-  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  // By content: the file's values and the derived ones may hold the same maps filled in other orders.
+  const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
   if (!same(shown.fields, redactFieldChanges(derived.kind as Kind, derived.fields)))
     return shown.action === 'delete'
       ? 'the fields shown are not the ones it holds'

@@ -16,6 +16,7 @@ import { openDatabase } from '../state/connection.js';
 import { openResourceDatabase, type ResourceDatabase } from '../state/resource-database.js';
 import { stateRevision } from '../state/resource-store.js';
 import { readStoredDeviceRefs, readStoredResourceRefs } from '../state/stored-refs.js';
+import { phase } from '../timing.js';
 import {
   type DeclaredResource,
   type StoredRefs,
@@ -99,6 +100,7 @@ export function planCheckedInputs(
   try {
     const planOptions = { prune: options.prune, scope, takeOver: options.takeOver ?? false };
     const desired = resources.map((r) => declaredView(r, keyOf));
+    phase('opened, declared views');
     const planned = planAgainst(opened.db, desired, planOptions, opened.migration);
     if (checked.revision !== undefined && planned.revision !== checked.revision) {
       throw new RmmError(

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../canonical-json.js';
 import type { DeclaredSchema } from './declared-schema.js';
 import { primaryKeyOf, type RawSchema, type RawTable } from './declared-schema-shape.js';
 import type { ColumnSchema, SeedRow, TableSchema } from './table-schema.js';
@@ -68,16 +69,4 @@ export function schemaHash(tables: readonly TableSchema[], seeds: readonly SeedR
     seed: seeds.map((s) => ({ table: s.table, values: s.values })),
   };
   return createHash('sha256').update(canonicalJson(structure)).digest('hex');
-}
-
-/** JSON with object keys sorted, so equal structures always give equal text. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
-      a < b ? -1 : a > b ? 1 : 0,
-    );
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

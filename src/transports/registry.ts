@@ -49,9 +49,11 @@ export async function loadTransports(
     10_000,
     true,
   );
-  for (const { error, plugin } of failures)
+  for (const { error, plugin } of byPluginName(failures))
     refused.push(`plugin ${plugin.name}: its ${TRANSPORTS_HOOK} hook failed: ${(error as Error).message}`);
-  for (const { result, plugin } of successes as Array<{ result: unknown; plugin: { name: string } }>) {
+  for (const { result, plugin } of byPluginName(
+    successes as Array<{ result: unknown; plugin: { name: string } }>,
+  )) {
     if (!Array.isArray(result)) {
       refused.push(`plugin ${plugin.name}: its ${TRANSPORTS_HOOK} hook must return a list of transports`);
       continue;
@@ -73,6 +75,17 @@ export async function loadTransports(
     }
   }
   return { transports, refused };
+}
+
+/**
+ * oclif lists hook results in the order the plugins' hooks completed, which varies from run to run:
+ * in plugin-name order, the transports' order and which plugin keeps a name two of them claim are
+ * the same on every run.
+ */
+function byPluginName<T extends { plugin: { name: string } }>(results: readonly T[]): T[] {
+  return [...results].sort((a, b) =>
+    a.plugin.name < b.plugin.name ? -1 : a.plugin.name > b.plugin.name ? 1 : 0,
+  );
 }
 
 function nameOf(candidate: unknown): unknown {

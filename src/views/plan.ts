@@ -12,6 +12,7 @@ import { renderSteps } from './migration-plan.js';
 import { maintenanceLines } from './plan-maintenance.js';
 import { relayMoveLines } from './plan-relays.js';
 import { type ReplayView, replayLines } from './plan-replay.js';
+import { changeSummaryLines, isSummarised, LIST_AT_MOST, undeclaredSummaryLines } from './plan-summary.js';
 
 const SIGN = { create: '+', update: '~', delete: '-' } as const;
 const COLOR = { create: 'green', update: 'yellow', delete: 'red' } as const;
@@ -20,7 +21,9 @@ const COLOR = { create: 'green', update: 'yellow', delete: 'red' } as const;
  * The human plan: the pending schema steps apply runs first, then one block per resource with its
  * changed fields (sensitive ones masked), the devices affected when the blast radius is known (and
  * those whose route moves to or from a relay), the
- * maintenance windows starting or ending within a day when given, and the summary line. Lines are produced one by one, so a large plan is written as it is rendered.
+ * maintenance windows starting or ending within a day when given, and the summary line. Lines are
+ * produced one by one, so a large plan is written as it is rendered. Unless `full`, a plan of more
+ * than LIST_AT_MOST changes is counted per kind and site instead of listed (views/plan-summary.ts).
  */
 export function* planLines(
   plan: Plan,
@@ -29,6 +32,7 @@ export function* planLines(
   migration: readonly MigrationStep[] = [],
   maintenance?: { upcoming: readonly UpcomingWindow[]; now: number },
   replay?: ReplayView,
+  full = false,
 ): Generator<string> {
   const c = paint(color);
   const empty = plan.changes.length === 0 && migration.length === 0;
@@ -42,20 +46,12 @@ export function* planLines(
       'dim',
       printable(`Apply set "${plan.scope.set}"; prune scope: ${describeScope(plan.scope.prune)}`),
     );
-  for (const change of plan.changes) {
-    yield c(COLOR[change.action], `  ${SIGN[change.action]} ${printable(`${change.kind}/${change.name}`)}`) +
-      noteOf(change, plan.scope.set, c);
-    for (const field of redactFieldChanges(change.kind, change.fields)) {
-      // A new or removed resource lists what it holds; its unset fields would only be noise.
-      if (change.action !== 'update' && isUnset(change.action === 'create' ? field.after : field.before))
-        continue;
-      yield `      ${renderField(field, change.action)}`;
-    }
-  }
+  yield* isSummarised(plan, full) ? changeSummaryLines(plan, c) : changeLines(plan, c);
   if (plan.undeclared.length > 0) {
     yield '';
     yield 'No longer declared (kept; apply with --prune to destroy):';
-    for (const u of plan.undeclared) yield `  ${printable(`${u.kind}/${u.name}`)}`;
+    if (!full && plan.undeclared.length > LIST_AT_MOST) yield* undeclaredSummaryLines(plan);
+    else for (const u of plan.undeclared) yield `  ${printable(`${u.kind}/${u.name}`)}`;
   }
   if (plan.unowned > 0) {
     yield '';
@@ -75,6 +71,20 @@ export function* planLines(
     const { add, change, destroy } = plan.summary;
     yield '';
     yield `Plan: ${add} to add, ${change} to change, ${destroy} to destroy.`;
+  }
+}
+
+/** Each change with its fields (sensitive ones masked). */
+function* changeLines(plan: Plan, c: ReturnType<typeof paint>): Generator<string> {
+  for (const change of plan.changes) {
+    yield c(COLOR[change.action], `  ${SIGN[change.action]} ${printable(`${change.kind}/${change.name}`)}`) +
+      noteOf(change, plan.scope.set, c);
+    for (const field of redactFieldChanges(change.kind, change.fields)) {
+      // A new or removed resource lists what it holds; its unset fields would only be noise.
+      if (change.action !== 'update' && isUnset(change.action === 'create' ? field.after : field.before))
+        continue;
+      yield `      ${renderField(field, change.action)}`;
+    }
   }
 }
 

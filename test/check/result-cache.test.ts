@@ -64,6 +64,24 @@ describe('the check result cache', () => {
     expect(entries()).not.toContain(entry);
   });
 
+  it('counts its hits and misses, a torn entry as a miss', () => {
+    const first = resultCache(path.join(dir, 'cache'));
+    expect(first.get('text')).toBeUndefined();
+    first.set('text', [{ diagnostics: [], empty: true }]);
+    first.flush();
+    expect(first.counts()).toEqual({ hits: 0, misses: 1 });
+    const second = resultCache(path.join(dir, 'cache'));
+    second.get('text');
+    second.get('text');
+    second.get('other');
+    expect(second.counts()).toEqual({ hits: 2, misses: 1 });
+    const file = path.join(dir, 'cache', 'check', entries()[0] as string);
+    writeFileSync(file, readFileSync(file, 'utf8').slice(0, -1));
+    const third = resultCache(path.join(dir, 'cache'));
+    third.get('text');
+    expect(third.counts()).toEqual({ hits: 0, misses: 1 });
+  });
+
   it('finds a monitor conflict between files that are valid by themselves, cached or not', async () => {
     const corpus = path.join('test', 'corpus', 'invalid', 'monitor-conflict-unrelated-groups');
     const run = () =>
