@@ -12,7 +12,7 @@ import { planSaved } from '../reconcile/saved-plan.js';
 import { monitorChanges } from '../replay/monitor-changes.js';
 import { openResourceDatabase } from '../state/resource-database.js';
 import { phase } from '../timing.js';
-import { transportChecks, transportSchemas } from '../transports/registry.js';
+import { transportChecks } from '../transports/registry.js';
 import { colorEnabled } from '../views/color.js';
 import { writeLines } from '../views/output.js';
 import { planLines } from '../views/plan.js';
@@ -122,7 +122,7 @@ export default class Apply extends RmmCommand {
         (await planSaved(db, args.plan as string, {
           dataDir: this.dataDir(flags),
           migration: opened.migration,
-          transportSchemas: await transportSchemas(this.config),
+          transportSchemas: await transportChecks(this.config, false, this.dataDir(flags)),
         }));
       const { plan, revision } = planned;
       checkOwnership(plan);

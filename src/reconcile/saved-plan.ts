@@ -5,7 +5,7 @@ import { toResource } from '../engine/to-resource.js';
 import { RmmError } from '../errors.js';
 import type { MigrationPlan } from '../formats/migration-step.js';
 import { findSecrets } from '../resources/secret-scan.js';
-import { setTransportSchemas } from '../resources/transport-options.js';
+import { setTransportSchemas, type TransportSchemas } from '../resources/transport-options.js';
 import type { Db } from '../state/connection.js';
 import { withMigration } from '../state/migrate.js';
 import { readPlanKey } from '../state/plan-key.js';
@@ -21,7 +21,12 @@ import { countDependents, type PlannedAgainst } from './plan.js';
 export async function planSaved(
   db: Db,
   file: string,
-  options: { dataDir: string; migration: MigrationPlan; transportSchemas?: Record<string, object> },
+  options: {
+    dataDir: string;
+    migration: MigrationPlan;
+    /** The installed transports' schemas (device types, and declared routes: a Relay's spec.nats). */
+    transportSchemas?: Pick<TransportSchemas, 'schemas' | 'routeSchemas'>;
+  },
 ): Promise<PlannedAgainst> {
   let text: string;
   try {
@@ -31,7 +36,13 @@ export async function planSaved(
   }
   const saved = parseSavedPlan(text, file, readPlanKey(options.dataDir));
   if (options.transportSchemas)
-    setTransportSchemas({ schemas: options.transportSchemas, allowUnknown: saved.allowUnknownTransports });
+    setTransportSchemas({
+      schemas: options.transportSchemas.schemas,
+      ...(options.transportSchemas.routeSchemas
+        ? { routeSchemas: options.transportSchemas.routeSchemas }
+        : {}),
+      allowUnknown: saved.allowUnknownTransports,
+    });
   const secrets = await secretProblems(saved);
   const derive = (): PlannedAgainst => {
     const revision = stateRevision(db);
