@@ -36,7 +36,7 @@ const META = `  RmmMeta:
 describe('loadDeclaredSchema: the packaged schemas/database.yaml', () => {
   const schema = loadDeclaredSchema();
 
-  it('has the eight tables of the seed, then rmm own nine, in file order', () => {
+  it('has the eight tables of the seed, then rmm own ten, in file order', () => {
     expect(schema.tables.map((t) => t.name)).toEqual([
       'Devices',
       'Sites',
@@ -54,9 +54,10 @@ describe('loadDeclaredSchema: the packaged schemas/database.yaml', () => {
       'ServiceLease',
       'ScheduleRuns',
       'Notifications',
+      'RelayOutbox',
       'RmmMeta',
     ]);
-    expect(schema.tables.flatMap((t) => t.indexes)).toHaveLength(14);
+    expect(schema.tables.flatMap((t) => t.indexes)).toHaveLength(15);
     expect(schema.label).toBe('schemas/database.yaml');
     expect(schema.hash).toMatch(/^[0-9a-f]{64}$/);
   });
