@@ -23,7 +23,7 @@ export interface WorkMessage {
   /** Back to the queue for a later delivery (a relay stopping before it started it). */
   nak(): void;
   /** Never deliver it again (it can never be read). */
-  term(reason: string): void;
+  term(): void;
 }
 
 export interface WorkBatch extends AsyncIterable<WorkMessage> {
@@ -129,6 +129,7 @@ function workMessage(m: JsMsg): WorkMessage {
     working: () => m.working(),
     ack: () => m.ack(),
     nak: () => m.nak(),
-    term: (reason) => m.term(reason),
+    // Without a reason: nats-server 2.9 ignores a term that carries one (2.10.4 reads it).
+    term: () => m.term(),
   };
 }

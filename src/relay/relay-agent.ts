@@ -181,7 +181,7 @@ export class RelayAgent {
             error: `the relay refused this action: ${decision.problem}`,
             durationMs: 0,
           });
-        msg.term(decision.problem.slice(0, 200));
+        msg.term();
         return;
       }
       case 'settled': {

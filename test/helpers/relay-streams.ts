@@ -26,7 +26,7 @@ export interface ConsoleSide {
   submitRaw(relay: string, bytes: Uint8Array | string, msgId?: string): Promise<number>;
   /** Reads (and acks) the reports waiting for this relay, at most `max`, waiting `waitMs` for them. */
   reports(relay: string, options?: { max?: number; waitMs?: number }): Promise<Report[]>;
-  /** Work messages still in RMM_WORK for this relay (not acked or termed yet). */
+  /** Work messages still in RMM_WORK for this relay (not acked or termed yet; nak'd ones count). */
   pendingWork(relay: string): Promise<number>;
   close(): Promise<void>;
 }
@@ -96,8 +96,9 @@ export async function consoleSide(
       return out;
     },
     async pendingWork(relay) {
-      const info = await jsm.consumers.info('RMM_WORK', relay);
-      return info.num_pending + info.num_ack_pending;
+      // A work-queue stream keeps a message until it is acked or termed (a nak'd one stays).
+      const info = await jsm.streams.info('RMM_WORK', { subjects_filter: `rmm.work.${relay}` });
+      return info.state.subjects?.[`rmm.work.${relay}`] ?? 0;
     },
     close: () => nc.close(),
   };
