@@ -39,13 +39,21 @@ export interface RelaySite {
   remove(): Promise<void>;
 }
 
-export async function relaySite(options: { ackWaitMs?: number } = {}): Promise<RelaySite> {
+export async function relaySite(
+  options: {
+    ackWaitMs?: number /** false: the test creates the relay's consumers later. */;
+    consumers?: boolean;
+  } = {},
+): Promise<RelaySite> {
   const ssh = await sshWorkspace('rmm-relay-');
   const consoleUser = { user: 'rmm-console', pass: 'console-test-password' };
   const nats = await startNatsServer({
     config: relayAuthorization(consoleUser, { [RELAY]: RELAY_PASSWORD }),
   });
-  const side = await consoleSide(nats.url, [RELAY], { ...consoleUser, ...options });
+  const side = await consoleSide(nats.url, options.consumers === false ? [] : [RELAY], {
+    ...consoleUser,
+    ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
+  });
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rmm-relay-data-'));
   mkdirSync(path.join(dataDir, 'credentials'), { mode: 0o700 });
   const passwordFile = path.join(dataDir, 'credentials', 'nats-password');

@@ -131,6 +131,15 @@ export default class Relay extends RmmCommand {
         password,
         ...(flags['tls-ca'] ? { caFile: flags['tls-ca'] } : {}),
         log,
+      }).catch((error: Error) => {
+        throw new RmmError('invalid-input', `NATS refused the relay's connection: ${error.message}`, {
+          details: [
+            error.name === 'AuthorizationError'
+              ? `check the user (${name}) and the password ${flags.creds} names against the server's authorization (rmm relay config)`
+              : 'check --nats and --tls-ca',
+          ],
+          cause: error,
+        });
       });
       agent = new RelayAgent({
         name,
