@@ -1,7 +1,7 @@
 import type { Job } from '../actions/jobs.js';
 import { powershellInvocation } from '../actions/powershell.js';
 import { type ActionEvent, runActions } from '../actions/runner.js';
-import type { ActionStore } from '../actions/store.js';
+import type { ActionResult, ActionStatus, ActionStore } from '../actions/store.js';
 import type { DeviceRecord } from '../actions/targets.js';
 import type { CredentialPolicy } from '../credentials/policy.js';
 import type { ExecResult, QueuedAction } from '../plugin/api.js';
@@ -12,9 +12,14 @@ import { capText, type Finished, type FinishedStatus } from './reports.js';
  * Runs one queued action at the relay through the core runner (runActions), exactly as `rmm exec`
  * would: the device's transport block checked against the local plugin, its credential reference
  * resolved here through this relay's allow-list (the secret never leaves the site), connections
- * retried only before anything was sent. The row was recorded (begin) before; the runner claims it,
- * ends it and audits it. Returns what the finished report says, with up to 256 KiB of each stream
- * for a success (the hook sees the full output) and what the runner's event carries otherwise.
+ * retried only before anything was sent. Returns the row's end as the runner made it and what the
+ * finished report says: up to 256 KiB of each stream for a success (the hook sees the full output),
+ * what the runner's event carries otherwise.
+ *
+ * The row was claimed before (RelayStore.startMany, in a group commit), and its end is written by
+ * the caller with its finished report in one transaction (RelayStore.endMany): so the runner gets a
+ * store whose claim is already done and whose ends are handed back rather than written. That is
+ * two synced commits per action, shared by every action that starts or ends in the same turn.
  */
 export interface ExecutorDeps {
   registry: TransportRegistry;
@@ -25,10 +30,25 @@ export interface ExecutorDeps {
   onNotice?: (text: string) => void;
 }
 
-export async function runQueuedAction(action: QueuedAction, deps: ExecutorDeps): Promise<Finished> {
+export interface Outcome {
+  finished: Finished;
+  /** The row's end, for RelayStore.endMany. */
+  end: { status: ActionStatus; result: ActionResult };
+}
+
+export async function runQueuedAction(action: QueuedAction, deps: ExecutorDeps): Promise<Outcome> {
   const job = jobOf(action);
   let full: ExecResult | undefined;
   let ended: ActionEvent | undefined;
+  let end: Outcome['end'] | undefined;
+  const store: ActionStore = {
+    ...deps.store,
+    claim: () => true,
+    finishMany: (entries) => {
+      for (const entry of entries) end = { status: entry.status, result: entry.result };
+      return entries.map(() => true);
+    },
+  };
   const capture = {
     succeeded(_job: Job, result: ExecResult) {
       full = result;
@@ -38,7 +58,7 @@ export async function runQueuedAction(action: QueuedAction, deps: ExecutorDeps):
   const summary = await runActions([job], {
     registry: deps.registry,
     credentials: deps.credentials,
-    store: deps.store,
+    store,
     concurrency: 1,
     signal: deps.signal,
     unstarted: 'cancel',
@@ -48,15 +68,16 @@ export async function runQueuedAction(action: QueuedAction, deps: ExecutorDeps):
     },
     ...(deps.onNotice ? { onNotice: deps.onNotice } : {}),
   });
-  if (!ended)
+  if (!ended || !end) {
+    const error =
+      summary.Pending > 0
+        ? 'the relay could not record this action (its database stayed locked); not run'
+        : 'the relay lost track of this action';
     return {
-      status: 'Failed',
-      error:
-        summary.Pending > 0
-          ? 'the relay could not record this action (its database stayed locked); not run'
-          : 'the relay lost track of this action',
-      durationMs: 0,
+      finished: { status: 'Failed', error, durationMs: 0 },
+      end: { status: 'Failed', result: { error, durationMs: 0 } },
     };
+  }
   const finished: Finished = { status: ended.status as FinishedStatus, durationMs: ended.durationMs ?? 0 };
   if (ended.exitCode !== undefined) finished.exitCode = ended.exitCode;
   if (ended.error !== undefined) finished.error = ended.error;
@@ -67,7 +88,7 @@ export async function runQueuedAction(action: QueuedAction, deps: ExecutorDeps):
     if (ended.stdout !== undefined) finished.stdout = { text: ended.stdout, dropped: 0 };
     if (ended.stderr !== undefined) finished.stderr = { text: ended.stderr, dropped: 0 };
   }
-  return finished;
+  return { finished, end };
 }
 
 /** The runner's job for a queued action: the device as the message describes it. */

@@ -5,9 +5,10 @@ import type { TransportRegistry } from '../transports/registry.js';
 import type { RelayLink, WorkBatch, WorkMessage } from './connection.js';
 import { DeviceLanes, type LaneItem } from './device-lanes.js';
 import { runQueuedAction } from './executor.js';
+import { GroupCommit } from './group-commit.js';
 import { decideIntake, isExpired } from './intake.js';
 import { OutboxPublisher } from './outbox-publisher.js';
-import type { RelayStore } from './relay-store.js';
+import type { Ended, RelayStore } from './relay-store.js';
 import { type Finished, finishedReport, heartbeatReport } from './reports.js';
 import { dueForWorking, heartbeatDue, type Touched } from './timing.js';
 import { readWorkMessage } from './work-message.js';
@@ -52,6 +53,9 @@ export class RelayAgent {
   private readonly cancelRuns = new AbortController();
   private readonly running = new Set<Promise<void>>();
   private readonly publisher: OutboxPublisher;
+  /** Starts and ends of one turn share a synced commit (group-commit.ts). */
+  private readonly starts: GroupCommit<QueuedAction, boolean>;
+  private readonly ends: GroupCommit<Ended, undefined>;
   private readonly publisherStop = new AbortController();
   private batch: WorkBatch | undefined;
   private roomWaiter: (() => void) | undefined;
@@ -63,6 +67,11 @@ export class RelayAgent {
     this.lanes = new DeviceLanes((transport) => {
       const batch = o.registry.transports.get(transport)?.transport.batchSize ?? 1;
       return Math.min(batch, o.concurrency);
+    });
+    this.starts = new GroupCommit((actions) => o.store.startMany(actions, o.now()));
+    this.ends = new GroupCommit((ends) => {
+      o.store.endMany(ends, o.now());
+      return ends.map(() => undefined);
     });
     this.publisher = new OutboxPublisher({
       store: o.store,
@@ -227,28 +236,29 @@ export class RelayAgent {
   }
 
   private start(item: Held): void {
-    const { store, log } = this.o;
+    const { log } = this.o;
     const run = (async () => {
-      const now = this.o.now();
       // It may have waited for its device past its deadline.
-      if (isExpired(item.action, now)) this.expire(item.action);
-      else if (store.begin(item.action, now)) {
+      if (isExpired(item.action, this.o.now())) this.expire(item.action);
+      else if (await this.starts.add(item.action)) {
         this.publisher.kick();
         log.info({ action: item.id, device: item.device }, 'action started');
-        const finished = await runQueuedAction(item.action, {
+        const { finished, end } = await runQueuedAction(item.action, {
           registry: this.o.registry,
           credentials: this.o.credentials,
-          store: store.actions,
+          store: this.o.store.actions,
           signal: this.cancelRuns.signal,
           onNotice: (text) => log.warn({}, text),
         });
-        this.report(item.id, finished);
+        const report = finishedReport(item.id, this.o.now(), finished);
+        await this.ends.add({ id: item.id, device: item.device, type: item.action.type, ...end, report });
+        this.publisher.kick();
         log.info(
           { action: item.id, device: item.device, status: finished.status, exitCode: finished.exitCode },
           'action ended',
         );
       }
-      // The finished report is committed: the message may go.
+      // The finished report is committed (or was before: an ActionId is never started twice).
       item.msg.ack();
     })()
       .catch((error: unknown) =>

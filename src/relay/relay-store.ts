@@ -46,6 +46,16 @@ export interface OutboxRow {
   Body: string;
 }
 
+/** An action that ended: its row's end as the runner wrote it, and its finished report. */
+export interface Ended {
+  id: string;
+  device: string;
+  type: string;
+  status: ActionStatus;
+  result: ActionResult;
+  report: string;
+}
+
 /** What the store knows of an ActionId: never started, running here, or ended (reported or not). */
 export type Known =
   | { state: 'new' }
@@ -58,9 +68,14 @@ export interface RelayStore {
   /** What recovery ended at start-up (rows a killed relay left Running or not started). */
   recovered: Recovered[];
   known(actionId: string): Known;
-  /** Records the action and its started report; false if the ActionId was already there. */
-  begin(action: QueuedAction, atMs: number): boolean;
-  /** Writes the finished report (once: a second one for the same ActionId is ignored). */
+  /**
+   * Records each action Running under this relay's lease, with its started report, in one
+   * transaction, before any of them runs; false for an ActionId already there (never started again).
+   */
+  startMany(actions: readonly QueuedAction[], atMs: number): boolean[];
+  /** Ends actions (Actions row, lease, AuditLog) with their finished reports, in one transaction. */
+  endMany(ends: readonly Ended[], atMs: number): void;
+  /** Writes a finished report of an action that never ran here (expired, refused); once per ActionId. */
   finish(actionId: string, body: string, atMs: number): void;
   unpublished(limit: number): OutboxRow[];
   markPublished(rows: readonly Pick<OutboxRow, 'ActionId' | 'Kind'>[], atMs: number): void;
@@ -108,7 +123,6 @@ function relayStore(db: Db, options: { actor: string; nowMs: number; runner?: Ru
     `INSERT OR IGNORE INTO Actions (ActionId, DeviceId, ActionType, Status, Priority, Payload, CreatedBy)
      VALUES (?, ?, ?, 'Pending', 5, ?, ?)`,
   );
-  const lease = db.prepare('INSERT INTO ActionLeases (ActionId, RunnerPid, RunnerHost) VALUES (?, ?, ?)');
   const insertReport = db.prepare(
     'INSERT OR IGNORE INTO RelayOutbox (ActionId, Kind, Body, CreatedAt) VALUES (?, ?, ?, ?)',
   );
@@ -170,28 +184,35 @@ function relayStore(db: Db, options: { actor: string; nowMs: number; runner?: Ru
         return { state: 'final', status: row.Status as FinishedStatus, report: 'missing' };
       return { state: 'running' };
     },
-    begin(action, atMs) {
-      const payload = {
-        command: action.command,
-        ...(action.powershell ? { powershell: true } : {}),
-        timeoutMs: action.timeoutMs,
-        connectTimeoutMs: action.connectTimeoutMs,
-        expiresAt: action.expiresAt,
-        device: action.device,
-      };
-      return db.transaction(() => {
-        const inserted = insertAction.run(
-          action.actionId,
-          action.device.name,
-          action.type,
-          JSON.stringify(payload),
-          options.actor,
-        );
-        if (inserted.changes === 0) return false;
-        // The row is this relay's from birth: no other runner on this database takes it.
-        lease.run(action.actionId, runner.pid, runner.host);
-        insertReport.run(action.actionId, 'started', startedReport(action.actionId, atMs), atMs);
-        return true;
+    startMany(list, atMs) {
+      return db.transaction(() =>
+        list.map((action) => {
+          const payload = {
+            command: action.command,
+            ...(action.powershell ? { powershell: true } : {}),
+            timeoutMs: action.timeoutMs,
+            connectTimeoutMs: action.connectTimeoutMs,
+            expiresAt: action.expiresAt,
+            device: action.device,
+          };
+          const inserted = insertAction.run(
+            action.actionId,
+            action.device.name,
+            action.type,
+            JSON.stringify(payload),
+            options.actor,
+          );
+          if (inserted.changes === 0) return false;
+          insertReport.run(action.actionId, 'started', startedReport(action.actionId, atMs), atMs);
+          // Running, with this relay's lease, in the same commit: a restart finds it and never reruns it.
+          return actions.claim(action.actionId);
+        }),
+      )();
+    },
+    endMany(ends, atMs) {
+      db.transaction(() => {
+        actions.finishMany(ends);
+        for (const end of ends) finish(end.id, end.report, atMs);
       })();
     },
     finish,

@@ -56,12 +56,12 @@ describe('openRelayStore', () => {
     expect(tables).toEqual(expect.arrayContaining(['Actions', 'ActionLeases', 'RelayOutbox', 'AuditLog']));
   });
 
-  it('records an ActionId with its started report once; a second begin is refused', () => {
+  it('records an ActionId Running with its started report once; a second start is refused', () => {
     const store = open(dataDir());
     const a = action();
     expect(store.known(a.actionId)).toEqual({ state: 'new' });
-    expect(store.begin(a, T0)).toBe(true);
-    expect(store.begin(a, T0)).toBe(false);
+    expect(store.startMany([a], T0)).toEqual([true]);
+    expect(store.startMany([a], T0)).toEqual([false]);
     expect(store.known(a.actionId)).toEqual({ state: 'running' });
     expect(store.unpublished(10)).toEqual([
       {
@@ -77,8 +77,7 @@ describe('openRelayStore', () => {
     const dead = spawnSync('true').pid as number;
     const killed = open(dir, { pid: dead, host: os.hostname() });
     const a = action();
-    killed.begin(a, T0);
-    expect(killed.actions.claim(a.actionId)).toBe(true);
+    expect(killed.startMany([a], T0)).toEqual([true]);
     killed.close();
     const restarted = open(dir);
     expect(restarted.recovered).toMatchObject([
@@ -102,8 +101,7 @@ describe('openRelayStore', () => {
     const dir = dataDir();
     const first = open(dir);
     const a = action();
-    first.begin(a, T0);
-    first.actions.claim(a.actionId);
+    first.startMany([a], T0);
     first.actions.finish(a.actionId, 'web-01', 'exec', 'Succeeded', {
       exitCode: 0,
       stdout: 'up 3 days\n',
@@ -128,7 +126,7 @@ describe('OutboxPublisher', () => {
   it('marks a report published only after its PubAck, keeps the order, and sends again after a failure', async () => {
     const store = open(dataDir());
     const actions = [action(), action(), action()];
-    for (const a of actions) store.begin(a, T0);
+    store.startMany(actions, T0);
     const sent: string[] = [];
     // Fault injection: the second publish fails once (NATS away); the real-peer path is relay-faults.test.ts.
     let failures = 1;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { credentialPolicy } from '../../src/credentials/policy.js';
 import { DeviceLanes } from '../../src/relay/device-lanes.js';
+import { GroupCommit } from '../../src/relay/group-commit.js';
 import { decideIntake, isExpired } from '../../src/relay/intake.js';
 import type { Known } from '../../src/relay/relay-store.js';
 import { capText, finishedReport, MAX_REPORT_BYTES } from '../../src/relay/reports.js';
@@ -213,5 +214,33 @@ describe('reports', () => {
     const parsed = JSON.parse(body);
     expect(parsed.stdout.length + parsed.stdoutDropped).toBe(256 * 1024);
     expect(parsed.stderrDropped).toBeGreaterThan(5);
+  });
+});
+
+describe('GroupCommit', () => {
+  it('writes what arrives in one turn in one call, up to its batch size, and answers each caller', async () => {
+    const calls: number[][] = [];
+    const commit = new GroupCommit((items: readonly number[]) => {
+      calls.push([...items]);
+      return items.map((i) => i * 10);
+    }, 3);
+    const answers = await Promise.all([1, 2, 3, 4, 5].map((i) => commit.add(i)));
+    expect(answers).toEqual([10, 20, 30, 40, 50]);
+    expect(calls).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ]);
+  });
+
+  it('fails every caller of a write that threw, and goes on with the next', async () => {
+    let fail = true;
+    const commit = new GroupCommit((items: readonly string[]) => {
+      if (fail) throw new Error('database is locked');
+      return items.map(() => true);
+    });
+    const failed = await Promise.allSettled([commit.add('a'), commit.add('b')]);
+    expect(failed.map((f) => f.status)).toEqual(['rejected', 'rejected']);
+    fail = false;
+    expect(await commit.add('c')).toBe(true);
   });
 });
