@@ -13,6 +13,7 @@ import {
 } from './relay-streams.js';
 import { type SshWorkspace, sshWorkspace } from './ssh-workspace.js';
 import { waitFor } from './wait.js';
+import { makeThrowawayCertificate } from './winrm-peer/certificate.js';
 
 /**
  * A relay's world for its tests: a real nats-server with JetStream and the design's authorization,
@@ -41,18 +42,33 @@ export interface RelaySite {
 
 export async function relaySite(
   options: {
-    ackWaitMs?: number /** false: the test creates the relay's consumers later. */;
+    ackWaitMs?: number;
+    /** false: the test creates the relay's consumers later. */
     consumers?: boolean;
+    /** The server speaks TLS only, with a throwaway certificate (its own CA: `caFile`). */
+    tls?: boolean;
   } = {},
 ): Promise<RelaySite> {
   const ssh = await sshWorkspace('rmm-relay-');
   const consoleUser = { user: 'rmm-console', pass: 'console-test-password' };
+  let caFile: string | undefined;
+  let tlsConfig = '';
+  if (options.tls) {
+    const certificate = await makeThrowawayCertificate();
+    caFile = path.join(ssh.cwd, 'nats-ca.pem');
+    const keyFile = path.join(ssh.cwd, 'nats-key.pem');
+    writeFileSync(caFile, certificate.certificatePem);
+    writeFileSync(keyFile, certificate.keyPem, { mode: 0o600 });
+    tlsConfig = `tls { cert_file: ${JSON.stringify(caFile)}, key_file: ${JSON.stringify(keyFile)} }`;
+  }
   const nats = await startNatsServer({
-    config: relayAuthorization(consoleUser, { [RELAY]: RELAY_PASSWORD }),
+    config: [relayAuthorization(consoleUser, { [RELAY]: RELAY_PASSWORD }), tlsConfig].join('\n'),
   });
-  const side = await consoleSide(nats.url, options.consumers === false ? [] : [RELAY], {
+  const url = caFile ? nats.url.replace('nats://', 'tls://') : nats.url;
+  const side = await consoleSide(url, options.consumers === false ? [] : [RELAY], {
     ...consoleUser,
     ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
+    ...(caFile ? { caFile } : {}),
   });
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rmm-relay-data-'));
   mkdirSync(path.join(dataDir, 'credentials'), { mode: 0o700 });
@@ -74,7 +90,8 @@ export async function relaySite(
           '--name',
           RELAY,
           '--nats',
-          nats.url,
+          url,
+          ...(caFile ? ['--tls-ca', caFile] : []),
           '--creds',
           `file:${passwordFile}`,
           '--data-dir',

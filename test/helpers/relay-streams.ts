@@ -41,6 +41,8 @@ export interface ConsoleSideOptions {
   pass?: string;
   /** The work consumers' ack_wait: the design's 60 s, shorter where a test waits for a redelivery. */
   ackWaitMs?: number;
+  /** The CA of a server that speaks TLS. */
+  caFile?: string;
 }
 
 export async function consoleSide(
@@ -52,6 +54,7 @@ export async function consoleSide(
     servers: url,
     name: 'rmm-test-console',
     ...(options.user ? { user: options.user, pass: options.pass ?? '' } : {}),
+    ...(options.caFile ? { tls: { caFile: options.caFile } } : {}),
   });
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({

@@ -78,3 +78,25 @@ describe('rmm relay: start-up', () => {
     expect(result.stderr).toContain('found the work consumer');
   }, 60_000);
 });
+
+describe('rmm relay: TLS', () => {
+  let site: RelaySite;
+  beforeAll(async () => {
+    site = await relaySite({ tls: true });
+  });
+  afterAll(async () => {
+    await site?.remove();
+  });
+
+  it('connects to a tls:// server whose certificate --tls-ca names, and runs the work', async () => {
+    const message = site.work('dev-0');
+    await site.console.submit(RELAY, message);
+    const relay = site.startRelay();
+    const reports = await site.collect(allFinished([String(message.actionId)]));
+    expect(finishedById(reports).get(String(message.actionId))?.status).toBe('Succeeded');
+    relay.kill('SIGTERM');
+    const result = await relay;
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/connected to NATS.*tls:\/\/127\.0\.0\.1|"server":"127\.0\.0\.1/);
+  }, 60_000);
+});
