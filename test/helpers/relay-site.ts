@@ -128,7 +128,7 @@ export async function relaySite(
         'the reports',
         async () => {
           // NATS restarting (a fault test): JetStream answers again within the wait.
-          seen.push(...(await side.reports(RELAY, { waitMs: 1000 }).catch(() => [])));
+          await side.reports(RELAY, { waitMs: 1000, sink: seen }).catch(() => {});
           return done(seen) ? true : undefined;
         },
         { timeoutMs, intervalMs: 10 },

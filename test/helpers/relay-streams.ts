@@ -24,8 +24,11 @@ export interface ConsoleSide {
   submit(relay: string, body: unknown, msgId?: string): Promise<number>;
   /** Publishes raw bytes (a bad message), with an optional msg id. */
   submitRaw(relay: string, bytes: Uint8Array | string, msgId?: string): Promise<number>;
-  /** Reads (and acks) the reports waiting for this relay, at most `max`, waiting `waitMs` for them. */
-  reports(relay: string, options?: { max?: number; waitMs?: number }): Promise<Report[]>;
+  /**
+   * Reads (and acks) the reports waiting for this relay, at most `max`, waiting `waitMs` for them;
+   * each goes into `sink` as it is acked, so a fetch that fails halfway loses none it acked.
+   */
+  reports(relay: string, options?: { max?: number; waitMs?: number; sink?: Report[] }): Promise<Report[]>;
   /** Work messages still in RMM_WORK for this relay (not acked or termed yet; nak'd ones count). */
   pendingWork(relay: string): Promise<number>;
   close(): Promise<void>;
@@ -91,7 +94,7 @@ export async function consoleSide(
         max_messages: options.max ?? 1000,
         expires: Math.max(1000, options.waitMs ?? 1000),
       });
-      const out: Report[] = [];
+      const out: Report[] = options.sink ?? [];
       for await (const m of batch as AsyncIterable<JsMsg>) {
         out.push({ msgId: m.headers?.get('Nats-Msg-Id') || undefined, body: m.json() });
         m.ack();

@@ -18,7 +18,7 @@ describe('rmm relay: a batch through NATS to the sshd', () => {
     await site?.remove();
   });
 
-  it('runs each action once, one at a time per device, and reports started then finished', async () => {
+  it('started after the work was queued, runs each action once, one at a time per device, and reports started then finished', async () => {
     // Each command marks its start and end in its device's file: one at a time per device.
     const order = (device: string) => path.join(site.ssh.cwd, `order-${device}`);
     const messages = Array.from({ length: 12 }, (_, i) => {
