@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { credentialPolicy } from '../../src/credentials/policy.js';
 import { DeviceLanes } from '../../src/relay/device-lanes.js';
+import { jobOf } from '../../src/relay/executor.js';
 import { GroupCommit } from '../../src/relay/group-commit.js';
 import { decideIntake, isExpired } from '../../src/relay/intake.js';
 import type { Known } from '../../src/relay/relay-store.js';
@@ -242,5 +243,29 @@ describe('GroupCommit', () => {
     expect(failed.map((f) => f.status)).toEqual(['rejected', 'rejected']);
     fail = false;
     expect(await commit.add('c')).toBe(true);
+  });
+});
+
+describe('jobOf', () => {
+  const queued = (os: 'linux' | 'windows', powershell: boolean) => {
+    const result = read(
+      work({ powershell, device: { name: 'w', host: 'h', os, transport: { type: 'ssh' } } }),
+    );
+    if (!result.ok) throw new Error(result.problem);
+    return result.action;
+  };
+
+  it('sends a PowerShell action to a Windows device as -EncodedCommand, as rmm exec does', () => {
+    const job = jobOf(queued('windows', true));
+    expect(job.command).toMatch(/^powershell .*-EncodedCommand /);
+    expect(job.powershell).toBe(true);
+    expect(job.problem).toBeUndefined();
+  });
+
+  it('fails a PowerShell action for a device that is not Windows, before connecting', () => {
+    expect(jobOf(queued('linux', true)).problem).toBe(
+      'a PowerShell action needs a Windows device; w is linux',
+    );
+    expect(jobOf(queued('linux', false))).toMatchObject({ command: 'uptime', timeoutMs: 300_000 });
   });
 });
