@@ -86,7 +86,8 @@ export async function openRelayLink(options: LinkOptions): Promise<RelayLink> {
       return connected && !nc.isClosed();
     },
     async waitForConsumer(signal) {
-      // Bounded per wait, ends with the relay (signal): the console creates the consumer when it first opens the route.
+      // Each pause bounded (30 s at most); the loop ends with the relay (signal). The console creates
+      // the consumer when it first opens the route, which may be days after the relay is installed.
       for (let attempt = 0; !signal.aborted; attempt++) {
         try {
           consumer = await js.consumers.get('RMM_WORK', name);

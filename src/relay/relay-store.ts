@@ -28,9 +28,10 @@ import {
 /**
  * A relay's own store: an rmm database in its data directory (same schema as the console's, made by
  * the code `rmm init` runs), where each action it starts is an Actions row with the console's
- * ActionId, claimed with this relay's lease, and RelayOutbox holds the reports it owes the console (to
- * rmm.results.<name>). The two are written together: a row and its `started` report in one transaction before the action
- * runs, so an ActionId in the store is never started again, and a report is never lost to a crash.
+ * ActionId, claimed with this relay's lease, and RelayOutbox holds the reports it owes the console
+ * (on rmm.results.<name>). Each is written with what it reports: a row goes Running with its
+ * `started` report in one transaction before the action runs, so an ActionId in the store is never
+ * started again; its end goes with its `finished` report, so a report is never lost to a crash.
  */
 export const RELAY_WORDING: RecoveryWording = {
   stopped: () => 'the relay stopped while this ran; it may or may not have completed',
