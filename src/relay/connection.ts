@@ -51,6 +51,7 @@ export interface LinkOptions {
 }
 
 const CONSUMER_WAIT_MS = [1000, 2000, 5000, 10_000, 30_000];
+const CLOSE_DRAIN_MS = 2000;
 
 export async function openRelayLink(options: LinkOptions): Promise<RelayLink> {
   const { name, log } = options;
@@ -117,7 +118,10 @@ export async function openRelayLink(options: LinkOptions): Promise<RelayLink> {
       await js.publish(subject, body, msgId ? { msgID: msgId } : {});
     },
     async close() {
-      await nc.drain().catch(() => nc.close());
+      // Draining needs the server: without one (or a slow one) the relay closes at once rather
+      // than hang its stop; what was not acked comes back to the next start.
+      if (connected) await Promise.race([nc.drain().catch(() => {}), sleep(CLOSE_DRAIN_MS)]);
+      if (!nc.isClosed()) await nc.close();
     },
   };
 }

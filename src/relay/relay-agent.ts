@@ -45,6 +45,8 @@ const FETCH_EXPIRES_MS = 5000;
 const PULL_RETRY_MS = [250, 500, 1000, 2000, 5000];
 const TIMER_MS = 1000;
 const HOUR_MS = 3_600_000;
+/** How long a stop spends publishing what is left in the outbox. */
+const FLUSH_MS = 5000;
 
 export class RelayAgent {
   private readonly held = new Map<string, Held>();
@@ -62,6 +64,11 @@ export class RelayAgent {
   private lastBeatMs: number | undefined;
   private lastPruneMs = 0;
   private stopped: Promise<void> | undefined;
+  private resolveDrained: () => void = () => {};
+  /** Settles once a stop has drained (Node 20 has no Promise.withResolvers). */
+  private readonly drained = new Promise<void>((resolve) => {
+    this.resolveDrained = resolve;
+  });
 
   constructor(private readonly o: RelayAgentOptions) {
     this.lanes = new DeviceLanes((transport) => {
@@ -86,10 +93,12 @@ export class RelayAgent {
   async run(): Promise<void> {
     const timer = setInterval(() => this.tick(), TIMER_MS);
     try {
-      const publishing = this.publisher.run(this.publisherStop.signal);
+      // The loops end with the stop, but one may still wait on NATS (a publish during an outage):
+      // the stop does not wait for them; closing the connection ends what they wait on.
+      void this.publisher.run(this.publisherStop.signal);
       await this.o.link.waitForConsumer(this.stopping.signal);
-      await Promise.all([publishing, this.pull()]);
-      await this.stopped;
+      void this.pull();
+      await this.drained;
     } finally {
       clearInterval(timer);
     }
@@ -97,7 +106,7 @@ export class RelayAgent {
 
   /** Stops taking work; running actions get `drainMs`, then are cancelled; reports are flushed. */
   stop(drainMs: number): Promise<void> {
-    this.stopped ??= this.drain(drainMs);
+    this.stopped ??= this.drain(drainMs).finally(() => this.resolveDrained());
     return this.stopped;
   }
 
@@ -126,7 +135,12 @@ export class RelayAgent {
       await done;
     }
     this.publisherStop.abort();
-    await this.publisher.flush(this.o.now() + 5000);
+    // Reports NATS cannot take now stay in the outbox for the next start: a stop never waits on them.
+    if (this.o.link.connected) {
+      const flushed = new AbortController();
+      await Promise.race([this.publisher.flush(this.o.now() + FLUSH_MS), pause(FLUSH_MS, flushed.signal)]);
+      flushed.abort();
+    }
   }
 
   /** For the heartbeat and rmm status: actions running now, and messages waiting for their device. */

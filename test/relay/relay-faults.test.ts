@@ -113,4 +113,28 @@ describe('rmm relay: faults', () => {
     relay.kill('SIGTERM');
     expect((await relay).exitCode).toBe(0);
   }, 60_000);
+
+  it('SIGTERM while NATS is away exits 0 promptly; the reports it could not send go at the next start', async () => {
+    site = await relaySite();
+    const message = site.work('dev-0', 'sleep 0.5');
+    const id = String(message.actionId);
+    await site.console.submit(RELAY, message);
+    const relay = site.startRelay(['--drain-timeout', '10s']);
+    await waitFor('the action running', async () => (await site?.ran())?.length === 1 || undefined);
+    await site.nats.stop();
+    const stoppedAt = Date.now();
+    relay.kill('SIGTERM');
+    const result = await relay;
+    expect(result.exitCode, result.stderr).toBe(0);
+    // Within execa's 5 s before it would SIGKILL (then exitCode would not be 0).
+    expect(Date.now() - stoppedAt).toBeLessThan(5000);
+    await site.nats.start();
+    const again = site.startRelay();
+    const reports = await site.collect(allFinished([id]), 60_000);
+    expect(finishedById(reports).get(id)?.status).toBe('Succeeded');
+    expect(finishedCount(reports, id)).toBe(1);
+    expect(await site.ran()).toEqual([id]);
+    again.kill('SIGTERM');
+    expect((await again).exitCode).toBe(0);
+  }, 90_000);
 });
