@@ -26,6 +26,11 @@ const RULES: { layers: string[]; forbidden: string[]; why: string; types?: 'coun
     why: 'rmm serve is the first caller of the core that is not a command: the service logs through what it is given',
   },
   {
+    layers: ['src/relay'],
+    forbidden: CLI_SIDE,
+    why: 'the relay agent runs headless as a service: rmm relay hands it a logger',
+  },
+  {
     layers: ['src/replay'],
     forbidden: CLI_SIDE,
     why: 'the plan replay returns counts; the plan view renders them',
@@ -62,6 +67,7 @@ const SILENT = [
   'src/notify',
   'src/maintenance',
   'src/replay',
+  'src/relay',
 ];
 
 /** Where a module has grown past one job (issue 12 split the ones above it). */

@@ -47,10 +47,33 @@ interface RunningRow {
 }
 
 /**
+ * What a recovered row says of the process that stopped: an rmm exec or runner on the console, or
+ * a relay agent (src/relay/), whose rows the console reads with its own words.
+ */
+export interface RecoveryWording {
+  /** A Running row whose runner (pid) stopped. */
+  stopped(pid: number): string;
+  /** A Pending row whose owner (pid) stopped before starting it. */
+  orphaned(pid: number): string;
+}
+
+const MAYBE = 'it may or may not have completed';
+
+export const RUNNER_WORDING: RecoveryWording = {
+  stopped: (pid) => `the runner stopped (pid ${pid}) while this ran; ${MAYBE}`,
+  orphaned: (pid) => `the rmm exec (pid ${pid}) that queued this stopped before it started; not run`,
+};
+
+/**
  * Call before this process claims anything: a lease naming this very pid can only be a dead
  * runner's whose pid the OS gave to us.
  */
-export function recoverStaleActions(db: Db, store: ActionStore, me: Runner = THIS_RUNNER): Recovered[] {
+export function recoverStaleActions(
+  db: Db,
+  store: ActionStore,
+  me: Runner = THIS_RUNNER,
+  wording: RecoveryWording = RUNNER_WORDING,
+): Recovered[] {
   const running = db.prepare(
     `SELECT a.ActionId, a.Status, a.DeviceId, a.ActionType, a.Payload, l.RunnerPid, l.RunnerHost,
             (julianday('now') - julianday(coalesce(l.LeasedAt, a.StartedAt, a.CreatedAt))) * 86400000 AS AgeMs,
@@ -67,7 +90,7 @@ export function recoverStaleActions(db: Db, store: ActionStore, me: Runner = THI
       for (const row of running.all() as RunningRow[]) {
         const device = row.DeviceId ?? '';
         if (row.Status === 'Pending' && row.Queued) {
-          const why = whyOrphaned(row, me);
+          const why = whyOrphaned(row, me, wording);
           if (why && unlease.run(row.ActionId).changes > 0)
             recovered.push({
               id: row.ActionId,
@@ -78,7 +101,7 @@ export function recoverStaleActions(db: Db, store: ActionStore, me: Runner = THI
           continue;
         }
         if (row.Status === 'Pending') {
-          const error = whyOrphaned(row, me);
+          const error = whyOrphaned(row, me, wording);
           if (
             error &&
             store.finish(row.ActionId, device, row.ActionType, 'Cancelled', { error, durationMs: 0 })
@@ -86,7 +109,7 @@ export function recoverStaleActions(db: Db, store: ActionStore, me: Runner = THI
             recovered.push({ id: row.ActionId, device, status: 'Cancelled', error });
           continue;
         }
-        const error = whyStale(row, me);
+        const error = whyStale(row, me, wording);
         if (!error) continue;
         const durationMs = Math.max(0, Math.round(row.AgeMs ?? 0));
         if (store.finish(row.ActionId, device, row.ActionType, 'Failed', { error, durationMs }))
@@ -98,18 +121,18 @@ export function recoverStaleActions(db: Db, store: ActionStore, me: Runner = THI
 }
 
 /** Why an owned Pending row ends Cancelled, or undefined while its exec may still run it. */
-function whyOrphaned(row: RunningRow, me: Runner): string | undefined {
+function whyOrphaned(row: RunningRow, me: Runner, wording: RecoveryWording): string | undefined {
   const pid = row.RunnerPid;
   if (pid === null || row.RunnerHost !== me.host || (pid !== me.pid && isAlive(pid))) return undefined;
-  return `the rmm exec (pid ${pid}) that queued this stopped before it started; not run`;
+  return wording.orphaned(pid);
 }
 
 /** The error a stale row ends with, or undefined while its runner may still be at work. */
-function whyStale(row: RunningRow, me: Runner): string | undefined {
-  const maybe = 'it may or may not have completed';
+function whyStale(row: RunningRow, me: Runner, wording: RecoveryWording): string | undefined {
+  const maybe = MAYBE;
   const pid = row.RunnerPid;
   if (pid !== null && row.RunnerHost === me.host && (pid === me.pid || !isAlive(pid)))
-    return `the runner stopped (pid ${pid}) while this ran; ${maybe}`;
+    return wording.stopped(pid);
   const limit = leaseLimitMs(readPayload(row.Payload));
   if ((row.AgeMs ?? 0) <= limit) return undefined;
   const seconds = Math.round(limit / 1000);

@@ -79,6 +79,11 @@ const MEANINGS: Record<string, Meaning> = {
   effective: { meaning: "show a device's effective monitors and schedules", kind: 'boolean' },
   until: { meaning: 'until this time, or for this duration', kind: 'option' },
   'console-user': { meaning: "the console's NATS user", kind: 'option' },
+  name: { meaning: "a relay's name, its NATS user", kind: 'option' },
+  nats: { meaning: 'a NATS server URL', kind: 'option' },
+  creds: { meaning: 'a reference to a NATS password (env: or file:)', kind: 'option' },
+  'tls-ca': { meaning: "the CA certificate of the servers' certificates", kind: 'option' },
+  'drain-timeout': { meaning: 'how long running work may finish on a stop', kind: 'option' },
 };
 
 /**

@@ -36,7 +36,7 @@ const META = `  RmmMeta:
 describe('loadDeclaredSchema: the packaged schemas/database.yaml', () => {
   const schema = loadDeclaredSchema();
 
-  it('has the eight tables of the seed, then rmm own twelve, in file order', () => {
+  it('has the eight tables of the seed, then rmm own thirteen, in file order', () => {
     expect(schema.tables.map((t) => t.name)).toEqual([
       'Devices',
       'Sites',
@@ -57,9 +57,10 @@ describe('loadDeclaredSchema: the packaged schemas/database.yaml', () => {
       'ServiceLease',
       'ScheduleRuns',
       'Notifications',
+      'RelayOutbox',
       'RmmMeta',
     ]);
-    expect(schema.tables.flatMap((t) => t.indexes)).toHaveLength(16);
+    expect(schema.tables.flatMap((t) => t.indexes)).toHaveLength(17);
     expect(schema.label).toBe('schemas/database.yaml');
     expect(schema.hash).toMatch(/^[0-9a-f]{64}$/);
   });
