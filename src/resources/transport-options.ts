@@ -216,7 +216,7 @@ export function pluginOptionProblems(
         ? { type: RELAY_TRANSPORT, block, from: undefined }
         : { type: typeof block.type === 'string' ? block.type : DEFAULT_TRANSPORT, block, from: undefined };
   const checkOptions = optionChecks.get(effective.type);
-  const validate = validators.get(effective.type);
+  const validate = (kind === 'Relay' ? routeValidators : validators).get(effective.type);
   if (!checkOptions || !validate) return [];
   const options = pluginOptionsOf(effective.block);
   // A copy: the schema fills in defaults, and the plugin is shown what was written.

@@ -57,7 +57,10 @@ describe('a database from before monitoring', { timeout: 60_000 }, () => {
     // Issue 13's outbox and the maintenance mark on alerts.
     expect(plan.stdout).toContain('  + add column Alerts.Maintenance TEXT');
     expect(plan.stdout).toContain('  + create table Notifications');
-    expect(plan.stdout).toContain('Plan: 14 steps, 0 destructive.');
+    // Issue 14's: the Relay kind, queued delivery, and the relay agent's outbox.
+    for (const table of ['Relays', 'ActionDeliveries', 'QueueRoutes', 'RelayOutbox'])
+      expect(plan.stdout).toContain(`  + create table ${table}`);
+    expect(plan.stdout).toContain('Plan: 20 steps, 0 destructive.');
 
     const apply = await cli('db', 'apply');
     expect(apply.exitCode, apply.stderr).toBe(0);

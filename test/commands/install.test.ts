@@ -40,7 +40,7 @@ describe('an rmm command on PATH', () => {
       JSON.parse(transports.stdout)
         .transports.map((t: { name: string }) => t.name)
         .sort(),
-    ).toEqual(['relay', 'ssh', 'winrm']);
+    ).toEqual(['relay', 'smb', 'ssh', 'winrm']);
     expect((await run('init')).exitCode).toBe(0); // schemas/database.yaml found through the link
   });
 

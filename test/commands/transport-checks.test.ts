@@ -69,7 +69,7 @@ describe('transport blocks', () => {
       ].join('\n'),
     );
     const tail =
-      '(installed: ssh, winrm; --allow-unknown-transports accepts it for a plugin installed elsewhere)';
+      '(installed: smb, ssh, winrm; --allow-unknown-transports accepts it for a plugin installed elsewhere)';
     await refusedEverywhere(file, [
       `${file}:6:23: Site/lab: no installed plugin provides the transport "winrn"; did you mean "winrm"? ${tail}`,
       `${file}:13:21: Device/web-01: no installed plugin provides the transport "sssh"; did you mean "ssh"? ${tail}`,
@@ -77,11 +77,11 @@ describe('transport blocks', () => {
   });
 
   it('--allow-unknown-transports accepts such a type on purpose, with one warning per type', async () => {
-    const file = path.join(dir, 'smb.yaml');
+    const file = path.join(dir, 'nfs.yaml');
     const device = (name: string) =>
-      `apiVersion: rmm/v1\nkind: Device\nmetadata: {name: ${name}}\nspec:\n  site: main\n  transport: {type: smb, share: queue}\n`;
+      `apiVersion: rmm/v1\nkind: Device\nmetadata: {name: ${name}}\nspec:\n  site: main\n  transport: {type: nfsq, share: queue}\n`;
     await writeFile(file, [device('nas-01'), device('nas-02'), device('nas-03')].join('---\n'));
-    const warning = `${file}:6:21: Device/nas-01: warning: no installed plugin provides the transport "smb" (installed: ssh, winrm); its options are not checked (and 2 more like it)`;
+    const warning = `${file}:6:21: Device/nas-01: warning: no installed plugin provides the transport "nfsq" (installed: smb, ssh, winrm); its options are not checked (and 2 more like it)`;
     const validated = await rmm('validate', '-f', file, '--allow-unknown-transports');
     expect(validated.exitCode).toBe(0);
     expect(validated.stdout.split('\n')).toEqual([warning, 'Valid: 3 resources in 1 file.']);
@@ -91,7 +91,7 @@ describe('transport blocks', () => {
     const refused = await rmm('plan', '-f', file);
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toContain(
-      `${file}:6:21: Device/nas-01: no installed plugin provides the transport "smb"`,
+      `${file}:6:21: Device/nas-01: no installed plugin provides the transport "nfsq"`,
     );
   });
 

@@ -43,7 +43,8 @@ describe("a Relay's nats block", () => {
   it("is checked against the relay plugin's schema without its credentialRef, and by its checkOptions", () => {
     const seen: Array<Record<string, unknown>> = [];
     setTransportSchemas({
-      schemas: { relay: relayOptions },
+      schemas: {},
+      routeSchemas: { relay: relayOptions },
       optionChecks: {
         relay: (options) => {
           seen.push(options);

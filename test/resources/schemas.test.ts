@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { optionsSchema as smb } from '../../plugins/smb/src/options.js';
 import { optionsSchema as ssh } from '../../plugins/ssh/src/options.js';
 import { optionsSchema as winrm } from '../../plugins/winrm/src/options.js';
 import { parseDocumentText } from '../../src/load/parse-document.js';
@@ -11,7 +12,7 @@ import { setTransportSchemas } from '../../src/resources/transport-options.js';
 import { validateResource } from '../../src/resources/validate-resource.js';
 
 /** The built-in plugins' option schemas, as rmm schema export finds them installed. */
-const builtIn = { ssh, winrm };
+const builtIn = { smb, ssh, winrm };
 
 /** The documents of a directory of YAML, parsed, with where they came from. */
 function documentsIn(dir: string, names: string[]) {
@@ -87,6 +88,7 @@ describe('exported schemas (rmm schema export)', () => {
 
   it("build each installed transport's options into the transport block, and write each on its own", () => {
     expect([...bundled.keys()].filter((f) => f.startsWith('transport-'))).toEqual([
+      'transport-smb.schema.json',
       'transport-ssh.schema.json',
       'transport-winrm.schema.json',
     ]);

@@ -34,7 +34,7 @@ describe('scripts/test-setup.sh', () => {
   it('finds everything installed here, where the tests run', async () => {
     const result = await check();
     expect(result.stderr).toBe(
-      'test-setup: Debian packages already installed: openssh-server procps python3-winrm python3-aiosmtpd openssl iproute2',
+      'test-setup: Debian packages already installed: openssh-server procps python3-winrm python3-aiosmtpd openssl iproute2 nats-server samba smbclient',
     );
     expect(result.exitCode).toBe(0);
   });
