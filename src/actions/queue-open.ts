@@ -1,3 +1,4 @@
+import type { ValidateFunction } from 'ajv';
 import type { CredentialPolicy } from '../credentials/policy.js';
 import type { QueueConnection, Secret } from '../plugin/api.js';
 import { privateDataFolder } from '../private-files.js';
@@ -39,12 +40,14 @@ export interface RouteOpener {
 
 export function routeOpener(options: RouteOpenerOptions): RouteOpener {
   const opened = new Map<string, Promise<OpenedRoute>>();
+  // One compiled schema per transport: device routes (SMB) are one route per device.
+  const validators = new Map<string, ValidateFunction>();
   const id = (key: QueueKey) => `${key.transport}/${key.route}`;
   return {
     open(key) {
       let route = opened.get(id(key));
       if (!route) {
-        route = openRoute(key, options).catch((error: unknown) => ({
+        route = openRoute(key, options, validators).catch((error: unknown) => ({
           problem: `${id(key)}: cannot be opened: ${(error as Error).message}`,
         }));
         opened.set(id(key), route);
@@ -66,7 +69,11 @@ export function routeOpener(options: RouteOpenerOptions): RouteOpener {
   };
 }
 
-async function openRoute(key: QueueKey, options: RouteOpenerOptions): Promise<OpenedRoute> {
+async function openRoute(
+  key: QueueKey,
+  options: RouteOpenerOptions,
+  validators: Map<string, ValidateFunction>,
+): Promise<OpenedRoute> {
   const where = `${key.transport}/${key.route}`;
   const config = routeConfigOf(key, options.routes, options.devices);
   if (!config)
@@ -79,7 +86,11 @@ async function openRoute(key: QueueKey, options: RouteOpenerOptions): Promise<Op
   const { transport, plugin } = registered;
   if (!transport.capabilities.queued || !transport.queue)
     return { problem: `${where}: plugin ${plugin}: transport "${key.transport}" is not a queued transport` };
-  const validate = pluginSchemaAjv().compile(transport.optionsSchema);
+  let validate = validators.get(key.transport);
+  if (!validate) {
+    validate = pluginSchemaAjv().compile(transport.optionsSchema);
+    validators.set(key.transport, validate);
+  }
   const routeOptions = structuredClone(config.options);
   if (!validate(routeOptions)) {
     const why = (validate.errors ?? []).map((e) => `${e.instancePath || 'options'} ${e.message}`).join('; ');
