@@ -127,6 +127,39 @@ describe('rmm exec through a relay at a remote site', () => {
     expect(await tokens('t-human')).toBe(2);
   }, 90_000);
 
+  it('an explicit --wait waits for a relay that is offline when the actions are delivered', async () => {
+    if (relay) expect(await relay.stop()).toBe(0);
+    const exec = world.spawnRmm(
+      'exec',
+      '--json',
+      '--wait',
+      '90s',
+      ...byName,
+      '--',
+      `echo t-late >> ${world.ranFile}; echo late`,
+    );
+    await waitFor(
+      'the rows Delivered',
+      () =>
+        world.rows("a.Payload LIKE '%t-late%'").filter((r) => r.Status === 'Delivered').length === 3 ||
+        undefined,
+    );
+    // rmm status: three wait at relay-alpha, the oldest for about as long as this test ran.
+    const status = await world.rmm('status', '--json');
+    const relays = JSON.parse(status.stdout).relays as Array<Record<string, unknown>>;
+    const alpha = relays.find((r) => r.route === 'relay-alpha');
+    expect(alpha).toMatchObject({ transport: 'relay', depth: 3 });
+    expect(alpha?.oldestAgeMs).toBeGreaterThanOrEqual(0);
+    expect(alpha?.oldestAgeMs).toBeLessThan(60_000);
+    expect(exec.exitCode).toBeNull();
+    relay = world.startRelay();
+    const done = await exec;
+    expect(done.exitCode, String(done.stderr)).toBe(0);
+    const ended = [...ends(String(done.stdout)).values()].map((e) => [e.device, e.status, e.stdout]);
+    expect(ended.sort()).toEqual(RELAY_DEVICES.map((name) => [name, 'Succeeded', 'late\n']));
+    expect(await tokens('t-late')).toBe(3);
+  }, 120_000);
+
   it("a report sent with relay-beta's credentials about relay-alpha's action is refused; beta cannot pull alpha's work", async () => {
     expect(await relay?.stop()).toBe(0);
     const queued = await world.rmm(
