@@ -190,9 +190,11 @@ describe('rmm exec through a relay at a remote site', () => {
         stderrDropped: 0,
         durationMs: 1,
       };
-      // Its own message id: one equal to the real report's would be dropped by JetStream as a
-      // duplicate of it (docs/relay.md, "Not done yet").
-      await js.publish('rmm.results.relay-beta', JSON.stringify(forged), { msgID: `forged-${randomUUID()}` });
+      // Under the message id anyone can compute from the ActionId: JetStream's duplicate window is
+      // one per stream, so had the real report used it, it would now be dropped as a duplicate.
+      await js.publish('rmm.results.relay-beta', JSON.stringify(forged), {
+        msgID: `${row?.ActionId}.finished`,
+      });
       // relay-beta's user may not read relay-alpha's consumer, nor publish relay-alpha's results.
       await expect(js.consumers.get('RMM_WORK', 'relay-alpha')).rejects.toThrow();
       await expect(
