@@ -225,6 +225,55 @@ describe('rmm exec through a relay at a remote site', () => {
     expect(await tokens('t-forged')).toBe(1);
   }, 120_000);
 
+  it('rmm actions cancel withdraws a Delivered action the relay has not taken; one it runs is too late', async () => {
+    if (relay) expect(await relay.stop()).toBe(0);
+    relay = undefined;
+    const queued = await world.rmm(
+      'exec',
+      '--wait',
+      '0s',
+      '-t',
+      'name=alpha-2',
+      '--',
+      `echo t-cancel >> ${world.ranFile}`,
+    );
+    expect(queued.exitCode, queued.stderr).toBe(75);
+    const [row] = world.rows("a.Payload LIKE '%t-cancel >>%'");
+    const cancelled = await world.rmm('actions', 'cancel', row?.ActionId ?? '');
+    expect(cancelled.exitCode, cancelled.stderr).toBe(0);
+    expect(world.rows(`a.ActionId = '${row?.ActionId}'`)[0]?.Status).toBe('Cancelled');
+
+    relayRunning();
+    const running = await world.rmm(
+      'exec',
+      '--wait',
+      '0s',
+      '-t',
+      'name=alpha-3',
+      '--',
+      `echo t-late-cancel >> ${world.ranFile}; sleep 2`,
+    );
+    expect(running.exitCode).toBe(75);
+    const [taken] = world.rows("a.Payload LIKE '%t-late-cancel >>%'");
+    await waitFor('the relay running it', async () =>
+      (await tokens('t-late-cancel')) === 1 ? true : undefined,
+    );
+    const late = await world.rmm('actions', 'cancel', taken?.ActionId ?? '');
+    expect(late.exitCode).toBe(1);
+    expect(late.stderr + late.stdout).toMatch(/has taken it already \(too-late\); it may still run/);
+    await waitFor(
+      'its result',
+      async () => {
+        await world.rmm('actions', 'collect', '--wait', '1s');
+        return world.rows(`a.ActionId = '${taken?.ActionId}'`)[0]?.Status === 'Succeeded' || undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+    // The withdrawn one never ran, now that the relay is back.
+    expect(await tokens('t-cancel')).toBe(0);
+    expect(await tokens('t-late-cancel')).toBe(1);
+  }, 90_000);
+
   it('rmm status shows the relay connected, with nothing queued, once its results are in', async () => {
     const status = await world.rmm('status');
     expect(status.stdout).toMatch(/relay-alpha \(relay\): connected, last seen .+, 0 queued/);
