@@ -216,6 +216,34 @@ describe('the relay path under faults: nothing lost, nothing run twice', () => {
     expect(await runs('t-e2')).toBe(1);
   }, 120_000);
 
+  it('(g) rmm exec --wait outlasts nats-server going away and coming back while it waits', async () => {
+    await stopRelay();
+    const exec = world.spawnRmm(
+      'exec',
+      '--wait',
+      '60s',
+      ...DEVICES.flatMap((d) => ['-t', `name=${d}`]),
+      '--',
+      `echo t-g >> ${world.ranFile}`,
+    );
+    await waitFor('the rows Delivered', () =>
+      world.rows("a.Payload LIKE '%t-g >>%'").filter((r) => r.Status === 'Delivered').length === 3
+        ? true
+        : undefined,
+    );
+    await world.nats.kill();
+    // The outage lasts 5 s (its length is the fault, not a wait for something): the waiting exec
+    // retries the route meanwhile and must not give up (a 20 s one passed too, once, by hand).
+    const t0 = Date.now();
+    await waitFor('the outage', () => (Date.now() - t0 >= 5000 ? true : undefined), { intervalMs: 100 });
+    expect(exec.exitCode).toBeNull();
+    await world.nats.start();
+    startRelay();
+    const done = await exec;
+    expect(done.exitCode, String(done.stderr)).toBe(0);
+    expect(await runs('t-g')).toBe(3);
+  }, 120_000);
+
   it('(f) rmm serve --once collects the results', async () => {
     if (!relay) startRelay();
     const tokens = tokensFor('t-f', 3);
