@@ -43,7 +43,7 @@ export interface RelayWorld {
   /** `rmm` as a running process (to kill it). */
   spawnRmm(...args: string[]): ResultPromise;
   /** `rmm relay` for relay-alpha in the site namespace; its stderr is kept in `log()`. */
-  startRelay(): RelayProcess;
+  startRelay(extra?: string[]): RelayProcess;
   /** The lines of ranFile. */
   ran(): Promise<string[]>;
   rows(where?: string): ActionRow[];
@@ -69,7 +69,13 @@ export interface ActionRow {
 }
 
 export async function relayWorld(
-  options: { devices?: number; ackWaitMs?: number } = {},
+  options: {
+    /** Devices at the remote site reached through relay-alpha (alpha-1...), default 3. */
+    devices?: number;
+    /** Devices the console reaches itself on a loopback sshd (home-1...), default 1. */
+    homeDevices?: number;
+    ackWaitMs?: number;
+  } = {},
 ): Promise<RelayWorld> {
   const site = await createRemoteSite();
   const cleanups: Array<() => Promise<unknown>> = [() => site.remove()];
@@ -100,10 +106,12 @@ export async function relayWorld(
         'apiVersion: rmm/v1\nkind: Site\nmetadata: {name: alpha}\nspec: {relay: relay-alpha}',
         'apiVersion: rmm/v1\nkind: Site\nmetadata: {name: beta}\nspec: {relay: relay-beta}',
         'apiVersion: rmm/v1\nkind: Site\nmetadata: {name: home}\nspec: {}',
-        deviceYaml(
-          'home-1',
-          '127.0.0.1',
-          `{type: ssh, port: ${localSshd.port}, user: ${localSshd.user}, credentialRef: "file:${localSshd.clientKeyPath}"}`,
+        ...Array.from({ length: options.homeDevices ?? 1 }, (_, i) =>
+          deviceYaml(
+            `home-${i + 1}`,
+            '127.0.0.1',
+            `{type: ssh, port: ${localSshd.port}, user: ${localSshd.user}, credentialRef: "file:${localSshd.clientKeyPath}"}`,
+          ),
         ),
         ...relayDevices.map((name) => deviceYaml(name, site.endpointAddress, `{${transport}}`)),
         deviceYaml('alpha-direct', site.endpointAddress, `{${transport}, via: direct}`),
@@ -160,7 +168,7 @@ export async function relayWorld(
       rmm,
       spawnRmm: (...args) =>
         execa('node', [bin, ...args], { cwd, env: cliEnv, extendEnv: false, reject: false, stdin: 'ignore' }),
-      startRelay() {
+      startRelay(extra = []) {
         const child = execa(
           'ip',
           [
@@ -176,6 +184,7 @@ export async function relayWorld(
             `file:${passwordFile}`,
             '--data-dir',
             dataDir,
+            ...extra,
           ],
           { cwd, env: cliEnv, extendEnv: false, reject: false, stdin: 'ignore', buffer: false },
         );
