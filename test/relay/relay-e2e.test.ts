@@ -161,7 +161,7 @@ describe('rmm exec through a relay at a remote site', () => {
   }, 120_000);
 
   it("a report sent with relay-beta's credentials about relay-alpha's action is refused; beta cannot pull alpha's work", async () => {
-    expect(await relay?.stop()).toBe(0);
+    if (relay) expect(await relay.stop()).toBe(0);
     const queued = await world.rmm(
       'exec',
       '--wait',
@@ -195,6 +195,9 @@ describe('rmm exec through a relay at a remote site', () => {
       await js.publish('rmm.results.relay-beta', JSON.stringify(forged), {
         msgID: `${row?.ActionId}.finished`,
       });
+      // Untrusted input: an unreadable report is refused and audited; one over 1 MiB never arrives.
+      await js.publish('rmm.results.relay-beta', '{"v":1,"kind":"finished","actionId":"not-a-uuid"');
+      await expect(js.publish('rmm.results.relay-beta', 'x'.repeat(1_100_000))).rejects.toThrow();
       // relay-beta's user may not read relay-alpha's consumer, nor publish relay-alpha's results.
       await expect(js.consumers.get('RMM_WORK', 'relay-alpha')).rejects.toThrow();
       await expect(
@@ -207,10 +210,11 @@ describe('rmm exec through a relay at a remote site', () => {
     expect(collected.exitCode, collected.stderr).toBe(0);
     expect(world.rows(`a.ActionId = '${row?.ActionId}'`)[0]?.Status).toBe('Delivered');
     const refused = audit("Action = 'queue.report-refused relay/relay-beta'");
-    expect(refused).toHaveLength(1);
-    expect(refused[0]).toMatchObject({ Success: 0 });
+    expect(refused).toHaveLength(2);
+    expect(refused.map((r) => r.Success)).toEqual([0, 0]);
     expect(refused[0]?.Details).toContain(row?.ActionId ?? 'none');
     expect(refused[0]?.Details).not.toContain('forged\\n');
+    expect(JSON.parse(refused[1]?.Details ?? '{}').problem).toEqual(expect.any(String));
 
     // The real relay's report still ends it, with what really ran.
     relay = world.startRelay();
