@@ -35,6 +35,8 @@ export interface RelayWorld {
   cwd: string;
   /** The console's database. */
   db: string;
+  /** The relay's --data-dir (its store; its NATS password under credentials/). */
+  relayDataDir: string;
   /** The endpoint's record: one line per command that ran. */
   ranFile: string;
   /** The device names the site's relay reaches (at the endpoint's address). */
@@ -163,6 +165,7 @@ export async function relayWorld(
       natsUrl,
       cwd,
       db: path.join(cwd, 'data', 'devices.db'),
+      relayDataDir: dataDir,
       ranFile,
       relayDevices,
       rmm,

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORDS, type RelayProcess, type RelayWorld, relayWorld } from '../helpers/relay-world.js';
@@ -283,4 +285,28 @@ describe('rmm exec through a relay at a remote site', () => {
     expect(status.stdout).toMatch(/relay-alpha \(relay\): connected, last seen .+, 0 queued/);
     expect(status.stdout).toMatch(/relay-beta \(relay\): /);
   });
+
+  it('no secret crossed NATS or reached a store or log: the device key and the NATS passwords', async () => {
+    const key = readFileSync(world.sshd.clientKeyPath, 'utf8');
+    const keyBody = key.split('\n').filter((l) => l && !l.startsWith('-----'))[1] ?? '';
+    expect(keyBody.length).toBeGreaterThan(40);
+    const secrets = [keyBody, ...Object.values(PASSWORDS)];
+    const files = [...walk(world.nats.storeDir), world.db, ...walk(world.relayDataDir, ['credentials'])];
+    expect(files.length).toBeGreaterThan(3);
+    for (const file of files) {
+      const text = readFileSync(file).toString('latin1');
+      for (const secret of secrets)
+        expect(text.includes(secret), `${secret.slice(0, 6)}... in ${file}`).toBe(false);
+    }
+    for (const secret of secrets) expect(relay?.log() ?? '').not.toContain(secret);
+  });
 });
+
+/** Every file under dir, except the folders named in skip (the relay's own credentials/). */
+function walk(dir: string, skip: string[] = []): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return skip.includes(entry.name) ? [] : walk(full, skip);
+    return entry.isFile() ? [full] : [];
+  });
+}
