@@ -44,6 +44,8 @@ export interface DispatchOptions {
   credentials: CredentialPolicy;
   /** For devices behind a relay: how long to wait for their results, ms (default 0). */
   waitMs?: number;
+  /** Wait all of waitMs even while a relay is not seen (an explicit --wait). */
+  waitUnseen?: boolean;
   /** --expire in seconds (default: each route's own). */
   expireSeconds?: number;
   /** The actor, for the AuditLog rows of queued results. */
@@ -125,6 +127,7 @@ export async function dispatch(jobs: readonly Job[], options: DispatchOptions): 
           devices: devicesNow,
           ...(options.expireSeconds === undefined ? {} : { expireSeconds: options.expireSeconds }),
           waitMs: options.waitMs ?? 0,
+          waitUnseen: options.waitUnseen === true,
           now: Date.now,
           signal: controller.signal,
           onEvent,

@@ -13,7 +13,8 @@ import { DEFAULT_ACTION_EXPIRY_SECONDS, type QueueRouteConfig } from '../transpo
 
 /**
  * The queued half of a run (devices reached through a relay): submit, then wait for their reports
- * while their routes look alive (a report or heartbeat within ROUTE_ALIVE_MS), up to the wait.
+ * while their routes look alive (a report or heartbeat within ROUTE_ALIVE_MS), up to the wait; with
+ * waitUnseen, up to the wait whatever the routes look like.
  * Waiting stops early when nothing is left queued; an abort (Ctrl-C) stops waiting only: what was
  * delivered stays delivered and runs.
  */
@@ -32,6 +33,12 @@ export interface QueuedRunOptions {
   expireSeconds?: number;
   /** How long to wait for results after delivery, ms (0: return once delivered). */
   waitMs: number;
+  /**
+   * Wait all of waitMs even for a route not seen lately (the user asked for this wait with
+   * --wait): a relay that is offline at submit time and comes back within it is waited for.
+   * Otherwise (the default wait) an unseen route ends the wait at once.
+   */
+  waitUnseen?: boolean;
   now: () => number;
   signal: AbortSignal;
   onEvent: (event: ActionEvent) => void;
@@ -74,7 +81,9 @@ export async function runQueued(jobs: readonly Job[], options: QueuedRunOptions)
   const maxPasses = Math.ceil(options.waitMs / 100) + 1;
   for (let pass = 0; pass < maxPasses && options.now() < deadline && !options.signal.aborted; pass++) {
     const open = keys.filter(
-      (k) => stillQueued(options, ids, k) > 0 && (pass === 0 || routeAlive(options, k)),
+      (k) =>
+        stillQueued(options, ids, k) > 0 &&
+        (pass === 0 || options.waitUnseen === true || routeAlive(options, k)),
     );
     if (open.length === 0) break;
     await collectReports(open, {

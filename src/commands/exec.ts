@@ -19,7 +19,7 @@ export default class Exec extends RmmCommand {
     "Output: each device's result as it ends, then a summary; on a terminal, a live line of counts per state on stderr. --json writes NDJSON: one event per state change, then one queued-at-end object per action a queue still holds (id, device, status, route, expiresAt), then a summary. Ctrl-C, SIGTERM and SIGHUP cancel: actions not started become Cancelled, running ones are stopped.",
     "The rows are this command's own from the moment they are queued: rmm actions run never runs them, and if this rmm exec is killed before starting some, the next runner on this host ends those Cancelled (not run).",
     'Before it starts, actions a killed runner left Running are ended as Failed (their command may or may not have run; they are never rerun), and actions a killed rmm exec had queued and not started are ended as Cancelled.',
-    "Devices whose site has a relay (docs/queued-transports.md) are not reached directly: their actions are submitted to the relay's queue (Pending -> Delivered), and rmm exec waits for their results while the relay is seen (a report or heartbeat within 90 s), up to --wait (default: --timeout + --connect-timeout + 1 minute; --wait 0s returns once they are delivered). Each carries a deadline (--expire, default the relay's actionExpiry): a relay that takes it later reports it Expired instead of running it. Ctrl-C stops the wait only: delivered actions are not withdrawn (rmm actions cancel withdraws one the relay has not taken). What is still queued is listed, with how to follow it; rmm serve or rmm actions collect records the results.",
+    "Devices whose site has a relay (docs/queued-transports.md) are not reached directly: their actions are submitted to the relay's queue (Pending -> Delivered), and rmm exec waits for their results while the relay is seen (a report or heartbeat within 90 s), up to --timeout + --connect-timeout + 1 minute; with --wait DURATION, up to DURATION even while the relay is offline (--wait 0s returns once they are delivered). Each carries a deadline (--expire, default the relay's actionExpiry): a relay that takes it later reports it Expired instead of running it. Ctrl-C stops the wait only: delivered actions are not withdrawn (rmm actions cancel withdraws one the relay has not taken). What is still queued is listed, with how to follow it; rmm serve or rmm actions collect records the results.",
     "Exit codes: 0 every action succeeded (or, with --at, all queued), 1 some did not (or an error), 5 another writer held the database's write lock (at start-up: nothing was queued; after the commands ran: past every retry, their results shown but not recorded), 64 bad flags, 75 some actions are still queued at a relay (Delivered or Running) when the wait ended, 130 cancelled.",
   ].join('\n\n');
 
@@ -66,7 +66,7 @@ export default class Exec extends RmmCommand {
     }),
     wait: Flags.string({
       summary:
-        'How long to wait for results from relays (30s, 5m, 1h): default --timeout + --connect-timeout + 1m.',
+        'How long to wait for results from relays (30s, 5m, 1h), even while a relay is offline. Default: --timeout + --connect-timeout + 1m while the relay is seen.',
     }),
     expire: Flags.string({
       summary:
@@ -117,6 +117,8 @@ export default class Exec extends RmmCommand {
         label: 'Exec complete',
         unstarted: 'cancel',
         waitMs: (waitSeconds ?? flags.timeout + flags['connect-timeout'] + 60) * 1000,
+        // An explicit --wait is waited out for a relay that is offline now; the default is not.
+        waitUnseen: waitSeconds !== undefined,
         ...(expireSeconds === undefined ? {} : { expireSeconds }),
         actor: store.actor,
       });

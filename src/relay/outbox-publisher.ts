@@ -1,10 +1,10 @@
 import type { ServiceLog } from '../service/service-log.js';
 import type { OutboxRow, RelayStore } from './relay-store.js';
-import { reportMsgId } from './reports.js';
+import type { ReportKind } from './reports.js';
 
 /**
  * Sends RelayOutbox's reports to the console, oldest first, each with its message id
- * (`<actionId>.<kind>`: JetStream drops a repeat inside its duplicate window), and marks a report
+ * (reports.ts reportMsgIds: JetStream drops a repeat inside its duplicate window), and marks a report
  * published only once NATS acknowledged it (the PubAck). Through a NATS outage it keeps trying
  * with backoff; a report is never dropped. At most BATCH reports are in flight at once.
  */
@@ -17,6 +17,8 @@ export interface PublisherDeps {
   store: Pick<RelayStore, 'unpublished' | 'markPublished'>;
   /** Resolves once the stream stored it (a PubAck), rejects otherwise. */
   publish(body: string, msgId: string): Promise<void>;
+  /** A report's message id, the same at every try (reports.ts reportMsgIds). */
+  msgId(actionId: string, kind: ReportKind): string;
   now: () => number;
   /** Resolves after `ms`, or at once when woken or aborted. */
   wait(ms: number, wake: AbortSignal): Promise<void>;
@@ -44,7 +46,7 @@ export class OutboxPublisher {
     const rows = this.deps.store.unpublished(PUBLISH_BATCH);
     if (rows.length === 0) return 0;
     const outcomes = await Promise.allSettled(
-      rows.map((row) => this.deps.publish(row.Body, reportMsgId(row.ActionId, row.Kind))),
+      rows.map((row) => this.deps.publish(row.Body, this.deps.msgId(row.ActionId, row.Kind))),
     );
     const sent: OutboxRow[] = rows.filter((_, i) => outcomes[i]?.status === 'fulfilled');
     if (sent.length > 0) this.deps.store.markPublished(sent, this.deps.now());

@@ -9,7 +9,7 @@ import { GroupCommit } from './group-commit.js';
 import { decideIntake, isExpired } from './intake.js';
 import { OutboxPublisher } from './outbox-publisher.js';
 import type { Ended, RelayStore } from './relay-store.js';
-import { type Finished, finishedReport, heartbeatReport } from './reports.js';
+import { type Finished, finishedReport, heartbeatReport, type ReportKind } from './reports.js';
 import { dueForWorking, heartbeatDue, type Touched } from './timing.js';
 import { readWorkMessage } from './work-message.js';
 
@@ -26,6 +26,8 @@ export interface RelayAgentOptions {
   version: string;
   store: RelayStore;
   link: RelayLink;
+  /** Message ids of the reports (reports.ts reportMsgIds, keyed by the relay's password). */
+  reportMsgId(actionId: string, kind: ReportKind): string;
   registry: TransportRegistry;
   credentials: CredentialPolicy;
   /** Per transport, at most this many at once (and at most the transport's batch size). */
@@ -83,6 +85,7 @@ export class RelayAgent {
     this.publisher = new OutboxPublisher({
       store: o.store,
       publish: (body, msgId) => o.link.publish(body, msgId),
+      msgId: (actionId, kind) => o.reportMsgId(actionId, kind),
       now: o.now,
       wait: (ms, wake) => pause(ms, wake),
       log: o.log,

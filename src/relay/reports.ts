@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { ActionResult, ActionStatus } from '../actions/store.js';
 
 /**
@@ -28,8 +29,18 @@ export function capText(bytes: Buffer, cap = REPORT_OUTPUT_CAP_BYTES): Output {
   return { text: bytes.subarray(0, end).toString('utf8'), dropped: bytes.length - end };
 }
 
-export function reportMsgId(actionId: string, kind: ReportKind): string {
-  return `${actionId}.${kind}`;
+/**
+ * The message ids of a relay's reports: `<actionId>.<kind>.<tag>`, the tag an HMAC of the first
+ * part keyed by the relay's NATS password. JetStream's duplicate window is one per stream, across
+ * its subjects: with ids anyone can compute, another relay that learnt an ActionId could publish
+ * under the real report's id on its own subject first and have the real one dropped as a
+ * duplicate. The tag is the same at every try (and after a restart), so repeats still dedupe.
+ */
+export function reportMsgIds(key: string | Buffer): (actionId: string, kind: ReportKind) => string {
+  return (actionId, kind) => {
+    const tag = createHmac('sha256', key).update(`${actionId}.${kind}`).digest('base64url').slice(0, 22);
+    return `${actionId}.${kind}.${tag}`;
+  };
 }
 
 export function startedReport(actionId: string, atMs: number): string {

@@ -44,8 +44,9 @@ describe('rmm relay: a batch through NATS to the sshd', () => {
       });
       const kinds = reports.filter((r) => r.body.actionId === id).map((r) => r.body.kind);
       expect(kinds).toEqual(['started', 'finished']);
-      expect(reports.find((r) => r.body.actionId === id && r.body.kind === 'started')?.msgId).toBe(
-        `${id}.started`,
+      // Keyed by the relay's password (reports.ts reportMsgIds): no other relay can take its id.
+      expect(reports.find((r) => r.body.actionId === id && r.body.kind === 'started')?.msgId).toMatch(
+        new RegExp(`^${id}\\.started\\.[A-Za-z0-9_-]{22}$`),
       );
     }
     expect((await site.ran()).sort()).toEqual([...ids].sort());

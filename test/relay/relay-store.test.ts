@@ -137,6 +137,7 @@ describe('OutboxPublisher', () => {
         if (msgId === `${actions[1]?.actionId}.started` && failures-- > 0) throw new Error('no responders');
         sent.push(msgId);
       },
+      msgId: (actionId, kind) => `${actionId}.${kind}`,
       now: () => T0 + 5,
       wait: async () => {},
       log,

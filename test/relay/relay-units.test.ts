@@ -6,7 +6,7 @@ import { jobOf } from '../../src/relay/executor.js';
 import { GroupCommit } from '../../src/relay/group-commit.js';
 import { decideIntake, isExpired } from '../../src/relay/intake.js';
 import type { Known } from '../../src/relay/relay-store.js';
-import { capText, finishedReport, MAX_REPORT_BYTES } from '../../src/relay/reports.js';
+import { capText, finishedReport, MAX_REPORT_BYTES, reportMsgIds } from '../../src/relay/reports.js';
 import { dueForWorking, heartbeatDue } from '../../src/relay/timing.js';
 import { readWorkMessage } from '../../src/relay/work-message.js';
 
@@ -215,6 +215,17 @@ describe('reports', () => {
     const parsed = JSON.parse(body);
     expect(parsed.stdout.length + parsed.stdoutDropped).toBe(256 * 1024);
     expect(parsed.stderrDropped).toBeGreaterThan(5);
+  });
+});
+
+describe('reportMsgIds', () => {
+  it('is the same at every try, and no one without the password can compute it', () => {
+    const id = randomUUID();
+    const alpha = reportMsgIds('alpha-password');
+    expect(alpha(id, 'finished')).toBe(reportMsgIds('alpha-password')(id, 'finished'));
+    expect(alpha(id, 'finished')).toMatch(new RegExp(`^${id}\\.finished\\.[A-Za-z0-9_-]{22}$`));
+    expect(alpha(id, 'started')).not.toBe(alpha(id, 'finished').replace('.finished.', '.started.'));
+    expect(reportMsgIds('beta-password')(id, 'finished')).not.toBe(alpha(id, 'finished'));
   });
 });
 

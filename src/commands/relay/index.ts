@@ -9,6 +9,7 @@ import { RmmError } from '../../errors.js';
 import { openRelayLink, type RelayLink } from '../../relay/connection.js';
 import { RelayAgent } from '../../relay/relay-agent.js';
 import { openRelayStore } from '../../relay/relay-store.js';
+import { reportMsgIds } from '../../relay/reports.js';
 import { loadTransports } from '../../transports/registry.js';
 
 /** Metadata names: valid as NATS subject tokens and consumer names. */
@@ -146,6 +147,7 @@ export default class Relay extends RmmCommand {
         version: this.config.version,
         store,
         link,
+        reportMsgId: reportMsgIds(password.reveal()),
         registry,
         credentials,
         concurrency: flags.concurrency,
