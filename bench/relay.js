@@ -205,6 +205,7 @@ async function run(ctx, which, label, target) {
     busy: busyTicks(),
   };
   const started = performance.now();
+  const startedEpoch = Date.now();
   const child = spawn(process.execPath, args, {
     env: { ...env, RMM_BENCH_REPORT: usageFile },
     detached: true,
@@ -221,12 +222,15 @@ async function run(ctx, which, label, target) {
   }, RUN_BUDGET_MS);
   const ends = [];
   let delivered = 0;
+  let lastDeliveredAt = started;
   let summary;
   const lines = createInterface({ input: child.stdout });
   lines.on('line', (line) => {
     const event = JSON.parse(line);
-    if (event.type === 'action' && event.status === 'Delivered') delivered++;
-    else if (event.type === 'action' && isEnd(event.status))
+    if (event.type === 'action' && event.status === 'Delivered') {
+      delivered++;
+      lastDeliveredAt = performance.now();
+    } else if (event.type === 'action' && isEnd(event.status))
       ends.push({ at: performance.now(), status: event.status });
     else if (event.type === 'summary') summary = event;
   });
@@ -258,6 +262,7 @@ async function run(ctx, which, label, target) {
   if (which === 'relay' && delivered !== succeeded)
     throw new Error(`${label}: ${delivered} Delivered events for ${succeeded} results`);
   const usage = JSON.parse(readFileSync(usageFile, 'utf8'));
+  const relayed = which === 'relay' ? relayTimes(agent.log, startedEpoch) : undefined;
   const first = ends[0]?.at ?? started;
   const last = ends.at(-1)?.at ?? started;
   return {
@@ -269,17 +274,47 @@ async function run(ctx, which, label, target) {
     natsCpuMs: ticksToMs(after.nats - before.nats),
     sshdCpuMs: ticksToMs(after.sshd - before.sshd),
     busyMs: ticksToMs(after.busy - before.busy),
+    deliveredMs: lastDeliveredAt - started,
     firstResultMs: first - started,
     // Results applied per second at the console, from the first to the last result event.
     applyRate: ends.length > 1 ? (ends.length - 1) / ((last - first) / 1000) : 0,
     tailMs: wallMs - (last - started),
+    relayFirstStartMs: relayed?.firstStartMs ?? Number.NaN,
+    // From the relay's last end to the console applying the last result.
+    reportLagMs: relayed ? last - started - relayed.lastEndMs : Number.NaN,
   };
+}
+
+/** From the relay's log (pino's epoch ms): its first action start and last end since `sinceEpoch`. */
+function relayTimes(log, sinceEpoch) {
+  let firstStart;
+  let lastEnd;
+  for (const line of readFileSync(log, 'utf8').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const entry = JSON.parse(line);
+    if (entry.time < sinceEpoch) continue;
+    if (entry.msg === 'action started') firstStart ??= entry.time;
+    if (entry.msg === 'action ended') lastEnd = entry.time;
+  }
+  if (firstStart === undefined || lastEnd === undefined)
+    throw new Error(`the relay's log has no action since the run began: ${log}`);
+  return { firstStartMs: firstStart - sinceEpoch, lastEndMs: lastEnd - sinceEpoch };
 }
 
 /** A process's peak resident set so far (VmHWM), in MB. */
 function peakRssMb(pid) {
   const kb = /^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return Number(kb ?? 0) / 1024;
+}
+
+/** Anything but a JSON log line in the relay's log (a Node warning, say) is worth a look. */
+function warnings(log) {
+  const odd = readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('{'));
+  return odd.length
+    ? [`  the relay's log has ${odd.length} line(s) that are not log entries, first: ${odd[0]}`]
+    : [];
 }
 
 const isEnd = (status) =>
@@ -294,7 +329,7 @@ function report({ runs, warmUp, fmt, sshd, nats, agent, uptime }) {
   const s = (n) => fmt(n / 1000, 2);
   const cell = (which, key, f) => {
     const { median, min, max } = stats(runs[which], key);
-    return `${f(median)} (${f(min)}-${f(max)})`;
+    return Number.isNaN(median) ? '' : `${f(median)} (${f(min)}-${f(max)})`;
   };
   console.log(
     `\nrelay (issue 14): rmm exec -- true on ${fmt(DEVICES)} devices, all one sshd on 127.0.0.1:${sshd.port} (pid ${sshd.pid}), through the relay (nats-server pid ${nats.pid}, rmm relay pid ${agent.pid}) and direct, ${ROUNDS} interleaved runs each; median (min-max)`,
@@ -305,8 +340,11 @@ function report({ runs, warmUp, fmt, sshd, nats, agent, uptime }) {
     ['rmm relay cpu s', 'relayCpuMs', s],
     ['nats-server cpu s', 'natsCpuMs', s],
     ['sshd cpu s', 'sshdCpuMs', s],
+    ['all delivered s', 'deliveredMs', s],
+    ['relay first start s', 'relayFirstStartMs', s],
     ['first result s', 'firstResultMs', s],
     ['results applied/s', 'applyRate', (n) => fmt(n)],
+    ['relay last end to applied s', 'reportLagMs', s],
     ['last result to exit s', 'tailMs', s],
     ['rmm exec peak RSS MB', 'execRssMb', (n) => fmt(n)],
   ];
@@ -330,11 +368,13 @@ function report({ runs, warmUp, fmt, sshd, nats, agent, uptime }) {
       )}`,
       `  rmm relay peak RSS ${fmt(peakRssMb(agent.pid))} MB (VmHWM, the whole bench); nats-server ${fmt(peakRssMb(nats.pid))} MB`,
       `  warm-up (10 devices, not in the table): through the relay ${s(warmUp[0].wallMs)} s (the first opening creates the streams and consumers, which the idle relay waits for), direct ${s(warmUp[1].wallMs)} s`,
+      ...warnings(agent.log),
       `  load before the runs: ${uptime}; ${os.cpus().length} cores shared by the clients, the sshd and nats-server`,
       '  Each run: rmm exec --json --concurrency 200, exit 0 and every action Succeeded (through the relay: each one',
       '  Delivered, then reported by the relay and applied). The relay, nats-server and sshd CPU: /proc/PID/stat',
       '  (with reaped children) before and after each run; rmm exec: its own process (report-usage.js).',
-      '  results applied/s: result events read from rmm exec, first to last; first result: from the spawn.',
+      '  results applied/s: result events read from rmm exec, first to last; all delivered (the last Delivered',
+      '  event) and first result: from the spawn (Node start-up, oclif, the database: about 1 s of each).',
       'Target (issue 14): through the relay within 1.3x of rmm exec direct in wall time.',
     ].join('\n'),
   );
