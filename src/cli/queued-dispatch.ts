@@ -86,14 +86,7 @@ export async function runQueued(jobs: readonly Job[], options: QueuedRunOptions)
 }
 
 function stillQueued(options: QueuedRunOptions, ids: ReadonlySet<string>, key: QueueKey): number {
-  const rows = options.db
-    .prepare(
-      `SELECT a.ActionId FROM Actions a JOIN ActionDeliveries d ON d.ActionId = a.ActionId
-       WHERE d.Transport = ? AND d.Route = ? AND a.Status IN ('Delivered', 'Running')`,
-    )
-    .pluck()
-    .all(key.transport, key.route) as string[];
-  return rows.filter((id) => ids.has(id)).length;
+  return options.queue.inFlight(key).filter((id) => ids.has(id)).length;
 }
 
 /** Seen within ROUTE_ALIVE_MS (QueueRoutes, written by every collect). */
