@@ -69,9 +69,12 @@ export async function runQueued(jobs: readonly Job[], options: QueuedRunOptions)
   const ids = new Set(jobs.map((j) => j.id));
   const keys = [...new Map(submissions.map((s) => [`${s.key.transport}/${s.key.route}`, s.key])).values()];
   const deadline = options.now() + options.waitMs;
-  // Bounded in time (the deadline; each fetch waits at most 1 s) and in passes. The first pass
-  // collects whatever the route has, heartbeats included, before its liveness is judged.
-  const maxPasses = Math.ceil(options.waitMs / 100) + 1;
+  // Bounded in time (the deadline; each fetch waits at most 1 s) and in passes: one per 100 ms of the
+  // wait, plus two per action, since its started and its finished report may each come in a pass of
+  // their own (a pass returns with the first report: reports that came one by one, faster than one
+  // per 100 ms, used up the passes and ended the wait early). The first pass collects whatever the
+  // route has, heartbeats included, before its liveness is judged.
+  const maxPasses = Math.ceil(options.waitMs / 100) + 1 + 2 * jobs.length;
   for (let pass = 0; pass < maxPasses && options.now() < deadline && !options.signal.aborted; pass++) {
     const open = keys.filter(
       (k) => stillQueued(options, ids, k) > 0 && (pass === 0 || routeAlive(options, k)),
