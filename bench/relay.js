@@ -225,8 +225,15 @@ async function run(ctx, which, label, target) {
   let lastDeliveredAt = started;
   let summary;
   const lines = createInterface({ input: child.stdout });
+  const unreadable = [];
   lines.on('line', (line) => {
-    const event = JSON.parse(line);
+    let event;
+    try {
+      event = JSON.parse(line);
+    } catch {
+      unreadable.push(line);
+      return;
+    }
     if (event.type === 'action' && event.status === 'Delivered') {
       delivered++;
       lastDeliveredAt = performance.now();
@@ -251,12 +258,13 @@ async function run(ctx, which, label, target) {
   if (
     code !== 0 ||
     signal ||
+    unreadable.length > 0 ||
     succeeded !== ends.length ||
     (expected !== undefined && succeeded !== expected) ||
     summary?.Succeeded !== succeeded
   ) {
     throw new Error(
-      `${label}: exit ${code} ${signal ?? ''}, ${succeeded} Succeeded of ${ends.length} ends (${delivered} Delivered), summary ${JSON.stringify(summary)}\n${stderr.slice(-2000)}`,
+      `${label}: exit ${code} ${signal ?? ''}, ${succeeded} Succeeded of ${ends.length} ends (${delivered} Delivered), summary ${JSON.stringify(summary)}\n${unreadable.slice(0, 5).join('\n')}\n${stderr.slice(-2000)}`,
     );
   }
   if (which === 'relay' && delivered !== succeeded)
@@ -290,8 +298,12 @@ function relayTimes(log, sinceEpoch) {
   let firstStart;
   let lastEnd;
   for (const line of readFileSync(log, 'utf8').split('\n')) {
-    if (!line.startsWith('{')) continue;
-    const entry = JSON.parse(line);
+    let entry;
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue; // not a log entry, or the line being written now
+    }
     if (entry.time < sinceEpoch) continue;
     if (entry.msg === 'action started') firstStart ??= entry.time;
     if (entry.msg === 'action ended') lastEnd = entry.time;
