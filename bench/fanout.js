@@ -169,7 +169,7 @@ async function rmmRun(ctx, cli, dataDir, n) {
   const label = `rmm exec, N=${n.toLocaleString('en-US')}`;
   const args = ['exec', '--target', 'name=*', '--concurrency', String(WIDTH), '--data-dir', dataDir];
   const r = await measured(ctx, label, [cli, ...args, '--', 'true'], n);
-  const expected = `Exec complete: ${n} succeeded, 0 failed, 0 timedout, 0 unreachable, 0 cancelled.`;
+  const expected = `Exec complete: ${n} succeeded, 0 failed, 0 timedout, 0 unreachable, 0 expired, 0 cancelled.`;
   if (r.code !== 0 || !r.out.includes(expected)) {
     throw new Error(
       `${label}: exit ${r.code}, expected "${expected}"; output ends:\n${r.out.slice(-3000)}\n${r.stderr.slice(-2000)}`,
