@@ -11,15 +11,14 @@ import {
   existsSync,
   mkdirSync,
   openSync,
-  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startSshd } from '../test/helpers/sshd.ts';
+import { busyTicks, CLK_TCK, cpuTicks, descendants, sshdIdle } from './proc.js';
 
 const WIDTH = 200;
 const ROUNDS = 3;
@@ -27,7 +26,6 @@ const LABEL = 28;
 const SIZES = [200, 1000];
 const PSSH = '/usr/bin/parallel-ssh';
 const TIME = '/usr/bin/time';
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 export async function fanout({ root, work, cli, fmt }) {
   for (const [file, pkg] of [
@@ -171,7 +169,7 @@ async function rmmRun(ctx, cli, dataDir, n) {
   const label = `rmm exec, N=${n.toLocaleString('en-US')}`;
   const args = ['exec', '--target', 'name=*', '--concurrency', String(WIDTH), '--data-dir', dataDir];
   const r = await measured(ctx, label, [cli, ...args, '--', 'true'], n);
-  const expected = `Exec complete: ${n} succeeded, 0 failed, 0 timedout, 0 unreachable, 0 cancelled.`;
+  const expected = `Exec complete: ${n} succeeded, 0 failed, 0 timedout, 0 unreachable, 0 expired, 0 cancelled.`;
   if (r.code !== 0 || !r.out.includes(expected)) {
     throw new Error(
       `${label}: exit ${r.code}, expected "${expected}"; output ends:\n${r.out.slice(-3000)}\n${r.stderr.slice(-2000)}`,
@@ -298,51 +296,8 @@ async function bounded(sshd, command, args, { env, out, timeoutMs, label, sample
   return { code, wallMs, stderr, out: readFileSync(out, 'utf8'), sshdCpuMs, busyMs, treePssMb };
 }
 
-/** utime + stime + cutime + cstime of a process (its reaped children included), in clock ticks. */
-function cpuTicks(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
-}
-
 /** CPU the machine spent during a run on neither the client nor the sshd. */
 const other = (run, clientCpuMs) => Math.max(0, run.busyMs - run.sshdCpuMs - clientCpuMs);
-
-/** The machine's busy CPU (all cores: user, nice, system, irq, softirq, steal) in clock ticks. */
-function busyTicks() {
-  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
-    .split('\n', 1)[0]
-    .split(/\s+/)
-    .map(Number);
-  return user + nice + system + irq + softirq + steal;
-}
-
-/** pid -> parent pid of every process now. */
-function parents() {
-  const map = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      map.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {} // gone meanwhile
-  }
-  return map;
-}
-
-function descendants(pid) {
-  const ppid = parents();
-  const tree = new Set([pid]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [p, parent] of ppid)
-      if (!tree.has(p) && tree.has(parent)) {
-        tree.add(p);
-        grew = true;
-      }
-  }
-  return tree;
-}
 
 function treePss(pid) {
   let kb = 0;
@@ -352,14 +307,4 @@ function treePss(pid) {
     } catch {}
   }
   return kb / 1024;
-}
-
-/** The sshd has reaped every connection of the last run (bounded: 30 s). */
-async function sshdIdle(pid, label) {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (![...parents().values()].includes(pid)) return;
-    await sleep(100);
-  }
-  throw new Error(`${label}: the sshd still has connections 30 s after the run`);
 }

@@ -5,7 +5,8 @@
 //   node --import tsx bench/run.js [--quick] [--only=PART]   (PART: one of PARTS below)
 //     --quick skips the slow `yaml` floor (about 30 s and 1.2 GB); --only runs one part, to iterate.
 //     fanout (bench/fanout.js) needs /usr/sbin/sshd, ssh, parallel-ssh and GNU time: apt-get install
-//     openssh-server openssh-client pssh time; collect (bench/collect.js) needs /usr/sbin/sshd
+//     openssh-server openssh-client pssh time; collect (bench/collect.js) needs /usr/sbin/sshd;
+//     relay (bench/relay.js) needs /usr/sbin/sshd and Debian's nats-server (apt-get install nats-server)
 import { spawnSync } from 'node:child_process';
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -17,6 +18,7 @@ import { generate } from './generate.js';
 import { HOSTILE, writeHostile } from './hostile.js';
 import { ingest } from './ingest.js';
 import { reconcile } from './reconcile.js';
+import { relay } from './relay.js';
 import { REPLAY_FLAG, replayInput } from './replay.js';
 import { smb } from './smb.js';
 import { winrm } from './winrm.js';
@@ -39,6 +41,7 @@ const PARTS = [
   'storm',
   'replay',
   'smb',
+  'relay',
 ];
 // Parts that bring their own input: the 100,000-device input is for validate and reconcile only.
 const OWN_INPUT = PARTS.filter((part) => part !== 'validate' && part !== 'reconcile');
@@ -160,6 +163,7 @@ if (!only || only === 'fanout') await fanout({ root, work, cli, fmt });
 if (!only || only === 'winrm') await winrm({ root, work, cli, fmt });
 if (!only || only === 'collect') await collect({ root, fmt });
 if (!only || only === 'smb') await smb({ fmt });
+if (!only || only === 'relay') await relay({ root, work, cli, fmt });
 
 if (!only || only === 'hostile') {
   // Each hostile input alone in a fresh folder, through `rmm validate`, which must refuse it.

@@ -46,7 +46,7 @@ export async function winrm({ root, work, cli, fmt }) {
       cli,
       ...['exec', '--target', 'name=*', '--concurrency', String(WIDTH), '--data-dir', dataDir, '--', 'true'],
     ]);
-    const expected = `Exec complete: ${n} succeeded, 0 failed, 0 timedout, 0 unreachable, 0 cancelled.`;
+    const expected = `Exec complete: ${n} succeeded, 0 failed, 0 timedout, 0 unreachable, 0 expired, 0 cancelled.`;
     if (!rmm.out.includes(expected))
       throw new Error(`rmm exec: expected "${expected}":\n${rmm.out.slice(-2000)}`);
     for (const r of [bare, rmm]) {

@@ -34,6 +34,14 @@ export const EXPIRY_GRACE_MS = 5 * 60_000;
 
 export type Refusal = 'unknown' | 'other-route' | 'ended';
 
+/**
+ * The ActionIds Delivered or Running through a route. CROSS JOIN keeps Actions the outer loop, read
+ * through its Status index: the few rows in flight. Left to itself SQLite took the route's index on
+ * ActionDeliveries and visited every action the route ever carried, once per pass of rmm exec's wait.
+ */
+export const IN_FLIGHT_SQL = `SELECT a.ActionId FROM Actions a CROSS JOIN ActionDeliveries d ON d.ActionId = a.ActionId
+  WHERE a.Status IN ('Delivered', 'Running') AND d.Transport = ? AND d.Route = ?`;
+
 export function queueStore(db: Db, actor: string) {
   const intent = db.prepare(
     `INSERT INTO ActionDeliveries (ActionId, Transport, Route, ExpiresAt) VALUES (?, ?, ?, ?)
@@ -93,6 +101,8 @@ export function queueStore(db: Db, actor: string) {
        AND NOT EXISTS (SELECT 1 FROM ActionLeases l WHERE l.ActionId = a.ActionId)
      ORDER BY d.ExpiresAt LIMIT ?`,
   );
+
+  const inFlight = db.prepare(IN_FLIGHT_SQL).pluck();
 
   const writeAudit = (action: string, device: string, details: Record<string, unknown>, success: boolean) =>
     audit.run(actor, action, `Device/${device}`, JSON.stringify(details), success ? 1 : 0);
@@ -198,6 +208,11 @@ export function queueStore(db: Db, actor: string) {
     /** The route's reports read so far are acked: nothing owed there. */
     routeAcked(key: QueueKey): void {
       acked.run(key.transport, key.route);
+    },
+
+    /** ActionIds Delivered or Running through the route. */
+    inFlight(key: QueueKey): string[] {
+      return inFlight.all(key.transport, key.route) as string[];
     },
 
     /** Pending rows with an intent that nobody holds, to submit again. */

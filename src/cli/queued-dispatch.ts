@@ -76,9 +76,12 @@ export async function runQueued(jobs: readonly Job[], options: QueuedRunOptions)
   const ids = new Set(jobs.map((j) => j.id));
   const keys = [...new Map(submissions.map((s) => [`${s.key.transport}/${s.key.route}`, s.key])).values()];
   const deadline = options.now() + options.waitMs;
-  // Bounded in time (the deadline; each fetch waits at most 1 s) and in passes. The first pass
-  // collects whatever the route has, heartbeats included, before its liveness is judged.
-  const maxPasses = Math.ceil(options.waitMs / 100) + 1;
+  // Bounded in time (the deadline; each fetch waits at most 1 s) and in passes: one per 100 ms of the
+  // wait, plus two per action, since its started and its finished report may each come in a pass of
+  // their own (a pass returns with the first report: reports that came one by one, faster than one
+  // per 100 ms, used up the passes and ended the wait early). The first pass collects whatever the
+  // route has, heartbeats included, before its liveness is judged.
+  const maxPasses = Math.ceil(options.waitMs / 100) + 1 + 2 * jobs.length;
   for (let pass = 0; pass < maxPasses && options.now() < deadline && !options.signal.aborted; pass++) {
     const open = keys.filter(
       (k) =>
@@ -95,14 +98,7 @@ export async function runQueued(jobs: readonly Job[], options: QueuedRunOptions)
 }
 
 function stillQueued(options: QueuedRunOptions, ids: ReadonlySet<string>, key: QueueKey): number {
-  const rows = options.db
-    .prepare(
-      `SELECT a.ActionId FROM Actions a JOIN ActionDeliveries d ON d.ActionId = a.ActionId
-       WHERE d.Transport = ? AND d.Route = ? AND a.Status IN ('Delivered', 'Running')`,
-    )
-    .pluck()
-    .all(key.transport, key.route) as string[];
-  return rows.filter((id) => ids.has(id)).length;
+  return options.queue.inFlight(key).filter((id) => ids.has(id)).length;
 }
 
 /** Seen within ROUTE_ALIVE_MS (QueueRoutes, written by every collect). */

@@ -1,3 +1,4 @@
+import { jobSignals } from '../actions/job-signals.js';
 import type { CredentialPolicy } from '../credentials/policy.js';
 import type { QueuedAction } from '../plugin/api.js';
 import type { ServiceLog } from '../service/service-log.js';
@@ -55,6 +56,11 @@ export class RelayAgent {
   private readonly lanes: DeviceLanes<Held>;
   private readonly stopping = new AbortController();
   private readonly cancelRuns = new AbortController();
+  /**
+   * Each action runs through its own runner call: given cancelRuns.signal itself, 200 at once put
+   * 200 listeners on it and Node warned (MaxListenersExceededWarning) in the service's log.
+   */
+  private readonly runSignals = jobSignals(this.cancelRuns.signal);
   private readonly running = new Set<Promise<void>>();
   private readonly publisher: OutboxPublisher;
   /** Starts and ends of one turn share a synced commit (group-commit.ts). */
@@ -260,13 +266,14 @@ export class RelayAgent {
       else if (await this.starts.add(item.action)) {
         this.publisher.kick();
         log.info({ action: item.id, device: item.device }, 'action started');
+        const { signal, release } = this.runSignals.open();
         const { finished, end } = await runQueuedAction(item.action, {
           registry: this.o.registry,
           credentials: this.o.credentials,
           store: this.o.store.actions,
-          signal: this.cancelRuns.signal,
+          signal,
           onNotice: (text) => log.warn({}, text),
-        });
+        }).finally(release);
         const report = finishedReport(item.id, this.o.now(), finished);
         await this.ends.add({ id: item.id, device: item.device, type: item.action.type, ...end, report });
         this.publisher.kick();

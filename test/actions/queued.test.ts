@@ -387,6 +387,28 @@ describe('rmm exec through a relay (runQueued)', () => {
     await h.far.stop();
   });
 
+  it('keeps waiting while reports come one per fetch: more passes than --wait / 100 ms when the reports owe them', async () => {
+    // The clock stands still, so only the bound on passes can end the wait: 10 actions owe 20 reports.
+    const h = harness({ perFetch: 1 });
+    await h.far.start();
+    const ids = h.store.create(
+      'exec',
+      Array.from({ length: 10 }, (_, i) => (i % 2 ? 'web-02' : 'web-01')),
+      { command: appendId(8), timeoutMs: 10_000, connectTimeoutMs: 1000 },
+      { priority: 5, owned: true },
+    );
+    const jobs = toJobs(
+      h.store.load(ids),
+      new Map([
+        ['web-01', device('web-01')],
+        ['web-02', device('web-02')],
+      ]),
+    );
+    await runQueued(jobs, options(h, 1000));
+    await h.far.stop();
+    expect(ids.map(status)).toEqual(Array(10).fill('Succeeded'));
+  });
+
   it('a device whose own transport is queued is its own route: its block as options, its secret, a private stateDir', async () => {
     process.env.RMM_TEST_QUEUE_SECRET = 'not-shown-anywhere';
     const opened: NonNullable<FakeQueueOptions['opened']> = [];

@@ -39,6 +39,8 @@ export interface FakeQueueOptions {
   openFails?: string;
   /** Each open() is recorded here: the route, its options, the secret as text, the stateDir. */
   opened?: Array<{ route: string; options: Record<string, unknown>; secret?: string; stateDir?: string }>;
+  /** At most this many reports per fetch, whatever the caller asks: a queue whose reports trickle in. */
+  perFetch?: number;
 }
 
 /** Bytes of stdout and of stderr the far side keeps (the rest is counted). */
@@ -127,7 +129,7 @@ function fakeConnection(options: FakeQueueOptions, route: string): QueueConnecti
         readdirSync(reports)
           .sort()
           .filter((f) => !leased.has(f))
-          .slice(0, max);
+          .slice(0, Math.min(max, options.perFetch ?? max));
       let files = ready();
       if (files.length === 0 && waitMs > 0) {
         await new Promise<void>((resolve) => {

@@ -57,6 +57,19 @@ describe('rmm relay: a batch through NATS to the sshd', () => {
     const result = await relay;
     expect(result.exitCode, result.stderr).toBe(0);
   }, 60_000);
+
+  it('runs more than 10 actions at once without a MaxListenersExceededWarning (one listener on its stop signal)', async () => {
+    // 12 devices, each action sleeping: all 12 run at the same time.
+    const messages = Array.from({ length: 12 }, (_, i) => site.work(`wide-${i}`, 'sleep 0.5'));
+    for (const m of messages) await site.console.submit(RELAY, m);
+    const relay = site.startRelay();
+    await site.collect(allFinished(messages.map((m) => String(m.actionId))));
+    relay.kill('SIGTERM');
+    const result = await relay;
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toContain('"action started"');
+    expect(result.stderr).not.toContain('MaxListenersExceededWarning');
+  }, 60_000);
 });
 
 describe('rmm relay: what it refuses to run', () => {
