@@ -32,6 +32,18 @@ export function queueKeyOf(device: DeviceRecord | undefined, isQueued: IsQueued)
   return undefined;
 }
 
+/**
+ * The routes that are devices (every device whose own transport is queued): collected even when no
+ * action waits there, for the heartbeat that gives the device its LastSeen.
+ */
+export function deviceRouteKeys(devices: Iterable<DeviceRecord>, isQueued: IsQueued): QueueKey[] {
+  const keys: QueueKey[] = [];
+  for (const device of devices)
+    if (isQueued(device.transport.type))
+      keys.push({ transport: device.transport.type as string, route: device.name });
+  return keys;
+}
+
 /** The keys of a transport block that are the core's, not the plugin's options. */
 const CORE_KEYS = new Set(['type', 'credentialRef', 'via']);
 

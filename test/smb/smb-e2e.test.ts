@@ -1,11 +1,13 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
 import { type Smbd, startSmbd } from '../helpers/smbd.js';
-import { queryFile } from '../helpers/sqlite.js';
+import { execFile, queryFile } from '../helpers/sqlite.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * An SMB device through the real CLI (docs/smb.md, "End to end"): rmm apply, rmm smb enroll
@@ -117,4 +119,170 @@ describe('an SMB device through the CLI', () => {
     const listed = await rmm('actions', 'list', '--json');
     expect(listed.stdout).toContain(id);
   }, 120_000);
+
+  it('rmm exec --wait 60s ends in the same command once the consumer has run the job', async () => {
+    const exec = spawnCli(['exec', '--json', '--wait', '60s', '-t', 'name=file-01', '--', 'echo', 'waited'], {
+      cwd,
+      env: env(),
+    });
+    await waitFor('the job on the share', async () => ((await jobsOnShare()).length > 0 ? true : undefined), {
+      timeoutMs: 60_000,
+    });
+    await consume();
+    const done = await exec;
+    expect(done.exitCode, done.stderr).toBe(0);
+    const id = actionIdOf(done.stdout);
+    expect(row(id)?.Status).toBe('Succeeded');
+    expect(JSON.parse(row(id)?.Result ?? '{}')).toMatchObject({ exitCode: 0, stdout: 'waited\n' });
+  }, 120_000);
+
+  it('the heartbeat the consumer rewrites gives the device its LastSeen and Status Online', async () => {
+    execFile(db(), "UPDATE Devices SET LastSeen = NULL, Status = NULL WHERE DeviceId = 'file-01'");
+    const before = new Date(Date.now() - 1000).toISOString().slice(0, 19).replace('T', ' ');
+    await consume();
+    const collected = await rmm('actions', 'collect');
+    expect(collected.exitCode, collected.stderr).toBe(0);
+    const seen = queryFile<{ LastSeen: string | null; Status: string | null }>(
+      db(),
+      "SELECT LastSeen, Status FROM Devices WHERE DeviceId = 'file-01'",
+    )[0];
+    expect(seen?.Status).toBe('Online');
+    expect((seen?.LastSeen ?? '') >= before, `${seen?.LastSeen} >= ${before}`).toBe(true);
+  }, 120_000);
+
+  it('rmm serve --once: the heartbeat keeps the device Online; no monitoring connection marks it Offline', async () => {
+    await consume();
+    const served = await rmm('serve', '--once');
+    expect(served.exitCode, served.stderr).toBe(0);
+    const seen = queryFile<{ Status: string | null }>(
+      db(),
+      "SELECT Status FROM Devices WHERE DeviceId = 'file-01'",
+    )[0];
+    expect(seen?.Status, served.stderr + served.stdout).toBe('Online');
+    // The monitoring cycle leaves it out: a connection would fail (smb has no sessions) and count it
+    // unreachable, and in 5 minutes raise its device-offline alert.
+    const log = served.stdout + served.stderr;
+    expect(log).toContain('collected 1 reports from queued transports');
+    expect(log).not.toMatch(/"unreachable":[1-9]/);
+    expect(queryFile(db(), "SELECT 1 FROM Metrics WHERE DeviceId = 'file-01'")).toEqual([]);
+  }, 120_000);
+
+  it('rmm inventory collect through the share: the collector runs on the device, collect stores it', async () => {
+    const started = await rmm('inventory', 'collect', '--json', '-t', 'name=file-01');
+    expect(started.exitCode, started.stderr).toBe(75);
+    const id = actionIdOf(started.stdout);
+    await consume();
+    const collected = await rmm('actions', 'collect');
+    expect(collected.exitCode, collected.stderr).toBe(0);
+    expect(row(id)?.Status, row(id)?.Result ?? '').toBe('Succeeded');
+    const categories = queryFile<{ n: number }>(
+      db(),
+      "SELECT count(*) AS n FROM Inventory WHERE DeviceId = 'file-01'",
+    )[0];
+    expect(categories?.n).toBeGreaterThan(0);
+    const shown = await rmm('inventory', 'show', 'file-01');
+    expect(shown.exitCode, shown.stderr).toBe(0);
+  }, 180_000);
+
+  it('an expired job is removed from the share and its row ends Expired', async () => {
+    const exec = await rmm(
+      'exec',
+      '--json',
+      '--wait',
+      '0s',
+      '--expire',
+      '1m',
+      '-t',
+      'name=file-01',
+      '--',
+      'echo',
+      'late',
+    );
+    expect(exec.exitCode, exec.stderr).toBe(75);
+    const id = actionIdOf(exec.stdout);
+    expect(await jobsOnShare()).toEqual([`${id}.job`]);
+    // Time is an input: the delivery's deadline is moved past the 5 minutes' grace.
+    execFile(
+      db(),
+      `UPDATE ActionDeliveries SET ExpiresAt = '${new Date(Date.now() - 6 * 60_000).toISOString()}' WHERE ActionId = '${id}'`,
+    );
+    const collected = await rmm('actions', 'collect');
+    expect(collected.exitCode, collected.stderr).toBe(0);
+    expect(collected.stdout).toContain('expired 1');
+    expect(row(id)?.Status).toBe('Expired');
+    expect(await jobsOnShare()).toEqual([]);
+  }, 120_000);
+
+  it('smbd down: the row stays Pending with its intent, and is submitted once the share is back', async () => {
+    await smbd.stop();
+    let id: string;
+    try {
+      const exec = await rmm('exec', '--json', '--wait', '0s', '-t', 'name=file-01', '--', 'echo', 'back');
+      expect(exec.exitCode, exec.stderr).toBe(75);
+      expect(exec.stderr).toContain('smb/file-01: submit failed: //127.0.0.1/rmm$ (port ');
+      expect(exec.stderr).toContain('cannot connect (NT_STATUS_CONNECTION_REFUSED)');
+      expect(exec.stderr).toContain('1 action(s) stay Pending');
+      id = actionIdOf(exec.stdout);
+      expect(exec.stdout).toContain(
+        `"type":"queued-at-end","id":"${id}","device":"file-01","status":"Pending"`,
+      );
+      expect(row(id)?.Status).toBe('Pending');
+      const intent = queryFile<{ Route: string }>(
+        db(),
+        `SELECT Route FROM ActionDeliveries WHERE ActionId = '${id}'`,
+      );
+      expect(intent).toEqual([{ Route: 'file-01' }]);
+      const stillDown = await rmm('actions', 'collect');
+      expect(stillDown.exitCode).toBe(0);
+      expect(stillDown.stdout).toContain('submitted again 0');
+      expect(row(id)?.Status).toBe('Pending');
+    } finally {
+      await smbd.start();
+    }
+    const again = await rmm('actions', 'collect');
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stdout).toContain('submitted again 1');
+    expect(row(id)?.Status).toBe('Delivered');
+    await consume();
+    await rmm('actions', 'collect');
+    expect(row(id)?.Status).toBe('Succeeded');
+  }, 180_000);
+
+  it('a result for an ActionId the console never queued is refused, audited and removed', async () => {
+    const stranger = randomUUID();
+    await mkdir(path.join(smbd.shareDir, 'results'), { recursive: true });
+    await writeFile(
+      path.join(smbd.shareDir, 'results', `${stranger}.json`),
+      JSON.stringify({
+        v: 1,
+        actionId: stranger,
+        status: 'Succeeded',
+        exitCode: 0,
+        stdoutBase64: '',
+        stdoutDropped: 0,
+        stderrBase64: '',
+        stderrDropped: 0,
+        at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        durationMs: 1,
+      }),
+    );
+    const collected = await rmm('actions', 'collect');
+    expect(collected.exitCode, collected.stderr).toBe(0);
+    expect(collected.stderr).toContain(
+      `smb/file-01: refused a finished report about ${stranger}, an action never delivered to it`,
+    );
+    const audit = queryFile<{ Action: string; Success: number }>(
+      db(),
+      `SELECT Action, Success FROM AuditLog WHERE Details LIKE '%${stranger}%'`,
+    );
+    expect(audit).toEqual([{ Action: 'queue.report-refused smb/file-01', Success: 0 }]);
+    expect(queryFile(db(), `SELECT 1 FROM Actions WHERE ActionId = '${stranger}'`)).toEqual([]);
+    expect(await readdir(path.join(smbd.shareDir, 'results'))).toEqual([]);
+  }, 120_000);
 });
+
+async function jobsOnShare(): Promise<string[]> {
+  return (await readdir(path.join(smbd.shareDir, 'queue')).catch(() => [] as string[])).filter((f) =>
+    f.endsWith('.job'),
+  );
+}
