@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -279,6 +279,130 @@ describe('an SMB device through the CLI', () => {
     expect(queryFile(db(), `SELECT 1 FROM Actions WHERE ActionId = '${stranger}'`)).toEqual([]);
     expect(await readdir(path.join(smbd.shareDir, 'results'))).toEqual([]);
   }, 120_000);
+
+  it('rmm actions collect SIGKILLed between applying results and deleting them: the next collect applies none twice', async () => {
+    const ids: string[] = [];
+    for (const word of ['one', 'two']) {
+      const exec = await rmm('exec', '--json', '--wait', '0s', '-t', 'name=file-01', '--', 'echo', word);
+      expect(exec.exitCode, exec.stderr).toBe(75);
+      ids.push(actionIdOf(exec.stdout));
+    }
+    await consume();
+    expect((await readdir(path.join(smbd.shareDir, 'results'))).sort()).toEqual(
+      ids.map((id) => `${id}.json`).sort(),
+    );
+    // Fault injection: an smbclient that passes everything to the real one but hangs on the ack (del),
+    // so the collector is killed after its commit and before the share forgets the results.
+    const wrap = path.join(cwd, 'wrap');
+    const marker = path.join(wrap, 'ack-reached');
+    await mkdir(wrap, { recursive: true });
+    const real = (await execa('sh', ['-c', 'command -v smbclient'])).stdout.trim();
+    await writeFile(
+      path.join(wrap, 'smbclient'),
+      `#!/bin/sh\ninput=$(cat)\ncase "$input" in *"del results/"*) echo $$ > ${marker}; exec sleep 600 ;; esac\nprintf '%s\\n' "$input" | exec ${real} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const collect = spawnCli(['actions', 'collect'], {
+      cwd,
+      env: { ...env(), PATH: `${wrap}:${process.env.PATH}` },
+    });
+    const hung = await waitFor(
+      'the ack to reach smbclient',
+      async () => (await readFile(marker, 'utf8').catch(() => '')).trim() || undefined,
+      { timeoutMs: 60_000 },
+    );
+    expect(ids.map((id) => row(id)?.Status)).toEqual(['Succeeded', 'Succeeded']);
+    process.kill(collect.pid as number, 'SIGKILL');
+    process.kill(Number(hung), 'SIGKILL');
+    expect((await collect).signal).toBe('SIGKILL');
+    expect((await readdir(path.join(smbd.shareDir, 'results'))).length).toBe(2);
+    const owed = () =>
+      queryFile<{ AckOwed: number }>(
+        db(),
+        "SELECT AckOwed FROM QueueRoutes WHERE Transport = 'smb' AND Route = 'file-01'",
+      )[0]?.AckOwed;
+    expect(owed()).toBe(1);
+    const results = ids.map((id) => row(id)?.Result);
+
+    const again = await rmm('actions', 'collect');
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stdout).not.toContain('Succeeded');
+    expect(ids.map((id) => row(id)?.Result)).toEqual(results);
+    for (const id of ids) {
+      const audit = queryFile<{ Action: string }>(
+        db(),
+        `SELECT Action FROM AuditLog WHERE Details LIKE '%${id}%' ORDER BY rowid`,
+      );
+      // Applied once; the second reading of the same result is only recorded as refused (ended).
+      expect(audit.map((a) => a.Action)).toEqual([
+        'action.exec Device/file-01',
+        'queue.report-refused smb/file-01',
+      ]);
+    }
+    expect(await readdir(path.join(smbd.shareDir, 'results'))).toEqual([]);
+    expect(owed()).toBe(0);
+  }, 180_000);
+
+  it('a wrong password: a clear message, the row stays Pending, and the password is nowhere', async () => {
+    const wrong = 'Wrong-Pa55word-e2e';
+    await writeFile(
+      path.join(cwd, 'devices.yaml'),
+      [
+        device(
+          'file-01',
+          `type: smb, user: ${smbd.user}, credentialRef: "env:RMM_SMB_PASSWORD", port: ${smbd.port}`,
+        ),
+        device(
+          'file-02',
+          `type: smb, user: ${smbd.user}, credentialRef: "env:RMM_SMB_WRONG", port: ${smbd.port}`,
+        ),
+      ].join('---\n'),
+    );
+    const applied = await rmm('apply', '-f', 'devices.yaml', '--auto-approve');
+    expect(applied.exitCode, applied.stderr).toBe(0);
+    const exec = spawnCli(['exec', '--json', '--wait', '0s', '-t', 'name=file-02', '--', 'echo', 'x'], {
+      cwd,
+      env: { ...env(), RMM_SMB_WRONG: wrong },
+    });
+    // What anyone on the console could read while it ran: every process's arguments, and
+    // smbclient's environment.
+    let ended = false;
+    void exec.then(() => {
+      ended = true;
+    });
+    let sawSmbclient = 0;
+    for (let i = 0; i < 2000 && !ended; i++) {
+      const ps = await execa('ps', ['-eo', 'pid=,args='], { reject: false });
+      expect(ps.stdout).not.toContain(wrong);
+      for (const line of ps.stdout
+        .split('\n')
+        .filter((l) => /\bsmbclient\b/.test(l) && !l.includes('ps -eo'))) {
+        sawSmbclient++;
+        const pid = line.trim().split(/\s+/)[0];
+        const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
+        expect(environ).not.toContain(wrong);
+      }
+    }
+    const done = await exec;
+    expect(done.exitCode, done.stderr).toBe(75);
+    expect(done.stderr).toContain('smb/file-02: submit failed:');
+    expect(done.stderr).toContain('the share refused the user name or password');
+    expect(done.stdout + done.stderr).not.toContain(wrong);
+    const id = actionIdOf(done.stdout);
+    expect(row(id)?.Status).toBe('Pending');
+    const collected = await runCli(['actions', 'collect'], { cwd, env: { ...env(), RMM_SMB_WRONG: wrong } });
+    expect(collected.stderr).toContain('smb/file-02');
+    expect(collected.stdout + collected.stderr).not.toContain(wrong);
+    // Nothing written on the console or by smbd holds it: the database (and its WAL), the data
+    // folder's other files, smbd's log.
+    const found = await execa('grep', ['-rlF', wrong, path.join(cwd, 'data'), smbd.logPath], {
+      reject: false,
+    });
+    expect(found.stdout).toBe('');
+    expect(found.exitCode).toBe(1);
+    // The wrong password's session setup takes long enough to be seen (2 or 3 snapshots here).
+    expect(sawSmbclient, 'ps never caught smbclient running').toBeGreaterThan(0);
+  }, 180_000);
 });
 
 async function jobsOnShare(): Promise<string[]> {
