@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -299,7 +299,15 @@ describe('an SMB device through the CLI', () => {
     const real = (await execa('sh', ['-c', 'command -v smbclient'])).stdout.trim();
     await writeFile(
       path.join(wrap, 'smbclient'),
-      `#!/bin/sh\ninput=$(cat)\ncase "$input" in *"del results/"*) echo $$ > ${marker}; exec sleep 600 ;; esac\nprintf '%s\\n' "$input" | exec ${real} "$@"\n`,
+      [
+        '#!/bin/sh',
+        'auth=; prev=; for a in "$@"; do [ "$prev" = --authentication-file ] && auth=$a; prev=$a; done',
+        'input=$(cat)',
+        // It reads its credential first, as smbclient does, then hangs.
+        `case "$input" in *"del results/"*) cat "$auth" > /dev/null; echo "$$ $auth" > ${marker}; exec sleep 600 ;; esac`,
+        `printf '%s\\n' "$input" | exec ${real} "$@"`,
+        '',
+      ].join('\n'),
       { mode: 0o755 },
     );
     const collect = spawnCli(['actions', 'collect'], {
@@ -312,9 +320,15 @@ describe('an SMB device through the CLI', () => {
       { timeoutMs: 60_000 },
     );
     expect(ids.map((id) => row(id)?.Status)).toEqual(['Succeeded', 'Succeeded']);
+    const [sleeper, authFile] = hung.split(' ') as [string, string];
     process.kill(collect.pid as number, 'SIGKILL');
-    process.kill(Number(hung), 'SIGKILL');
+    process.kill(Number(sleeper), 'SIGKILL');
     expect((await collect).signal).toBe('SIGKILL');
+    // The killed console could not remove its authentication folder: it holds an empty FIFO, never
+    // a file with the password.
+    expect(await readdir(path.dirname(authFile))).toEqual(['auth']);
+    expect((await lstat(authFile)).isFIFO()).toBe(true);
+    await rm(path.dirname(authFile), { recursive: true, force: true });
     expect((await readdir(path.join(smbd.shareDir, 'results'))).length).toBe(2);
     const owed = () =>
       queryFile<{ AckOwed: number }>(
