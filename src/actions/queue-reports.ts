@@ -29,9 +29,13 @@ export function applyReport(key: QueueKey, report: QueuedReport, context: ApplyC
   const out: Applied = { events: [], notices: [] };
   const where = `${key.transport}/${key.route}`;
   const { queue } = context;
-  queue.routeSeen(key, context.now, report.kind === 'heartbeat' ? (report.detail ?? {}) : undefined);
+  // A relay's reports arrive as it sends them; a device's queue (SMB files) keeps them, so what it
+  // says is as old as the file: a consumer that stopped a day ago is not seen now.
+  const deviceRoute = isDeviceRoute(key, context);
+  const seenAt = deviceRoute ? reportTime(report.at, context.now) : new Date(context.now);
+  queue.routeSeen(key, seenAt.getTime(), report.kind === 'heartbeat' ? (report.detail ?? {}) : undefined);
   if (report.kind === 'heartbeat') {
-    if (isDeviceRoute(key, context)) queue.deviceSeen(key.route, heartbeatTime(report.at, context.now));
+    if (deviceRoute) queue.deviceSeen(key.route, seenAt);
     return out;
   }
   if (report.kind === 'invalid') {
@@ -132,7 +136,7 @@ function isDeviceRoute(key: QueueKey, context: ApplyContext): boolean {
 }
 
 /** When the far side says it was alive: never later than now (its clock cannot keep it Online). */
-function heartbeatTime(at: string, now: number): Date {
+function reportTime(at: string, now: number): Date {
   const t = Date.parse(at);
   return new Date(Number.isNaN(t) ? now : Math.min(t, now));
 }

@@ -83,6 +83,27 @@ describe('an SMB device through the CLI', () => {
     expect((seen?.LastSeen ?? '') >= before, `${seen?.LastSeen} >= ${before}`).toBe(true);
   }, 120_000);
 
+  it("a heartbeat left by a consumer that stopped long ago: the device's LastSeen is its time, and the route is not connected", async () => {
+    const stoppedAt = new Date(Date.now() - 10 * 60_000);
+    execFile(w.db(), "UPDATE Devices SET LastSeen = NULL, Status = NULL WHERE DeviceId = 'file-01'");
+    execFile(w.db(), 'DELETE FROM QueueRoutes');
+    await writeFile(
+      path.join(w.smbd.shareDir, 'heartbeat'),
+      JSON.stringify({ v: 1, at: stoppedAt.toISOString(), device: 'file-01', consumer: 'sh', version: '1' }),
+    );
+    const collected = await w.rmm('actions', 'collect');
+    expect(collected.exitCode, collected.stderr).toBe(0);
+    const seen = queryFile<{ LastSeen: string | null }>(
+      w.db(),
+      "SELECT LastSeen FROM Devices WHERE DeviceId = 'file-01'",
+    )[0];
+    expect(seen?.LastSeen).toBe(stoppedAt.toISOString().slice(0, 19).replace('T', ' '));
+    const status = JSON.parse((await w.rmm('status', '--json')).stdout);
+    expect(status.relays).toEqual([
+      expect.objectContaining({ route: 'file-01', connected: false, lastSeenAt: stoppedAt.getTime() }),
+    ]);
+  }, 120_000);
+
   it('rmm serve --once: the heartbeat keeps the device Online; no monitoring connection marks it Offline', async () => {
     await w.consume();
     const served = await w.rmm('serve', '--once');
