@@ -23,6 +23,9 @@ export interface CollectContext extends Omit<ApplyContext, 'now'> {
   signal?: AbortSignal;
 }
 
+/** Routes collected at once. */
+export const ROUTES_AT_ONCE = 16;
+
 export interface CollectSummary {
   reports: number;
   /** Routes that could not be opened or read, with why. */
@@ -36,47 +39,51 @@ export async function collectReports(
   const summary: CollectSummary = { reports: 0, problems: [] };
   const batchSize = context.batchSize ?? 256;
   const maxBatches = context.maxBatches ?? 64;
-  await Promise.all(
-    keys.map(async (key) => {
-      const route = await context.routes.open(key);
-      if ('problem' in route) {
-        summary.problems.push(route.problem);
+  const left = [...keys];
+  // A bounded number of routes at once: device routes (SMB shares) can be many, each its own process.
+  const worker = async () => {
+    for (let key = left.shift(); key !== undefined; key = left.shift()) await collectRoute(key);
+  };
+  const collectRoute = async (key: QueueKey) => {
+    const route = await context.routes.open(key);
+    if ('problem' in route) {
+      summary.problems.push(route.problem);
+      return;
+    }
+    let ackFailed = false;
+    // Nothing left unacked on this route: the mark a stopped collector leaves is cleared.
+    const drained = () => {
+      if (!ackFailed) context.queue.routeAcked(key);
+    };
+    for (let batch = 0; batch < maxBatches && !context.signal?.aborted; batch++) {
+      let received: ReceivedReport[];
+      try {
+        received = await route.connection.fetch({
+          max: batchSize,
+          waitMs: context.waitMs ?? 0,
+          ...(context.signal ? { signal: context.signal } : {}),
+        });
+      } catch (error) {
+        summary.problems.push(`${key.transport}/${key.route}: fetch failed: ${(error as Error).message}`);
+        await context.routes.forget(key);
         return;
       }
-      let ackFailed = false;
-      // Nothing left unacked on this route: the mark a stopped collector leaves is cleared.
-      const drained = () => {
-        if (!ackFailed) context.queue.routeAcked(key);
-      };
-      for (let batch = 0; batch < maxBatches && !context.signal?.aborted; batch++) {
-        let received: ReceivedReport[];
-        try {
-          received = await route.connection.fetch({
-            max: batchSize,
-            waitMs: context.waitMs ?? 0,
-            ...(context.signal ? { signal: context.signal } : {}),
-          });
-        } catch (error) {
-          summary.problems.push(`${key.transport}/${key.route}: fetch failed: ${(error as Error).message}`);
-          await context.routes.forget(key);
-          return;
-        }
-        if (received.length === 0) return drained();
-        const now = context.now();
-        const applied = context.queue.transaction(() =>
-          received.map((r) => applyReport(key, r.report, { ...context, now })),
-        );
-        // Acked once committed: a report lost here comes back and is applied again, harmlessly.
-        await route.connection.ack(received).catch((error: unknown) => {
-          ackFailed = true;
-          summary.problems.push(`${key.transport}/${key.route}: ack failed: ${(error as Error).message}`);
-        });
-        summary.reports += received.length;
-        emit(applied, context);
-        if (received.length < batchSize) return drained();
-      }
-    }),
-  );
+      if (received.length === 0) return drained();
+      const now = context.now();
+      const applied = context.queue.transaction(() =>
+        received.map((r) => applyReport(key, r.report, { ...context, now })),
+      );
+      // Acked once committed: a report lost here comes back and is applied again, harmlessly.
+      await route.connection.ack(received).catch((error: unknown) => {
+        ackFailed = true;
+        summary.problems.push(`${key.transport}/${key.route}: ack failed: ${(error as Error).message}`);
+      });
+      summary.reports += received.length;
+      emit(applied, context);
+      if (received.length < batchSize) return drained();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ROUTES_AT_ONCE, keys.length) }, worker));
   return summary;
 }
 

@@ -100,7 +100,7 @@ async function openRoute(
   if (config.credentialRef !== undefined) secret = resolveSecret(config.credentialRef, options.credentials);
   const stateDir = options.dataDir && privateDataFolder(options.dataDir, 'transports', key.transport);
   const connection = await transport.queue.open(
-    { name: key.route, options: routeOptions },
+    { name: key.route, options: routeOptions, ...(config.device ? { device: config.device } : {}) },
     {
       ...(secret ? { secret } : {}),
       ...(stateDir ? { stateDir } : {}),

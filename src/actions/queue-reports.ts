@@ -29,8 +29,15 @@ export function applyReport(key: QueueKey, report: QueuedReport, context: ApplyC
   const out: Applied = { events: [], notices: [] };
   const where = `${key.transport}/${key.route}`;
   const { queue } = context;
-  queue.routeSeen(key, context.now, report.kind === 'heartbeat' ? (report.detail ?? {}) : undefined);
-  if (report.kind === 'heartbeat') return out;
+  // A relay's reports arrive as it sends them; a device's queue (SMB files) keeps them, so what it
+  // says is as old as the file: a consumer that stopped a day ago is not seen now.
+  const deviceRoute = isDeviceRoute(key, context);
+  const seenAt = deviceRoute ? reportTime(report.at, context.now) : new Date(context.now);
+  queue.routeSeen(key, seenAt.getTime(), report.kind === 'heartbeat' ? (report.detail ?? {}) : undefined);
+  if (report.kind === 'heartbeat') {
+    if (deviceRoute) queue.deviceSeen(key.route, seenAt);
+    return out;
+  }
   if (report.kind === 'invalid') {
     queue.auditRefused(key, { problem: report.problem });
     out.notices.push(`${where}: a report could not be read and was dropped: ${report.problem}`);
@@ -121,4 +128,15 @@ function eventOf(row: QueuedRow, status: ActionStatus, result: ActionResult): Ac
   else if (result.stdout !== undefined) event.stdout = result.stdout;
   if (result.stderr !== undefined) event.stderr = result.stderr;
   return event;
+}
+
+/** A device's own route (queue-routing.ts): the device of that name is of the route's transport. */
+function isDeviceRoute(key: QueueKey, context: ApplyContext): boolean {
+  return context.devices().get(key.route)?.transport.type === key.transport;
+}
+
+/** When the far side says it was alive: never later than now (its clock cannot keep it Online). */
+function reportTime(at: string, now: number): Date {
+  const t = Date.parse(at);
+  return new Date(Number.isNaN(t) ? now : Math.min(t, now));
 }

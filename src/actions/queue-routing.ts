@@ -32,10 +32,25 @@ export function queueKeyOf(device: DeviceRecord | undefined, isQueued: IsQueued)
   return undefined;
 }
 
+/**
+ * The routes that are devices (every device whose own transport is queued): collected even when no
+ * action waits there, for the heartbeat that gives the device its LastSeen.
+ */
+export function deviceRouteKeys(devices: Iterable<DeviceRecord>, isQueued: IsQueued): QueueKey[] {
+  const keys: QueueKey[] = [];
+  for (const device of devices)
+    if (isQueued(device.transport.type))
+      keys.push({ transport: device.transport.type as string, route: device.name });
+  return keys;
+}
+
 /** The keys of a transport block that are the core's, not the plugin's options. */
 const CORE_KEYS = new Set(['type', 'credentialRef', 'via']);
 
-/** A device's own route: its transport block as the route's options, its credentialRef as the secret. */
+/**
+ * A device's own route: its transport block as the route's options, its credentialRef as the secret,
+ * and the device itself (its address is where the queue is unless the block says otherwise).
+ */
 export function deviceRouteConfig(device: DeviceRecord): QueueRouteConfig {
   const options = Object.fromEntries(Object.entries(device.transport).filter(([key]) => !CORE_KEYS.has(key)));
   const ref = device.transport.credentialRef;
@@ -45,6 +60,7 @@ export function deviceRouteConfig(device: DeviceRecord): QueueRouteConfig {
     options,
     ...(typeof ref === 'string' ? { credentialRef: ref } : {}),
     expirySeconds: DEFAULT_ACTION_EXPIRY_SECONDS,
+    device: { name: device.name, host: device.host, os: device.os },
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Db } from '../state/connection.js';
+import { sqliteTime } from './schedule.js';
 import type { ActionResult, ActionRow, ActionStatus } from './store.js';
 
 /**
@@ -82,6 +83,10 @@ export function queueStore(db: Db, actor: string) {
     `INSERT INTO QueueRoutes (Transport, Route, LastSeenAt, LastDetail, AckOwed) VALUES (?, ?, ?, ?, 1)
      ON CONFLICT (Transport, Route) DO UPDATE SET LastSeenAt = max(LastSeenAt, excluded.LastSeenAt),
        LastDetail = coalesce(excluded.LastDetail, LastDetail), AckOwed = 1`,
+  );
+  // Observed state, never written by apply: a device route's heartbeat says when its consumer last ran.
+  const deviceSeen = db.prepare(
+    `UPDATE Devices SET LastSeen = max(coalesce(LastSeen, ''), ?), Status = 'Online' WHERE DeviceId = ?`,
   );
   const acked = db.prepare(
     'UPDATE QueueRoutes SET AckOwed = 0 WHERE Transport = ? AND Route = ? AND AckOwed = 1',
@@ -203,6 +208,11 @@ export function queueStore(db: Db, actor: string) {
 
     routeSeen(key: QueueKey, at: number, detail?: Record<string, unknown>): void {
       seen.run(key.transport, key.route, at, detail === undefined ? null : JSON.stringify(detail));
+    },
+
+    /** A device route's far side ran at `at` (its heartbeat): the device's LastSeen and Status Online. */
+    deviceSeen(device: string, at: Date): void {
+      deviceSeen.run(sqliteTime(at), device);
     },
 
     /** The route's reports read so far are acked: nothing owed there. */

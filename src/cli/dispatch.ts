@@ -142,7 +142,13 @@ export async function dispatch(jobs: readonly Job[], options: DispatchOptions): 
     const rows = options.store.load(jobs.map((j) => j.id));
     for (const row of rows) summary[row.Status]++;
     summary.Pending = rows.filter((r) => r.Status === 'Pending').length;
-    const waiting = rows.filter((r) => r.Status === 'Delivered' || r.Status === 'Running');
+    // A Pending row with a delivery intent is the queue's too (its route was down): submitted later.
+    const waiting = rows.filter(
+      (r) =>
+        r.Status === 'Delivered' ||
+        r.Status === 'Running' ||
+        (r.Status === 'Pending' && queue.row(r.ActionId) !== undefined),
+    );
     output.done(summary, stillQueuedOf(waiting, queue));
     if (waiting.length > 0 && !options.json) writeStderr(stillQueuedLines(waiting).join('\n'));
     if (controller.signal.aborted) return ExitCode.cancelled;

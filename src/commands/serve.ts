@@ -3,6 +3,7 @@ import { Flags } from '@oclif/core';
 import { BUSY_RETRY_DELAYS_MS, isBusy, lockedBeforeRun } from '../actions/busy.js';
 import { actionHooks } from '../actions/hooks.js';
 import { openQueue } from '../actions/open-queue.js';
+import { queuedTransports } from '../actions/queue-routing.js';
 import { queueStore } from '../actions/queue-store.js';
 import { isAlive } from '../actions/recover.js';
 import { THIS_RUNNER } from '../actions/store.js';
@@ -147,11 +148,14 @@ export default class Serve extends RmmCommand {
         random: Math.random,
         log,
       });
+      // A device whose own transport is queued (an SMB share) has no session to monitor through:
+      // its heartbeat (the queue pass) gives its LastSeen and Status instead.
+      const isQueued = queuedTransports(registry);
       const cycle = new CollectingCycle({
         pool,
         specs: metricSpecs(),
         plan: () => ({
-          devices: service?.fleet?.devices ?? [],
+          devices: (service?.fleet?.devices ?? []).filter((d) => !isQueued(d.transport.type)),
           monitors: service?.fleet?.monitors ?? new Map(),
         }),
         samples: storedSampleSink(metrics, { pause, log }),

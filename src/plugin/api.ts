@@ -194,6 +194,12 @@ export interface QueueRoute {
   name: string;
   /** The route's options as declared (without credentialRef), validated against optionsSchema. */
   options: Record<string, unknown>;
+  /**
+   * Set for a device route (`routes: 'device'`): the device the route is, so a transport can default
+   * where its queue is (the SMB share's host) to the device's address, which the transport block
+   * does not hold. Never set for a declared route (a Relay serves many devices).
+   */
+  device?: EnrollmentDevice;
 }
 
 export interface QueueOpenOptions {

@@ -1,5 +1,11 @@
 import { type RouteOpener, routeOpener } from '../actions/queue-open.js';
-import { type IsQueued, queuedTransports, queueKeyOf, routeConfigOf } from '../actions/queue-routing.js';
+import {
+  deviceRouteKeys,
+  type IsQueued,
+  queuedTransports,
+  queueKeyOf,
+  routeConfigOf,
+} from '../actions/queue-routing.js';
 import { runQueueStep } from '../actions/queue-step.js';
 import type { QueueStore } from '../actions/queue-store.js';
 import { type QueuedSubmission, submitQueued } from '../actions/queue-submit.js';
@@ -42,6 +48,12 @@ export interface QueuedStepOptions {
 /** The same warning (a route that cannot be opened) is logged at most this often. */
 export const REPEAT_WARNING_MS = 60_000;
 
+/**
+ * Device routes with nothing of ours waiting are read this often, for their heartbeat (an SMB
+ * consumer rewrites it once a minute): not each tick, which would be one smbclient per device.
+ */
+export const DEVICE_HEARTBEAT_MS = 60_000;
+
 export class QueuedStep {
   readonly #o: QueuedStepOptions;
   readonly #isQueued: IsQueued;
@@ -50,6 +62,8 @@ export class QueuedStep {
   #routes: { opener: RouteOpener; declared: ReadonlyMap<string, QueueRouteConfig> } | undefined;
   /** When each warning was last logged: a route down for an hour is said once a minute, not each tick. */
   readonly #warned = new Map<string, number>();
+  /** When the idle device routes were last read (DEVICE_HEARTBEAT_MS). */
+  #devicesReadAt: number | undefined;
 
   constructor(options: QueuedStepOptions) {
     this.#o = options;
@@ -121,7 +135,10 @@ export class QueuedStep {
       ...this.#o,
       routes,
       signal,
-      declared: [...declared.values()].map((r) => ({ transport: r.transport, route: r.name })),
+      declared: [
+        ...[...declared.values()].map((r) => ({ transport: r.transport, route: r.name })),
+        ...this.#deviceRoutesDue(),
+      ],
       onEvent: (event: ActionEvent) => logQueuedAction(log, event),
       onNotice: (text: string) => this.#warn(text),
     };
@@ -138,6 +155,13 @@ export class QueuedStep {
         { reports: collected.reports, resubmitted: resubmitted.delivered, expired },
         `collected ${collected.reports} reports from queued transports`,
       );
+  }
+
+  #deviceRoutesDue() {
+    const now = this.#o.now();
+    if (this.#devicesReadAt !== undefined && now - this.#devicesReadAt < DEVICE_HEARTBEAT_MS) return [];
+    this.#devicesReadAt = now;
+    return deviceRouteKeys(this.#o.devices().values(), this.#isQueued);
   }
 
   #warn(text: string): void {

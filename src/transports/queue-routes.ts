@@ -1,5 +1,6 @@
 import { durationSeconds } from '../duration.js';
 import type { ResourceView } from '../engine/resource-view.js';
+import type { EnrollmentDevice } from '../plugin/api.js';
 import type { Db } from '../state/connection.js';
 import { readStoredResources } from '../state/resource-store.js';
 import { RELAY_TRANSPORT } from './device-route.js';
@@ -17,6 +18,8 @@ export interface QueueRouteConfig {
   credentialRef?: string;
   /** How long an action queued through the route may wait before it expires (default 24 h). */
   expirySeconds: number;
+  /** A device route's device (queue-routing.ts), handed to the transport as QueueRoute.device. */
+  device?: EnrollmentDevice;
 }
 
 export const DEFAULT_ACTION_EXPIRY_SECONDS = 24 * 3600;

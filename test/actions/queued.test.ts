@@ -409,7 +409,7 @@ describe('rmm exec through a relay (runQueued)', () => {
     expect(ids.map(status)).toEqual(Array(10).fill('Succeeded'));
   });
 
-  it('a device whose own transport is queued is its own route: its block as options, its secret, a private stateDir', async () => {
+  it('a device whose own transport is queued is its own route: its block as options, its secret, a private stateDir, the device itself', async () => {
     process.env.RMM_TEST_QUEUE_SECRET = 'not-shown-anywhere';
     const opened: NonNullable<FakeQueueOptions['opened']> = [];
     const h = harness({ opened });
@@ -446,7 +446,13 @@ describe('rmm exec through a relay (runQueued)', () => {
     ]);
     const stateDir = path.join(dir, `data${n}`, 'transports', 'fakequeue');
     expect(opened).toEqual([
-      { route: 'smb-01', options: { region: 'eu' }, secret: 'not-shown-anywhere', stateDir },
+      {
+        route: 'smb-01',
+        options: { region: 'eu' },
+        secret: 'not-shown-anywhere',
+        stateDir,
+        device: { name: 'smb-01', host: '127.0.0.1', os: 'linux' },
+      },
     ]);
     expect(statSync(stateDir).mode & 0o777).toBe(0o700);
     expect(JSON.stringify(db.prepare('SELECT * FROM Actions').all())).not.toContain('not-shown-anywhere');

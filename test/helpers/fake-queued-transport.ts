@@ -16,6 +16,7 @@ import type {
   QueuedAction,
   QueuedReport,
   QueuedTransport,
+  QueueRoute,
   ReceivedReport,
   SubmitOutcome,
   Transport,
@@ -38,7 +39,13 @@ export interface FakeQueueOptions {
   /** open() fails with this message. */
   openFails?: string;
   /** Each open() is recorded here: the route, its options, the secret as text, the stateDir. */
-  opened?: Array<{ route: string; options: Record<string, unknown>; secret?: string; stateDir?: string }>;
+  opened?: Array<{
+    route: string;
+    options: Record<string, unknown>;
+    secret?: string;
+    stateDir?: string;
+    device?: QueueRoute['device'];
+  }>;
   /** At most this many reports per fetch, whatever the caller asks: a queue whose reports trickle in. */
   perFetch?: number;
 }
@@ -75,6 +82,7 @@ export function fakeQueuedTransport(options: FakeQueueOptions): Transport {
         options: route.options,
         ...(how.secret ? { secret: how.secret.revealText() } : {}),
         ...(how.stateDir ? { stateDir: how.stateDir } : {}),
+        ...(route.device ? { device: route.device } : {}),
       });
       return fakeConnection(options, route.name);
     },

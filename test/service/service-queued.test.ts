@@ -10,7 +10,12 @@ import type { Service } from '../../src/service/service.js';
 import { memoryLog } from '../../src/service/service-log.js';
 import type { Db } from '../../src/state/connection.js';
 import type { QueueRouteConfig } from '../../src/transports/queue-routes.js';
-import { type FakeQueueOptions, fakeFarSide, fakeQueuedTransport } from '../helpers/fake-queued-transport.js';
+import {
+  type FakeQueueOptions,
+  fakeFarSide,
+  fakeQueuedTransport,
+  writeReport,
+} from '../helpers/fake-queued-transport.js';
 import { consoleDb, declare, serviceOn } from './helpers.js';
 
 /**
@@ -140,10 +145,12 @@ describe('rmm serve with queued transports', () => {
     }
     expect(status(id)).toBe('Pending');
     const said = queueLog.lines.filter((l) => l.message.includes('share unreachable'));
-    // Thirteen passes over 60 s: submitting and collecting each say it at 0 s, and again at 60 s.
+    // Thirteen passes over 60 s: submitting and collecting each say it at 0 s, and again at 60 s;
+    // box-02, an idle device route, is read for its heartbeat at 0 s and 60 s too.
     const once = [
       'fakequeue/box-01: cannot be opened: share unreachable; 1 action(s) stay Pending, to be submitted again by rmm serve or rmm actions collect',
       'fakequeue/box-01: cannot be opened: share unreachable',
+      'fakequeue/box-02: cannot be opened: share unreachable',
     ];
     expect(said.map((l) => l.message)).toEqual([...once, ...once]);
     expect(said.every((l) => l.level === 'warn')).toBe(true);
@@ -163,5 +170,38 @@ describe('rmm serve with queued transports', () => {
     expect(db.prepare('SELECT count(*) FROM ActionDeliveries').pluck().get()).toBe(1);
     expect(db.prepare('SELECT count(*) FROM ActionLeases').pluck().get()).toBe(0);
     expect(queueLog.lines.some((l) => /box-01: submit failed: .*stay Pending/.test(l.message))).toBe(true);
+  });
+
+  it("a device route's heartbeat gives the device its LastSeen and Status Online; idle device routes are read once a minute", async () => {
+    const clock = { time: T0 };
+    const { service } = serveWithQueue(clock);
+    const seen = () =>
+      db.prepare("SELECT LastSeen, Status FROM Devices WHERE DeviceId = 'box-01'").get() as {
+        LastSeen: string | null;
+        Status: string | null;
+      };
+    const heartbeat = (at: number) =>
+      writeReport(qdir, 'box-01', { kind: 'heartbeat', at: new Date(at).toISOString(), detail: {} });
+    heartbeat(T0 - 1000);
+    await service.tick();
+    await service.idle();
+    expect(seen()).toEqual({ LastSeen: '2026-12-03 09:59:59', Status: 'Online' });
+    // Nothing of ours waits there: the next read is a minute after the last, not each tick.
+    clock.time = T0 + 30_000;
+    heartbeat(clock.time);
+    await service.tick();
+    await service.idle();
+    expect(seen().LastSeen).toBe('2026-12-03 09:59:59');
+    clock.time = T0 + 60_000;
+    await service.tick();
+    await service.idle();
+    expect(seen().LastSeen).toBe('2026-12-03 10:00:30');
+    // A heartbeat from the device's future is taken as now.
+    heartbeat(T0 + DAY);
+    clock.time = T0 + 120_000;
+    await service.tick();
+    await service.idle();
+    expect(seen().LastSeen).toBe('2026-12-03 10:02:00');
+    await service.stop('done');
   });
 });

@@ -1,6 +1,6 @@
 /** A device's spec.transport for `type: smb`, after validation against optionsSchema. */
 export interface SmbOptions {
-  /** Set by the core from the device's address when the block leaves it out. */
+  /** Where the share is; without it, the device's address (QueueRoute.device.host). */
   host?: string;
   port?: number;
   share?: string;

@@ -1,6 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import type { Fail, Secret } from 'rmm/plugin';
 
@@ -24,8 +26,8 @@ export interface SmbclientRun {
 /**
  * Runs one smbclient process for a batch of commands (put, rename, ls, get, del). Commands go in on
  * stdin, not as -c: no length limit, and not in `ps`. The credential goes in through an
- * authentication file created 0600 in a fresh private folder and removed once smbclient exits, so
- * it is never on a command line or in any environment. A batch whose connection failed is a
+ * authentication file that is a FIFO (0600, in a fresh private folder, removed once smbclient
+ * exits), so it is never on a command line, in any environment, or at rest on disk. A batch whose connection failed is a
  * TransportError (without the password); failures of single commands are returned for the caller.
  */
 export async function runSmbclient(
@@ -45,8 +47,11 @@ export async function runSmbclient(
     const authFile = path.join(folder, 'auth');
     const lines = [`username = ${address.user}`, `password = ${password}`];
     if (address.domain) lines.push(`domain = ${address.domain}`);
-    await writeFile(authFile, `${lines.join('\n')}\n`, { mode: 0o600, flag: 'wx' });
-    const child = await execa(
+    await execa('mkfifo', ['-m', '600', authFile], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      extendEnv: false,
+    });
+    const running = execa(
       'smbclient',
       [
         `//${address.host}/${address.share}`,
@@ -71,6 +76,21 @@ export async function runSmbclient(
         extendEnv: false,
       },
     );
+    const ended = { ended: false };
+    // A FIFO that cannot be written would leave smbclient waiting on it: stopped, and said.
+    const feeding = feedFifo(authFile, `${lines.join('\n')}\n`, ended, options.timeoutMs).then(
+      () => undefined,
+      (error: NodeJS.ErrnoException) => {
+        running.kill();
+        return error.code ?? 'error';
+      },
+    );
+    const child = await running.finally(() => {
+      ended.ended = true;
+    });
+    const feedProblem = await feeding;
+    if (feedProblem)
+      throw options.fail('protocol', `${where}: could not hand smbclient its credential (${feedProblem})`);
     // Each stream whole, one after the other: interleaved, a chunk of one can split a line of the other.
     const output = `${child.stdout}\n${child.stderr}`.replaceAll(password, '***');
     if (child.timedOut)
@@ -86,6 +106,32 @@ export async function runSmbclient(
     return { output, failures: output.split('\n').filter((line) => line.startsWith('NT_STATUS_')) };
   } finally {
     await rm(folder, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The authentication file is a FIFO (mode 0600, in a fresh 0700 folder): smbclient reads the
+ * credential through it once and it never rests on disk, so a console killed (SIGKILL) while
+ * smbclient runs leaves an empty pipe behind, not the password. The FIFO is opened for writing
+ * without blocking (a blocking open would hold one of libuv's four threads until smbclient reads,
+ * or for ever if it never does), tried until smbclient has it open, bounded by `until` and a count.
+ */
+async function feedFifo(fifo: string, content: string, until: { ended: boolean }, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; attempt < 100_000 && !until.ended && Date.now() < deadline; attempt++) {
+    const writer = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'ENXIO') return undefined; // no reader yet
+      throw error;
+    });
+    if (writer) {
+      try {
+        await writer.writeFile(content); // a few dozen bytes: one write, within the pipe's buffer
+      } finally {
+        await writer.close();
+      }
+      return;
+    }
+    await sleep(Math.min(1 + attempt, 10));
   }
 }
 

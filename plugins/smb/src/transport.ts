@@ -5,6 +5,9 @@ import { optionsSchema, type SmbOptions } from './options.js';
 import { smbQueueConnection } from './queue-connection.js';
 import { loadSigningKey } from './signing-key.js';
 
+/** The options schema's pattern for `host`, also held against the device's address. */
+const HOST = new RegExp(optionsSchema.properties.host.pattern);
+
 export interface SmbTransportSettings {
   /** How long fetch waits between looks at results/ while waitMs lasts. */
   pollIntervalMs?: number;
@@ -45,13 +48,17 @@ async function open(
   fail: Fail,
 ) {
   const opts = route.options as SmbOptions;
-  if (!opts.host) throw fail('protocol', `${route.name}: no host for the SMB share`);
+  // The block may name the share's host; else it is the device's own address (a device route).
+  const host = opts.host ?? route.device?.host;
+  if (!host) throw fail('protocol', `${route.name}: no host for the SMB share`);
+  if (!HOST.test(host))
+    throw fail('protocol', `${route.name}: ${JSON.stringify(host)} is not a host smbclient can be given`);
   if (!opts.user) throw fail('auth-failed', `${route.name}: the smb transport block names no user`);
   if (!options.stateDir)
     throw fail('protocol', `${route.name}: the SMB queue needs the console's state folder (its signing key)`);
   return smbQueueConnection({
     address: {
-      host: opts.host,
+      host,
       port: opts.port ?? 445,
       share: opts.share ?? 'rmm$',
       user: opts.user,

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { actionHooks } from '../../actions/hooks.js';
 import { routeOpener } from '../../actions/queue-open.js';
+import { deviceRouteKeys, queuedTransports } from '../../actions/queue-routing.js';
 import { runQueueStep } from '../../actions/queue-step.js';
 import { queueStore } from '../../actions/queue-store.js';
 import { devicesByName } from '../../actions/targets.js';
@@ -17,7 +18,7 @@ export default class ActionsCollect extends RmmCommand {
   static override summary = 'Collect the results relays reported, once: what rmm serve does each tick.';
 
   static override description = [
-    'For every relay (queue route) declared or still holding actions: submits again the actions a stopped rmm left with a delivery intent (same ActionId: the queue and the relay dedupe), records the reports waiting (started, finished, heartbeats) until none wait or --wait passes, and ends Expired the actions still queued 5 minutes past their deadline (withdrawn from the queue first). Each action that ends is printed. A report about an action that relay was never sent is refused, logged in AuditLog and dropped.',
+    'For every relay (queue route) declared or still holding actions, and every device with a queue of its own (an SMB share, read for its heartbeat too): submits again the actions a stopped rmm left with a delivery intent (same ActionId: the queue and the relay dedupe), records the reports waiting (started, finished, heartbeats) until none wait or --wait passes, and ends Expired the actions still queued 5 minutes past their deadline (withdrawn from the queue first). Each action that ends is printed. A report about an action that relay was never sent is refused, logged in AuditLog and dropped.',
     'Exit codes: 0 done (problems with a route are said on stderr), 1 an error, 64 bad flags.',
   ].join('\n\n');
 
@@ -65,7 +66,10 @@ export default class ActionsCollect extends RmmCommand {
         routes,
         hooks: actionHooks(db),
         devices: devicesNow,
-        declared: [...declared.values()].map((r) => ({ transport: r.transport, route: r.name })),
+        declared: [
+          ...[...declared.values()].map((r) => ({ transport: r.transport, route: r.name })),
+          ...deviceRouteKeys(devicesNow().values(), queuedTransports(registry)),
+        ],
         now: Date.now,
         waitMs: wait * 1000,
         onEvent: (e) => {
