@@ -1,8 +1,7 @@
-import type { ValidateFunction } from 'ajv';
 import type { CredentialPolicy } from '../credentials/policy.js';
 import type { QueueConnection, Secret } from '../plugin/api.js';
 import { privateDataFolder } from '../private-files.js';
-import { pluginSchemaAjv } from '../resources/ajv.js';
+import { optionsMismatch, optionsValidator } from '../transports/options-validator.js';
 import type { QueueRouteConfig } from '../transports/queue-routes.js';
 import type { TransportRegistry } from '../transports/registry.js';
 import { routeConfigOf } from './queue-routing.js';
@@ -40,14 +39,12 @@ export interface RouteOpener {
 
 export function routeOpener(options: RouteOpenerOptions): RouteOpener {
   const opened = new Map<string, Promise<OpenedRoute>>();
-  // One compiled schema per transport: device routes (SMB) are one route per device.
-  const validators = new Map<string, ValidateFunction>();
   const id = (key: QueueKey) => `${key.transport}/${key.route}`;
   return {
     open(key) {
       let route = opened.get(id(key));
       if (!route) {
-        route = openRoute(key, options, validators).catch((error: unknown) => ({
+        route = openRoute(key, options).catch((error: unknown) => ({
           problem: `${id(key)}: cannot be opened: ${(error as Error).message}`,
         }));
         opened.set(id(key), route);
@@ -69,11 +66,7 @@ export function routeOpener(options: RouteOpenerOptions): RouteOpener {
   };
 }
 
-async function openRoute(
-  key: QueueKey,
-  options: RouteOpenerOptions,
-  validators: Map<string, ValidateFunction>,
-): Promise<OpenedRoute> {
+async function openRoute(key: QueueKey, options: RouteOpenerOptions): Promise<OpenedRoute> {
   const where = `${key.transport}/${key.route}`;
   const config = routeConfigOf(key, options.routes, options.devices);
   if (!config)
@@ -86,16 +79,12 @@ async function openRoute(
   const { transport, plugin } = registered;
   if (!transport.capabilities.queued || !transport.queue)
     return { problem: `${where}: plugin ${plugin}: transport "${key.transport}" is not a queued transport` };
-  let validate = validators.get(key.transport);
-  if (!validate) {
-    validate = pluginSchemaAjv().compile(transport.optionsSchema);
-    validators.set(key.transport, validate);
-  }
+  const validate = optionsValidator(transport);
+  if (typeof validate === 'string') return { problem: `${where}: plugin ${plugin}: ${validate}` };
   const routeOptions = structuredClone(config.options);
-  if (!validate(routeOptions)) {
-    const why = (validate.errors ?? []).map((e) => `${e.instancePath || 'options'} ${e.message}`).join('; ');
+  const why = optionsMismatch(validate, routeOptions, 'options');
+  if (why !== undefined)
     return { problem: `${where}: its options do not fit the ${key.transport} transport: ${why}` };
-  }
   let secret: Secret | undefined;
   if (config.credentialRef !== undefined) secret = resolveSecret(config.credentialRef, options.credentials);
   const stateDir = options.dataDir && privateDataFolder(options.dataDir, 'transports', key.transport);

@@ -3,8 +3,8 @@ import type { ValidateFunction } from 'ajv';
 import type { CredentialPolicy } from '../credentials/policy.js';
 import { RmmError } from '../errors.js';
 import { type DeviceTarget, type ExecResult, type Transport, TransportError } from '../plugin/api.js';
-import { pluginSchemaAjv } from '../resources/ajv.js';
 import { prepareTarget } from '../transports/device-target.js';
+import { optionsValidator } from '../transports/options-validator.js';
 import type { TransportRegistry } from '../transports/registry.js';
 import { BUSY_RETRY_DELAYS_MS, isBusy } from './busy.js';
 import { decodeClixml } from './clixml.js';
@@ -209,11 +209,9 @@ export async function runActions(jobs: readonly Job[], options: RunOptions): Pro
       const registered = type ? options.registry.transports.get(type) : undefined;
       let unusable = `no transport "${type}" is installed (see rmm transports)`;
       let validate: ValidateFunction | undefined;
-      try {
-        validate = registered ? pluginSchemaAjv().compile(registered.transport.optionsSchema) : undefined;
-      } catch (error) {
-        unusable = `plugin ${registered?.plugin}: transport "${type}": optionsSchema does not compile: ${(error as Error).message}`;
-      }
+      const compiled = registered ? optionsValidator(registered.transport) : undefined;
+      if (typeof compiled === 'string') unusable = `plugin ${registered?.plugin}: ${compiled}`;
+      else validate = compiled;
       const batch = registered?.transport.batchSize ?? 1;
       const width = Math.max(1, Math.min(batch, options.concurrency, queue.length));
       let next = 0;

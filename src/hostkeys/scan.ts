@@ -1,8 +1,8 @@
 import type { DeviceRecord } from '../actions/targets.js';
 import { ExitCode } from '../errors.js';
-import type { HostKeyScan, Transport } from '../plugin/api.js';
-import { pluginSchemaAjv } from '../resources/ajv.js';
+import type { HostKeyScan } from '../plugin/api.js';
 import { prepareTarget } from '../transports/device-target.js';
+import { optionsValidator } from '../transports/options-validator.js';
 import type { TransportRegistry } from '../transports/registry.js';
 
 /**
@@ -97,7 +97,9 @@ async function scanOne(
     return {
       result: { ...base, status: 'unsupported', error: `the ${type} transport has no host keys to scan` },
     };
-  const prepared = prepareTarget(device, type, validatorFor(transport));
+  const validate = optionsValidator(transport);
+  if (typeof validate === 'string') return { result: { ...base, status: 'failed', error: validate } };
+  const prepared = prepareTarget(device, type, validate);
   if ('problem' in prepared) return { result: { ...base, status: 'failed', error: prepared.problem } };
   const hostKeys = transport.hostKeys;
   let scan: HostKeyScan;
@@ -127,16 +129,6 @@ async function scanOne(
   };
   if (scan.status !== 'new' || !scan.recordable) return { result };
   return { result, record: () => hostKeys.record(prepared.target, scan) };
-}
-
-const validators = new WeakMap<Transport, ReturnType<ReturnType<typeof pluginSchemaAjv>['compile']>>();
-function validatorFor(transport: Transport) {
-  let validate = validators.get(transport);
-  if (!validate) {
-    validate = pluginSchemaAjv().compile(transport.optionsSchema);
-    validators.set(transport, validate);
-  }
-  return validate;
 }
 
 /**

@@ -1,10 +1,9 @@
-import type { ValidateFunction } from 'ajv';
 import { resolveSecret } from '../actions/secret.js';
 import type { DeviceRecord } from '../actions/targets.js';
 import type { CredentialPolicy } from '../credentials/policy.js';
 import type { DeviceTarget, Session, Transport } from '../plugin/api.js';
-import { pluginSchemaAjv } from '../resources/ajv.js';
 import { prepareTarget } from '../transports/device-target.js';
+import { optionsValidator } from '../transports/options-validator.js';
 
 /**
  * From a device record to what connecting to it takes, as the action runner does it: the device's
@@ -25,7 +24,6 @@ export interface DeviceConnection {
 
 export class DeviceConnections {
   readonly #transports: ReadonlyMap<string, Transport>;
-  readonly #validators = new Map<string, ValidateFunction | string>();
 
   constructor(transports: ReadonlyMap<string, Transport>) {
     this.#transports = transports;
@@ -36,7 +34,7 @@ export class DeviceConnections {
     const type = String(device.transport.type ?? '');
     const transport = this.#transports.get(type);
     if (!transport) return { problem: `no transport "${type}" is installed (see rmm transports)` };
-    const validate = this.#validator(transport);
+    const validate = optionsValidator(transport);
     if (typeof validate === 'string') return { problem: validate };
     const prepared = prepareTarget(device, transport.name, validate);
     if ('problem' in prepared) return prepared;
@@ -59,19 +57,5 @@ export class DeviceConnections {
       connectTimeoutMs,
       signal,
     });
-  }
-
-  /** Compiled once per transport; a schema that does not compile is the problem of every device of it. */
-  #validator(transport: Transport): ValidateFunction | string {
-    let validate = this.#validators.get(transport.name);
-    if (validate === undefined) {
-      try {
-        validate = pluginSchemaAjv().compile(transport.optionsSchema);
-      } catch (error) {
-        validate = `transport "${transport.name}": optionsSchema does not compile: ${(error as Error).message}`;
-      }
-      this.#validators.set(transport.name, validate);
-    }
-    return validate;
   }
 }

@@ -1,6 +1,7 @@
 import type { ValidateFunction } from 'ajv';
 import type { DeviceRecord } from '../actions/targets.js';
 import type { DeviceTarget } from '../plugin/api.js';
+import { optionsMismatch } from './options-validator.js';
 
 /**
  * What a transport is told about a device: its transport block without `type`, `credentialRef` and
@@ -18,12 +19,9 @@ export function prepareTarget(
 ): PreparedTarget {
   const { type: _type, credentialRef, user, via: _via, ...rest } = device.transport;
   const options = structuredClone(rest);
-  if (!validate(options)) {
-    const why = (validate.errors ?? [])
-      .map((e) => `${e.instancePath || 'transport'} ${e.message}`)
-      .join('; ');
+  const why = optionsMismatch(validate, options, 'transport');
+  if (why !== undefined)
     return { problem: `spec.transport does not fit the ${transportName} transport: ${why}` };
-  }
   return {
     target: { name: device.name, host: device.host, os: device.os, options },
     credentialRef: typeof credentialRef === 'string' ? credentialRef : undefined,
