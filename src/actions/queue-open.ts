@@ -73,6 +73,7 @@ async function openRoute(key: QueueKey, options: RouteOpenerOptions): Promise<Op
     return {
       problem: `${where}: no such route is declared (rmm get relays lists them) and no device of that transport has that name`,
     };
+  if (config.problem) return { problem: `${where}: ${config.problem}` };
   const registered = options.registry.transports.get(key.transport);
   if (!registered)
     return { problem: `${where}: no transport "${key.transport}" is installed (see rmm transports)` };

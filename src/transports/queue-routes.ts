@@ -20,6 +20,8 @@ export interface QueueRouteConfig {
   expirySeconds: number;
   /** A device route's device (queue-routing.ts), handed to the transport as QueueRoute.device. */
   device?: EnrollmentDevice;
+  /** Why the stored route cannot be used (a row edited outside rmm); the route is not opened. */
+  problem?: string;
 }
 
 export const DEFAULT_ACTION_EXPIRY_SECONDS = 24 * 3600;
@@ -29,15 +31,23 @@ export function queueRoutesOf(resources: readonly ResourceView[]): Map<string, Q
   const routes = new Map<string, QueueRouteConfig>();
   for (const r of resources) {
     if (r.kind !== 'Relay') continue;
-    const { credentialRef, ...options } = (r.fields.nats as Record<string, unknown> | null) ?? {};
+    const nats = r.fields.nats;
+    const { credentialRef, ...options } = isPlainObject(nats) ? nats : {};
     const expiry =
       typeof r.fields.actionExpiry === 'string' ? durationSeconds(r.fields.actionExpiry) : undefined;
+    // Apply writes both as the schema says; anything else was edited outside rmm (plan shows it).
+    const problem = !isPlainObject(nats)
+      ? 'its stored nats block is not an object (the Relays row was edited outside rmm: rmm plan shows it, rmm apply restores it)'
+      : r.fields.actionExpiry !== undefined && r.fields.actionExpiry !== null && expiry === undefined
+        ? `its stored actionExpiry ${JSON.stringify(r.fields.actionExpiry)} is not a duration (the Relays row was edited outside rmm: rmm plan shows it, rmm apply restores it)`
+        : undefined;
     routes.set(r.name, {
       transport: RELAY_TRANSPORT,
       name: r.name,
       options,
       ...(typeof credentialRef === 'string' ? { credentialRef } : {}),
       expirySeconds: expiry ?? DEFAULT_ACTION_EXPIRY_SECONDS,
+      ...(problem ? { problem } : {}),
     });
   }
   return routes;
@@ -45,4 +55,8 @@ export function queueRoutesOf(resources: readonly ResourceView[]): Map<string, Q
 
 export function readQueueRoutes(db: Db): Map<string, QueueRouteConfig> {
   return queueRoutesOf(readStoredResources(db));
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

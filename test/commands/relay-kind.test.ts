@@ -269,6 +269,39 @@ describe('Relay: apply, get, export, drift, prune and plan moves', () => {
     expect((await rmm('apply', '-f', 'relays.yaml', '-f', 'sites.yaml', '--auto-approve')).exitCode).toBe(0);
   });
 
+  it('a Relays row edited outside rmm into something apply never writes is a clear problem of its route, not options gibberish', async () => {
+    const before = queryFile<{ RelayId: string; Nats: string; ActionExpiry: string }>(
+      db(),
+      'SELECT RelayId, Nats, ActionExpiry FROM Relays',
+    );
+    try {
+      execFile(db(), `UPDATE Relays SET Nats = '{bad' WHERE RelayId = 'relay-alpha'`);
+      execFile(db(), `UPDATE Relays SET ActionExpiry = 'forever' WHERE RelayId = 'relay-beta'`);
+      const conn = openDatabase(db(), { readonly: true });
+      try {
+        const routes = readQueueRoutes(conn);
+        expect(routes.get('relay-alpha')?.problem).toBe(
+          'its stored nats block is not an object (the Relays row was edited outside rmm: rmm plan shows it, rmm apply restores it)',
+        );
+        expect(routes.get('relay-beta')?.problem).toMatch(
+          /^its stored actionExpiry "forever" is not a duration/,
+        );
+      } finally {
+        conn.close();
+      }
+      const collect = await rmm('actions', 'collect');
+      const said = `${collect.stdout}${collect.stderr}`;
+      expect(said).toContain('relay/relay-alpha: its stored nats block is not an object');
+      expect(said).not.toContain('must NOT have additional properties');
+    } finally {
+      for (const row of before)
+        execFile(
+          db(),
+          `UPDATE Relays SET Nats = ${sqlText(row.Nats)}, ActionExpiry = ${sqlText(row.ActionExpiry)} WHERE RelayId = ${sqlText(row.RelayId)}`,
+        );
+    }
+  });
+
   it('refuses a site dropping the relay a device in the database asks for with via: relay', async () => {
     await write(
       'a3.yaml',
@@ -328,3 +361,5 @@ describe('Relay: apply, get, export, drift, prune and plan moves', () => {
     expect(queryFile(db(), 'SELECT RelayId FROM Relays')).toEqual([{ RelayId: 'relay-beta' }]);
   });
 });
+
+const sqlText = (text: string | null) => (text === null ? 'NULL' : `'${text.replaceAll("'", "''")}'`);
