@@ -3,10 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/child-server.js';
 import { repoRoot, runCli, spawnCli } from '../helpers/cli.js';
 import { queryFile } from '../helpers/sqlite.js';
 import { applyDevices, sshWorkspace } from '../helpers/ssh-workspace.js';
-import { freePort, type Sshd } from '../helpers/sshd.js';
+import type { Sshd } from '../helpers/sshd.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**

@@ -3,10 +3,11 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/child-server.js';
 import { repoRoot, runCli } from '../helpers/cli.js';
 import { queryFile } from '../helpers/sqlite.js';
 import { applyDevices, sshWorkspace } from '../helpers/ssh-workspace.js';
-import { freePort, type Sshd } from '../helpers/sshd.js';
+import type { Sshd } from '../helpers/sshd.js';
 
 /**
  * rmm hostkeys scan against a real OpenSSH server: first contact with an empty known_hosts and the

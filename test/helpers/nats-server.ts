@@ -1,10 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
-import { freePort } from './sshd.js';
+import { freePort, stopChild, waitForListener } from './child-server.js';
 
 /** Debian's package (nats-server 2.9.10): .ci/run installs it through scripts/test-setup.sh. */
 const NATS_SERVER = '/usr/sbin/nats-server';
@@ -67,7 +65,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       buffer: false,
       env: { ...process.env, ...options.env },
     });
-    await waitForListener(host, port, started, logPath);
+    await waitForListener('nats-server', { host, port, child: started, logPath, timeoutMs: 10_000 });
     child = started;
   };
 
@@ -103,21 +101,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const stopWith = async (signal: NodeJS.Signals) => {
     const running = child;
     child = undefined;
-    if (!running || running.pid === undefined || running.exitCode !== null) return;
-    const exited = running.then(
-      () => true,
-      () => true,
-    );
-    try {
-      process.kill(running.pid, signal);
-    } catch {}
-    const done = await Promise.race([exited, sleep(10_000).then(() => false)]);
-    if (!done) {
-      try {
-        process.kill(running.pid, 'SIGKILL');
-      } catch {}
-      await exited;
-    }
+    await stopChild(running, signal);
   };
 
   return {
@@ -141,37 +125,4 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Waits (bounded) until the port takes connections, or fails with the server's log. */
-async function waitForListener(
-  host: string,
-  port: number,
-  child: ResultPromise,
-  logPath: string,
-): Promise<void> {
-  let exited = false;
-  const settle = () => {
-    exited = true;
-  };
-  void child.then(settle, settle);
-  const deadline = Date.now() + 10_000;
-  for (let i = 0; i < 500 && Date.now() < deadline && !exited; i++) {
-    if (await accepts(host, port)) return;
-    await sleep(20);
-  }
-  if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-  const log = await import('node:fs/promises').then((fs) => fs.readFile(logPath, 'utf8').catch(() => ''));
-  throw new Error(`nats-server did not listen on ${host}:${port}\n${log.slice(-2000)}`);
-}
-
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

@@ -1,10 +1,8 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
-import { freePort } from './sshd.js';
+import { freePort, stopChild, waitForListener } from './child-server.js';
 
 /** Debian's samba package (4.17 here): .ci/run installs it through scripts/test-setup.sh. */
 const SMBD = '/usr/sbin/smbd';
@@ -94,7 +92,7 @@ export async function startSmbd(): Promise<Smbd> {
       stdio: 'ignore',
       reject: false,
     });
-    await waitForListener(port, started, logPath);
+    await waitForListener('smbd', { host: '127.0.0.1', port, child: started, logPath, timeoutMs: 15_000 });
     child = started;
   };
 
@@ -120,21 +118,7 @@ export async function startSmbd(): Promise<Smbd> {
   const stop = async () => {
     const running = child;
     child = undefined;
-    if (!running || running.pid === undefined || running.exitCode !== null) return;
-    const exited = running.then(
-      () => true,
-      () => true,
-    );
-    try {
-      process.kill(running.pid, 'SIGTERM');
-    } catch {}
-    const done = await Promise.race([exited, sleep(10_000).then(() => false)]);
-    if (!done) {
-      try {
-        process.kill(running.pid, 'SIGKILL');
-      } catch {}
-      await exited;
-    }
+    await stopChild(running);
   };
 
   return {
@@ -160,32 +144,4 @@ export async function startSmbd(): Promise<Smbd> {
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Waits (bounded) until the port takes connections, or fails with the server's log. */
-async function waitForListener(port: number, child: ResultPromise, logPath: string): Promise<void> {
-  let exited = false;
-  const settle = () => {
-    exited = true;
-  };
-  void child.then(settle, settle);
-  const deadline = Date.now() + 15_000;
-  for (let i = 0; i < 750 && Date.now() < deadline && !exited; i++) {
-    if (await accepts(port)) return;
-    await sleep(20);
-  }
-  if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-  const log = await readFile(logPath, 'utf8').catch(() => '');
-  throw new Error(`smbd did not listen on 127.0.0.1:${port}\n${log.slice(-2000)}`);
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
+import { accepts, freePort, stopChild } from './child-server.js';
 
 /** The Debian package's binary: sshd refuses to re-exec itself unless started by absolute path. */
 const SSHD = '/usr/sbin/sshd';
@@ -99,7 +99,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
           (await readFile(logPath, 'utf8').catch(() => '')).includes(
             `Server listening on ${host} port ${port}`,
           )
-      : accepts;
+      : (port: number) => accepts('127.0.0.1', port);
     const configPath = path.join(dir, 'sshd_config');
     const logPath = path.join(dir, 'sshd.log');
     // A port found free can be taken before sshd binds it: then sshd exits and we try another.
@@ -116,7 +116,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
         await waitForPort(port, pidFile, child, logPath, listening);
       } catch (error) {
         lastError = error;
-        await stopChild(child);
+        await stopChild(child, 'SIGTERM', 2000);
         continue;
       }
       const knownHostsPath = path.join(dir, 'known_hosts');
@@ -138,7 +138,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
         logPath,
         dir,
         async stop() {
-          await stopChild(running);
+          await stopChild(running, 'SIGTERM', 2000);
           await rm(dir, { recursive: true, force: true });
         },
         async halt() {
@@ -148,7 +148,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
               process.kill(pid, 'SIGKILL');
             } catch {}
           }
-          await stopChild(running);
+          await stopChild(running, 'SIGTERM', 2000);
         },
         async resume() {
           await rm(pidFile, { force: true });
@@ -214,19 +214,6 @@ async function keygen(file: string, comment: string): Promise<void> {
   await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
 }
 
-/** A port nothing listens on right now: bind port 0, read what the OS chose, close. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port from the OS');
-  return address.port;
-}
-
 /**
  * Bounded: 5 s, every 50 ms. sshd writes its PidFile only once it listens, so the pid in it plus an
  * answering port means our sshd (not whoever else took the port). Fails early if sshd exits.
@@ -253,41 +240,4 @@ async function waitForPort(
   const result = await child;
   const log = await readFile(logPath, 'utf8').catch(() => '');
   throw new Error(`sshd exited (${result.exitCode}): ${`${String(result.stderr)}\n${log}`.trim()}`);
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    socket.setTimeout(1000);
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
-  });
-}
-
-/** SIGTERM, then SIGKILL after 2 s; waits (bounded) for the process to be gone. */
-async function stopChild(child: ResultPromise): Promise<void> {
-  if (child.exitCode !== null || child.pid === undefined) {
-    await child.catch(() => {});
-    return;
-  }
-  const pid = child.pid;
-  const exited = child.then(
-    () => true,
-    () => true,
-  );
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {}
-  const inTime = await Promise.race([exited, sleep(2000).then(() => false)]);
-  if (!inTime) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {}
-    await Promise.race([exited, sleep(2000)]);
-  }
 }

@@ -3,10 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/child-server.js';
 import { runCli } from '../helpers/cli.js';
 import { queryFile } from '../helpers/sqlite.js';
 import { applyDevices, sshWorkspace } from '../helpers/ssh-workspace.js';
-import { freePort, type Sshd } from '../helpers/sshd.js';
+import type { Sshd } from '../helpers/sshd.js';
 
 /** rmm inventory collect against a real OpenSSH on loopback: this machine is the device. */
 let sshd: Sshd;

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleMeasures, MAX_PROBED_PORTS, tcpConnectMs } from '../../src/monitoring/console-metrics.js';
-import { freePort } from '../helpers/sshd.js';
+import { freePort } from '../helpers/child-server.js';
 
 const monitor = (metric: string, match: Record<string, string> = {}) => ({
   policy: 'p',

@@ -6,7 +6,8 @@ import { type CollectTarget, collectRound } from '../../src/monitoring/collect-r
 import type { CollectorRequest } from '../../src/monitoring/collector-request.js';
 import { SessionPool, type SessionPoolOptions } from '../../src/monitoring/session-pool.js';
 import { TRANSPORT_API_VERSION, TransportError } from '../../src/plugin/api.js';
-import { freePort, type Sshd, startSshd } from '../helpers/sshd.js';
+import { freePort } from '../helpers/child-server.js';
+import { type Sshd, startSshd } from '../helpers/sshd.js';
 import { startTcpCutter, type TcpCutter } from '../helpers/tcp-cutter.js';
 import { SPECS } from './specs.js';
 

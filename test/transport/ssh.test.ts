@@ -13,7 +13,8 @@ import {
   TransportError,
 } from '../../src/plugin/api.js';
 import { describeTransportConformance } from '../../src/plugin/conformance.js';
-import { freePort, type Sshd, startSshd } from '../helpers/sshd.js';
+import { freePort } from '../helpers/child-server.js';
+import { type Sshd, startSshd } from '../helpers/sshd.js';
 import { connectError, testSecret } from '../helpers/transport.js';
 
 const transport = createSshTransport({ apiVersion: TRANSPORT_API_VERSION, TransportError });

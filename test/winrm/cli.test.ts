@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVER_2022 } from '../fixtures/inventory/windows.js';
+import { freePort } from '../helpers/child-server.js';
 import { runCli } from '../helpers/cli.js';
 import { queryFile } from '../helpers/sqlite.js';
 import { applyDevices } from '../helpers/ssh-workspace.js';
-import { freePort } from '../helpers/sshd.js';
 import { startWinrmPeer, type WinrmPeer } from '../helpers/winrm-peer/index.js';
 
 /**

@@ -14,7 +14,7 @@ import {
   TransportError,
 } from '../../src/plugin/api.js';
 import { describeTransportConformance } from '../../src/plugin/conformance.js';
-import { freePort } from '../helpers/sshd.js';
+import { freePort } from '../helpers/child-server.js';
 import { connectError, testSecret } from '../helpers/transport.js';
 import { startWinrmPeer, type WinrmPeer } from '../helpers/winrm-peer/index.js';
 import { UNSEALED_FAULT_TEXT } from '../helpers/winrm-peer/types.js';

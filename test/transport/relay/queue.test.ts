@@ -3,8 +3,8 @@ import { AckPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QueueConnection, QueuedAction } from '../../../src/plugin/api.js';
+import { freePort } from '../../helpers/child-server.js';
 import { type NatsServer, startNatsServer } from '../../helpers/nats-server.js';
-import { freePort } from '../../helpers/sshd.js';
 import { waitFor } from '../../helpers/wait.js';
 import { FarSide, fetchReports, openQueue, route } from './far-side.js';
 
