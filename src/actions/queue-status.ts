@@ -15,6 +15,43 @@ export interface RouteStatus {
 
 export const ROUTE_ALIVE_MS = 90_000;
 
+/**
+ * The routes of one queued transport whose devices are each a route of their own (SMB): a fleet of
+ * them is a count on `rmm status`, with the few not seen lately named, not a line each.
+ */
+export interface DeviceQueuesStatus {
+  transport: string;
+  /** Device routes with a sighting or with actions. */
+  devices: number;
+  /** Of those, seen within ROUTE_ALIVE_MS. */
+  connected: number;
+  /** Pending with an intent, Delivered and Running actions through any of them. */
+  depth: number;
+  oldestAgeMs: number | null;
+  /** The first NOT_SEEN_NAMED not seen lately, by name. */
+  notSeen: string[];
+}
+
+const NOT_SEEN_NAMED = 10;
+
+/** Sums device routes per transport (routeStatuses gives each, sorted by name). */
+export function deviceQueuesOf(routes: readonly RouteStatus[]): DeviceQueuesStatus[] {
+  const byTransport = new Map<string, DeviceQueuesStatus>();
+  for (const r of routes) {
+    let s = byTransport.get(r.transport);
+    if (!s) {
+      s = { transport: r.transport, devices: 0, connected: 0, depth: 0, oldestAgeMs: null, notSeen: [] };
+      byTransport.set(r.transport, s);
+    }
+    s.devices++;
+    if (r.connected) s.connected++;
+    else if (s.notSeen.length < NOT_SEEN_NAMED) s.notSeen.push(r.route);
+    s.depth += r.depth;
+    if (r.oldestAgeMs !== null) s.oldestAgeMs = Math.max(s.oldestAgeMs ?? 0, r.oldestAgeMs);
+  }
+  return [...byTransport.values()];
+}
+
 /** Every route declared or with actions, by name; reads only. `now` is epoch ms. */
 export function routeStatuses(
   db: Db,

@@ -1,6 +1,12 @@
-import { type RouteStatus, routeStatuses } from '../actions/queue-status.js';
+import {
+  type DeviceQueuesStatus,
+  deviceQueuesOf,
+  type RouteStatus,
+  routeStatuses,
+} from '../actions/queue-status.js';
 import { type OutboxSummary, outboxSummary } from '../notify/outbox-queries.js';
 import type { Db } from '../state/connection.js';
+import { RELAY_TRANSPORT } from '../transports/device-route.js';
 import { readQueueRoutes } from '../transports/queue-routes.js';
 import { type Holder, leaseVerdict, readLease } from './service-lease.js';
 
@@ -19,8 +25,10 @@ export interface ServiceStatus {
   openAlerts: Record<string, number>;
   /** The outbox: per channel what is pending, failed or expired, and the last failure. */
   notifications: OutboxSummary;
-  /** Relays (routes of queued transports): connected, last seen, queue depth, oldest queued. */
+  /** Relays (declared routes of queued transports): connected, last seen, queue depth, oldest queued. */
   relays: RouteStatus[];
+  /** Devices that are routes of their own (SMB), summed per transport. */
+  deviceQueues: DeviceQueuesStatus[];
 }
 
 export function readStatus(db: Db, now: number, me: Holder, alive: (pid: number) => boolean): ServiceStatus {
@@ -59,13 +67,19 @@ export function readStatus(db: Db, now: number, me: Holder, alive: (pid: number)
     .all() as Array<{ Severity: string; n: number }>)
     openAlerts[row.Severity] = row.n;
   const declared = [...readQueueRoutes(db).values()].map((r) => ({ transport: r.transport, route: r.name }));
+  const routes = routeStatuses(db, declared, now);
+  // Routes are declared (Relays, transport relay: queue-routes.ts) or a device's own (SMB), by
+  // transport; a relay removed from the YAML with actions still through it stays a relay.
+  const declaredTransports = new Set([RELAY_TRANSPORT, ...declared.map((r) => r.transport)]);
+  const isRelay = (r: RouteStatus) => declaredTransports.has(r.transport);
   return {
     service,
     lastCycle,
     devices,
     openAlerts,
     notifications: outboxSummary(db),
-    relays: routeStatuses(db, declared, now),
+    relays: routes.filter(isRelay),
+    deviceQueues: deviceQueuesOf(routes.filter((r) => !isRelay(r))),
   };
 }
 

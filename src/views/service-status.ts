@@ -28,6 +28,10 @@ export function statusLines(status: ServiceStatus): string[] {
       (r) =>
         `  ${r.route} (${r.transport}): ${r.connected ? 'connected' : 'not connected'}, last seen ${r.lastSeenAt === null ? 'never' : iso(r.lastSeenAt)}, ${r.depth} queued${r.oldestAgeMs === null ? '' : `, oldest ${Math.round(r.oldestAgeMs / 1000)} s`}`,
     ),
+    ...status.deviceQueues.map(
+      (q) =>
+        `Devices with their own queue (${q.transport}): ${q.devices}, ${q.connected} seen within 90 s, ${q.depth} queued${q.oldestAgeMs === null ? '' : `, oldest ${Math.round(q.oldestAgeMs / 1000)} s`}${q.notSeen.length ? `; not seen lately: ${q.notSeen.join(', ')}${q.devices - q.connected > q.notSeen.length ? `, and ${q.devices - q.connected - q.notSeen.length} more` : ''}` : ''}`,
+    ),
   ];
   return lines;
 }

@@ -47,6 +47,38 @@ describe('queued actions in the CLI', () => {
     );
   });
 
+  it('rmm status sums devices that are routes of their own (SMB) per transport, apart from the relays', async () => {
+    const now = Date.now();
+    execFile(
+      db(),
+      `INSERT INTO Actions (ActionId, DeviceId, ActionType, Status, Payload) VALUES
+         ('s1', 'file-02', 'exec', 'Delivered', '{"command":"true"}');
+       INSERT INTO ActionDeliveries (ActionId, Transport, Route, ExpiresAt, IntentAt, Receipt) VALUES
+         ('s1', 'smb', 'file-02', '2099-01-01T00:00:00.000Z', datetime('now', '-300 seconds'), 'queue/s1.job');
+       INSERT INTO QueueRoutes (Transport, Route, LastSeenAt) VALUES ('smb', 'file-01', ${now - 10_000}),
+         ('smb', 'file-02', ${now - 600_000});`,
+    );
+    try {
+      const status = JSON.parse((await rmm('status', '--json')).stdout);
+      expect(status.relays.map((r: { route: string }) => r.route)).toEqual(['relay-alpha', 'relay-beta']);
+      expect(status.deviceQueues).toMatchObject([
+        { transport: 'smb', devices: 2, connected: 1, depth: 1, notSeen: ['file-02'] },
+      ]);
+      expect(status.deviceQueues[0].oldestAgeMs).toBeGreaterThanOrEqual(299_000);
+      const text = (await rmm('status')).stdout;
+      expect(text).toMatch(
+        /^Devices with their own queue \(smb\): 2, 1 seen within 90 s, 1 queued, oldest (29\d|30\d) s; not seen lately: file-02$/m,
+      );
+      expect(text).not.toMatch(/^ {2}file-0/m);
+    } finally {
+      execFile(
+        db(),
+        `DELETE FROM ActionDeliveries WHERE ActionId = 's1'; DELETE FROM Actions WHERE ActionId = 's1';
+         DELETE FROM QueueRoutes WHERE Transport = 'smb';`,
+      );
+    }
+  });
+
   it('rmm actions cancel refuses an action that may sit in a relay queue, saying it may still run', async () => {
     const result = await rmm('actions', 'cancel', 'a2');
     expect(result.exitCode).toBe(1);
