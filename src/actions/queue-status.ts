@@ -15,6 +15,16 @@ export interface RouteStatus {
 
 export const ROUTE_ALIVE_MS = 90_000;
 
+/** When each route was last seen (QueueRoutes.LastSeenAt, epoch ms), by `transport/route`. */
+export function routeSightings(db: Db): Map<string, number> {
+  const rows = db.prepare('SELECT Transport, Route, LastSeenAt FROM QueueRoutes').all() as Array<{
+    Transport: string;
+    Route: string;
+    LastSeenAt: number;
+  }>;
+  return new Map(rows.map((r) => [`${r.Transport}/${r.Route}`, r.LastSeenAt]));
+}
+
 /**
  * The routes of one queued transport whose devices are each a route of their own (SMB): a fleet of
  * them is a count on `rmm status`, with the few not seen lately named, not a line each.

@@ -3,7 +3,8 @@ import { Flags } from '@oclif/core';
 import { BUSY_RETRY_DELAYS_MS, isBusy, lockedBeforeRun } from '../actions/busy.js';
 import { actionHooks } from '../actions/hooks.js';
 import { openQueue } from '../actions/open-queue.js';
-import { queuedTransports } from '../actions/queue-routing.js';
+import { queuedTransports, queueKeyOf } from '../actions/queue-routing.js';
+import { routeSightings } from '../actions/queue-status.js';
 import { queueStore } from '../actions/queue-store.js';
 import { isAlive } from '../actions/recover.js';
 import { THIS_RUNNER } from '../actions/store.js';
@@ -148,16 +149,27 @@ export default class Serve extends RmmCommand {
         random: Math.random,
         log,
       });
-      // A device whose own transport is queued (an SMB share) has no session to monitor through:
-      // its heartbeat (the queue pass) gives its LastSeen and Status instead.
+      // Devices reached through a queue are not connected to: a relay's site is one the console
+      // cannot reach (each would count unreachable and raise its device-offline alert), and a device
+      // whose own transport is queued (an SMB share) has no session; its heartbeat is watched instead.
       const isQueued = queuedTransports(registry);
       const cycle = new CollectingCycle({
         pool,
         specs: metricSpecs(),
-        plan: () => ({
-          devices: (service?.fleet?.devices ?? []).filter((d) => !isQueued(d.transport.type)),
-          monitors: service?.fleet?.monitors ?? new Map(),
-        }),
+        plan: () => {
+          const devices = service?.fleet?.devices ?? [];
+          const seen = routeSightings(db);
+          return {
+            devices: devices.filter((d) => !queueKeyOf(d, isQueued)),
+            monitors: service?.fleet?.monitors ?? new Map(),
+            heartbeats: (queued.heartbeatsRead ? devices : [])
+              .filter((d) => isQueued(d.transport.type))
+              .map((d) => ({
+                device: d.name,
+                lastSeenAt: seen.get(`${d.transport.type}/${d.name}`) ?? null,
+              })),
+          };
+        },
         samples: storedSampleSink(metrics, { pause, log }),
         alerts: storedAlertSink(alerts, { pause, log, actor }),
         warm: (since, visit) => metrics.forEachSince(since, visit),

@@ -3,6 +3,7 @@ import { type CollectTarget, collectRound } from '../monitoring/collect-round.js
 import { collectorRequest } from '../monitoring/collector-request.js';
 import { consoleMeasures } from '../monitoring/console-metrics.js';
 import { Evaluator } from '../monitoring/evaluator.js';
+import { type HeartbeatDevice, heartbeatReadings } from '../monitoring/heartbeats.js';
 import { HotTier } from '../monitoring/hot-tier.js';
 import type { MetricSpec } from '../monitoring/metric-spec.js';
 import { deviceOfflineMonitor, type EffectiveMonitor } from '../monitoring/monitors.js';
@@ -41,6 +42,8 @@ export interface MonitoringCycle {
 export interface MonitorPlan {
   devices: readonly DeviceRecord[];
   monitors: ReadonlyMap<string, readonly EffectiveMonitor[]>;
+  /** Devices with no session, watched by their queue's heartbeat: only their device-offline alert. */
+  heartbeats?: readonly HeartbeatDevice[];
 }
 
 export interface CollectingCycleOptions {
@@ -93,13 +96,16 @@ export class CollectingCycle implements MonitoringCycle {
     const monitors = new Map<string, EffectiveMonitor[]>();
     const targets: CollectTarget[] = [];
     let interval = Number.POSITIVE_INFINITY;
+    const offline = deviceOfflineMonitor({
+      afterMs: o.offlineAfterMs ?? DEFAULT_OFFLINE_AFTER_MS,
+      intervalMs: base,
+    });
+    const heartbeats = plan.heartbeats ?? [];
+    for (const h of heartbeats) monitors.set(h.device, [offline]);
     for (const device of plan.devices) {
       const declared = plan.monitors.get(device.name) ?? [];
       for (const m of declared) interval = Math.min(interval, m.intervalMs);
-      const own = [
-        ...declared,
-        deviceOfflineMonitor({ afterMs: o.offlineAfterMs ?? DEFAULT_OFFLINE_AFTER_MS, intervalMs: base }),
-      ];
+      const own = [...declared, offline];
       monitors.set(device.name, own);
       const request = collectorRequest(own, o.specs);
       const measures = consoleMeasures(own);
@@ -118,6 +124,9 @@ export class CollectingCycle implements MonitoringCycle {
       ...(o.deadline ? { deadline: o.deadline } : {}),
     });
     const at = o.now();
+    const beats = heartbeatReadings(heartbeats, at);
+    round.samples.push(...beats.samples);
+    round.reachability.push(...beats.stale);
     this.hot.add(round.samples, at);
     // A stopped cycle saw only some devices: judging the others' silence is for the next run.
     const closed = (await o.alerts.closedElsewhere?.()) ?? [];
@@ -129,13 +138,14 @@ export class CollectingCycle implements MonitoringCycle {
     for (const w of round.warnings) o.onWarning?.(w.device, w.message);
     this.hot.evict(at);
     await o.pool.closeIdle();
-    const reached = round.reachability.filter((r) => r.reachable).length;
+    const reached =
+      round.reachability.filter((r) => r.reachable).length + heartbeats.length - beats.stale.length;
     return {
       startedAt: now,
       durationMs: at - now,
-      devices: targets.length,
+      devices: targets.length + heartbeats.length,
       reached,
-      unreachable: round.reachability.length - reached,
+      unreachable: round.reachability.length + heartbeats.length - beats.stale.length - reached,
       notTried: round.notTried.length,
       samples: round.samples.length,
       warnings: round.warnings.length,

@@ -64,6 +64,7 @@ export class QueuedStep {
   readonly #warned = new Map<string, number>();
   /** When the idle device routes were last read (DEVICE_HEARTBEAT_MS). */
   #devicesReadAt: number | undefined;
+  #heartbeatsRead = false;
 
   constructor(options: QueuedStepOptions) {
     this.#o = options;
@@ -101,6 +102,14 @@ export class QueuedStep {
     return direct;
   }
 
+  /**
+   * Whether a pass of this process has read the device routes' heartbeats: before, QueueRoutes holds
+   * what an earlier run saw, and judging a device by it would set it Offline at each start.
+   */
+  get heartbeatsRead(): boolean {
+    return this.#heartbeatsRead;
+  }
+
   /** Starts a pass unless one is going. */
   tick(signal: AbortSignal): void {
     if (this.#run || signal.aborted) return;
@@ -131,13 +140,14 @@ export class QueuedStep {
   async #pass(signal: AbortSignal): Promise<void> {
     const { opener: routes, declared } = await this.#opener();
     const log = this.#o.log;
+    const deviceRoutes = this.#deviceRoutesDue();
     const context = {
       ...this.#o,
       routes,
       signal,
       declared: [
         ...[...declared.values()].map((r) => ({ transport: r.transport, route: r.name })),
-        ...this.#deviceRoutesDue(),
+        ...deviceRoutes,
       ],
       onEvent: (event: ActionEvent) => logQueuedAction(log, event),
       onNotice: (text: string) => this.#warn(text),
@@ -148,6 +158,7 @@ export class QueuedStep {
       log.info({ ...submitted }, `submitted ${fresh.length} due actions to their queues`);
     }
     const step = await runQueueStep(context);
+    if (deviceRoutes.length > 0 && !signal.aborted) this.#heartbeatsRead = true;
     for (const problem of step.collected.problems) this.#warn(problem);
     const { resubmitted, collected, expired } = step;
     if (resubmitted.delivered + resubmitted.failed + collected.reports + expired > 0)

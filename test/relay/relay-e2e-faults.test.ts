@@ -261,6 +261,13 @@ describe('the relay path under faults: nothing lost, nothing run twice', () => {
     });
     expect(served.exitCode).toBe(0);
     for (const token of tokens) expect(await runs(token)).toBe(1);
+    // Its monitoring cycle connects only to the devices reached directly (home-1, and alpha-direct,
+    // which the console cannot route to): the relay's devices would all count unreachable and
+    // raise their device-offline alerts.
+    const cycle = `${served.stdout}${served.stderr}`
+      .split('\n')
+      .find((l) => l.includes('monitoring cycle done'));
+    expect(cycle).toMatch(/"devices":2,"reached":1,"unreachable":1,/);
   }, 120_000);
 });
 

@@ -109,4 +109,58 @@ describe('CollectingCycle', { timeout: 60_000 }, () => {
       await cycle.close();
     }
   });
+
+  it("watches a device with no session by its queue's heartbeat: offline alert when it goes stale past the threshold, resolved when it comes back; never connected to", async () => {
+    const clock = { time: Date.UTC(2026, 0, 1) };
+    const now = () => clock.time;
+    const pool = new SessionPool({
+      transports: new Map([['ssh', ssh]]),
+      credentials: { envPrefixes: ['RMM_'], dirs: [sshd.dir] },
+      now,
+    });
+    let lastSeenAt: number | null = clock.time;
+    const alerts = new MemoryAlertSink();
+    const samples = new MemorySampleSink();
+    const health: Array<[string, boolean]> = [];
+    const cycle = new CollectingCycle({
+      pool,
+      specs: SPECS,
+      plan: () => ({ devices: [], monitors: new Map(), heartbeats: [{ device: 'file-01', lastSeenAt }] }),
+      samples,
+      alerts,
+      reachability: (r) => health.push(...r.map((x): [string, boolean] => [x.device, x.reachable])),
+      now,
+      offlineAfterMs: 5 * 60_000,
+    });
+    const signal = new AbortController().signal;
+    const before = logins();
+    const at = async (ms: number) => {
+      clock.time = Date.UTC(2026, 0, 1) + ms;
+      return cycle.run(clock.time, signal);
+    };
+    try {
+      // The consumer stops: its heartbeat stays at minute 0, so it is stale from just after minute 3
+      // (HEARTBEAT_STALE_MS) and the device-offline threshold (5 minutes) is held at minute 8. A cycle
+      // a minute, as serve runs them.
+      const reports = [];
+      for (let minute = 0; minute <= 9; minute++) reports.push(await at(minute * 60_000 + 1));
+      expect(reports[0]).toMatchObject({ devices: 1, reached: 1, unreachable: 0, fired: 0 });
+      expect(reports.map((r) => r.reached)).toEqual([1, 1, 1, 0, 0, 0, 0, 0, 0, 0]);
+      expect(reports.map((r) => r.fired)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
+      expect(alerts.transitions.at(-1)).toMatchObject({ kind: 'fire', source: 'rmm/device-offline' });
+      expect(alerts.transitions.at(-1)?.key).toMatchObject({ device: 'file-01' });
+      // Fresh heartbeats say nothing to Devices (the queue pass set Online and LastSeen at the
+      // heartbeat's own time); each stale cycle sets it Offline.
+      expect(health).toEqual(Array(7).fill(['file-01', false]));
+      lastSeenAt = Date.UTC(2026, 0, 1) + 10 * 60_000;
+      expect(await at(10 * 60_000 + 1)).toMatchObject({ reached: 1, resolved: 1 });
+      expect(alerts.open()).toEqual([]);
+      expect(samples.samples.map((x) => x.value)).toEqual([1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1]);
+      lastSeenAt = null;
+      expect(await at(11 * 60_000)).toMatchObject({ reached: 0, unreachable: 1 });
+      expect(logins() - before).toBe(0);
+    } finally {
+      await cycle.close();
+    }
+  });
 });

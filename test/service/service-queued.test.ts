@@ -77,7 +77,7 @@ function serveWithQueue(clock: { time: number }, fake: Partial<FakeQueueOptions>
     queued,
   });
   service = parts.service;
-  return { service, log, queueLog: log };
+  return { service, log, queueLog: log, queued };
 }
 
 /** Queued as rmm exec --at queues: the queue's rows, due now. */
@@ -174,7 +174,10 @@ describe('rmm serve with queued transports', () => {
 
   it("a device route's heartbeat gives the device its LastSeen and Status Online; idle device routes are read once a minute", async () => {
     const clock = { time: T0 };
-    const { service } = serveWithQueue(clock);
+    const { service, queued } = serveWithQueue(clock);
+    // Until this process has read them, the monitoring cycle leaves heartbeats alone (what
+    // QueueRoutes holds is an earlier run's).
+    expect(queued.heartbeatsRead).toBe(false);
     const seen = () =>
       db.prepare("SELECT LastSeen, Status FROM Devices WHERE DeviceId = 'box-01'").get() as {
         LastSeen: string | null;
@@ -186,6 +189,7 @@ describe('rmm serve with queued transports', () => {
     await service.tick();
     await service.idle();
     expect(seen()).toEqual({ LastSeen: '2026-12-03 09:59:59', Status: 'Online' });
+    expect(queued.heartbeatsRead).toBe(true);
     // Nothing of ours waits there: the next read is a minute after the last, not each tick.
     clock.time = T0 + 30_000;
     heartbeat(clock.time);
