@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { computePlan, everyField, type ResourceChange } from '../../src/engine/plan.js';
+import { computePlan, everyField, imageOfChange, type ResourceChange } from '../../src/engine/plan.js';
 import { redactFieldChanges, SENSITIVE } from '../../src/engine/redact.js';
-import { viewOf } from '../../src/engine/resource-view.js';
+import { type ResourceView, viewOf } from '../../src/engine/resource-view.js';
+import { imageOf } from '../../src/formats/row-image.js';
 import type { Resource } from '../../src/resources/kinds.js';
 import { readStoredResources, writeChanges } from '../../src/state/resource-store.js';
 import { consoleDatabase } from '../helpers/console-db.js';
@@ -58,6 +59,23 @@ describe('a create in a plan', () => {
     expect(expected.map((f) => f.path[0])).toContain('transport');
     expect(JSON.parse(JSON.stringify(change)).fields).toEqual(JSON.parse(JSON.stringify(expected)));
     expect({ ...change }.fields).toEqual(expected);
+  });
+
+  it('keeps the image apply writes beside its fields, out of JSON and copies', () => {
+    const [view] = desired(device('team-a'));
+    const image = imageOf('Device', view?.fields ?? {});
+    const plan = computePlan([{ ...(view as ResourceView), image }], [], { prune: false, scope });
+    const change = plan.changes[0] as ResourceChange;
+    expect(imageOfChange(change)).toBe(image);
+    expect(imageOfChange({ ...change })).toBeUndefined();
+    expect(Object.keys(JSON.parse(JSON.stringify(change)))).toEqual([
+      'action',
+      'kind',
+      'name',
+      'fields',
+      'desired',
+      'source',
+    ]);
   });
 });
 
