@@ -39,53 +39,85 @@ export function inlineChecker(collect: boolean): Checker {
   };
 }
 
+/** Batches posted to a worker ahead of its results: enough to keep it busy while the main thread checks one of its own. */
+const AHEAD = 4;
+
 export function poolChecker(size: number, collect: boolean, transportSchemas?: TransportSchemas): Checker {
-  const workers: Array<{ worker: Worker; pending: number }> = [];
-  const waiting = new Map<
-    number,
-    { resolve: (r: DocumentResult[]) => void; reject: (e: unknown) => void; slot: number }
-  >();
+  interface Job {
+    chunks: DocumentChunk[];
+    resolve: (r: DocumentResult[]) => void;
+    reject: (e: unknown) => void;
+  }
+  // One queue that every thread takes from when it is ready, so a thread that is slower (the main
+  // thread also reads the files and decodes the workers' results) takes fewer batches, rather than
+  // half of them assigned up front.
+  const queue: Job[] = [];
+  const workers: Array<{ worker: Worker; posted: Map<number, Job> }> = [];
   let nextId = 0;
+  let failed: unknown;
   const failAll = (error: unknown) => {
-    for (const entry of waiting.values()) entry.reject(error);
-    waiting.clear();
+    failed ??= error;
+    for (const job of queue.splice(0)) job.reject(error);
+    for (const w of workers) {
+      for (const job of w.posted.values()) job.reject(error);
+      w.posted.clear();
+    }
+  };
+  const feed = (w: { worker: Worker; posted: Map<number, Job> }) => {
+    while (w.posted.size < AHEAD && queue.length > 0) {
+      const job = queue.shift() as Job;
+      const id = nextId++;
+      w.posted.set(id, job);
+      w.worker.postMessage({ id, chunks: job.chunks });
+    }
   };
   // The plugins' option checks are functions, which cannot be sent; they run on the main thread.
   const { optionChecks: _onMainThread, ...sendable } = transportSchemas ?? {};
   const workerSchemas = transportSchemas ? (sendable as TransportSchemas) : undefined;
   for (let i = 0; i < size; i++) {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), {
-      workerData: { collect, transportSchemas: workerSchemas },
+    const w = {
+      worker: new Worker(new URL('./worker.js', import.meta.url), {
+        workerData: { collect, transportSchemas: workerSchemas },
+      }),
+      posted: new Map<number, Job>(),
+    };
+    w.worker.on('message', ({ id, results }: { id: number; results: string }) => {
+      const job = w.posted.get(id);
+      if (!job) return;
+      w.posted.delete(id);
+      feed(w);
+      job.resolve(JSON.parse(results) as DocumentResult[]);
     });
-    worker.on('message', ({ id, results }: { id: number; results: string }) => {
-      const entry = waiting.get(id);
-      if (!entry) return;
-      waiting.delete(id);
-      (workers[entry.slot] as { pending: number }).pending--;
-      entry.resolve(JSON.parse(results) as DocumentResult[]);
-    });
-    worker.on('error', failAll);
-    workers.push({ worker, pending: 0 });
+    w.worker.on('error', failAll);
+    workers.push(w);
   }
-  // The main thread's share: batches checked inline, one at a time (checkDocuments queues them).
-  const main = { pending: 0 };
+  // The main thread's share: one batch per turn of the event loop, taken from the queue only when
+  // the workers have theirs, so that reading the next files goes on between them.
+  let mainBusy = false;
+  const mainTurn = () => {
+    if (mainBusy || queue.length === 0) return;
+    mainBusy = true;
+    setImmediate(() => {
+      const job = queue.shift();
+      if (!job) {
+        mainBusy = false;
+        return;
+      }
+      checkDocuments(job.chunks, collect)
+        .then(job.resolve, job.reject)
+        .finally(() => {
+          mainBusy = false;
+          mainTurn();
+        });
+    });
+  };
   return {
     check(chunks) {
-      // The least busy thread takes the batch; a worker on a tie, as the main thread also reads.
-      let slot = 0;
-      workers.forEach((w, i) => {
-        if (w.pending < (workers[slot] as { pending: number }).pending) slot = i;
-      });
-      const target = workers[slot] as { worker: Worker; pending: number };
-      if (main.pending < target.pending) {
-        main.pending++;
-        return checkDocuments(chunks, collect).finally(() => main.pending--);
-      }
-      const id = nextId++;
-      target.pending++;
+      if (failed !== undefined) return Promise.reject(failed);
       return new Promise((resolve, reject) => {
-        waiting.set(id, { resolve, reject, slot });
-        target.worker.postMessage({ id, chunks });
+        queue.push({ chunks, resolve, reject });
+        for (const w of workers) feed(w);
+        mainTurn();
       });
     },
     async close() {
