@@ -127,7 +127,8 @@ export async function validateInputs(
     for (const w of waiting.splice(0)) w.start(checker);
   };
   // Files whose results must be computed, kept to fill the cache once they are known.
-  const misses: Array<{ text: string; chunks: DocumentChunk[]; file: string }> = [];
+  // Their batches are batches[from..to): submit cuts each file's documents into batches of its own.
+  const misses: Array<{ text: string; file: string; from: number; to: number }> = [];
   let missedBytes = 0;
   let files = 0;
   try {
@@ -156,9 +157,10 @@ export async function validateInputs(
         batches.push({ chunks, results: Promise.resolve(cached) });
         continue;
       }
+      const from = batches.length;
       submit(chunks);
       if (!cache) continue;
-      misses.push({ text: source.text, chunks, file: source.file });
+      misses.push({ text: source.text, file: source.file, from, to: batches.length });
       missedBytes += source.text.length;
       if (!checker && missedBytes > PARALLEL_THRESHOLD_BYTES) useChecker(missedBytes);
     }
@@ -185,13 +187,11 @@ export async function validateInputs(
     const unknownTransports = new Map<string, { refs: ResourceRefs; chunk: DocumentChunk; count: number }>();
     const policyChecks = new PolicyChecks<DocumentChunk>();
     for (const refs of options.stored?.resources ?? []) policyChecks.addStored(refs);
-    const resultsByChunk = cache ? new Map<DocumentChunk, DocumentResult>() : undefined;
     let documents = 0;
     for (const batch of batches) {
       const results = await batch.results;
       results.forEach((result, i) => {
         const chunk = batch.chunks[i] as DocumentChunk;
-        resultsByChunk?.set(chunk, result);
         diagnostics.push(...result.diagnostics);
         if (result.empty) return;
         documents++;
@@ -329,10 +329,11 @@ export async function validateInputs(
         ),
       );
     phase('cross-references');
-    if (cache && resultsByChunk) {
+    if (cache) {
       // Only files whose documents are all valid by themselves: problems are always found afresh.
       for (const miss of misses) {
-        const results = miss.chunks.map((chunk) => resultsByChunk.get(chunk) as DocumentResult);
+        const results: DocumentResult[] = [];
+        for (const batch of batches.slice(miss.from, miss.to)) results.push(...(await batch.results));
         if (results.every((r) => r.diagnostics.length === 0)) cache.set(miss.text, results, miss.file);
       }
       cache.flush();

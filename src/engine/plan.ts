@@ -110,15 +110,7 @@ class Planner {
     const have = this.storedByKind.get(want.kind)?.get(want.name);
     const source = want.source !== undefined ? { source: want.source } : {};
     if (!have) {
-      const change: ResourceChange = {
-        action: 'create',
-        kind: want.kind,
-        name: want.name,
-        fields: everyField(want.fields),
-        desired: want.fields,
-        ...source,
-      };
-      this.upserts.push(withImage(change, want.image));
+      this.upserts.push(withImage(createChange(want, source), want.image));
       return;
     }
     this.declared.add(have);
@@ -203,21 +195,44 @@ class Planner {
 }
 
 /** A new resource's fields as changes from nothing; what diffFields({}, fields) gives, without the walk. */
-function everyField(fields: Fields): FieldChange[] {
+export function everyField(fields: Fields): FieldChange[] {
   return Object.keys(fields).map((key) => ({ path: [key], before: undefined, after: fields[key] }));
 }
 
 /**
- * The image of a change's desired state, when the declaration came with one: apply writes it without
- * re-encoding. Kept beside the change, not in it, so it is never part of JSON output or a saved plan.
+ * A create's `fields` are every desired field, so they are derived from `desired` when read instead
+ * of kept: held for 100,000 creates they were 2.8 million small objects, and the garbage collector's
+ * passes over them cost a cold apply about 0.6 s. The property is still an own enumerable one, so
+ * JSON output, saved plans and copies ({...change}) hold the fields as before.
  */
-const images = new WeakMap<ResourceChange, string>();
+const DERIVED_FIELDS: PropertyDescriptor = {
+  enumerable: true,
+  configurable: true,
+  get(this: ResourceChange): FieldChange[] {
+    return everyField(this.desired ?? {});
+  },
+};
+
+function createChange(want: DesiredResource, source: { source?: string }): ResourceChange {
+  const change = { action: 'create', kind: want.kind, name: want.name } as ResourceChange;
+  Object.defineProperty(change, 'fields', DERIVED_FIELDS);
+  change.desired = want.fields;
+  return Object.assign(change, source);
+}
+
+/**
+ * The image of a change's desired state, when the declaration came with one: apply writes it without
+ * re-encoding. A non-enumerable symbol property, so it is never part of JSON output, a saved plan or
+ * a copy. (A WeakMap beside the changes cost 100,000 creates about 0.1 s more, in its own upkeep and
+ * the garbage collector's.)
+ */
+const IMAGE = Symbol('image');
 
 export function imageOfChange(change: ResourceChange): string | undefined {
-  return images.get(change);
+  return (change as { [IMAGE]?: string })[IMAGE];
 }
 
 function withImage(change: ResourceChange, image: string | undefined): ResourceChange {
-  if (image !== undefined) images.set(change, image);
+  if (image !== undefined) Object.defineProperty(change, IMAGE, { value: image });
   return change;
 }

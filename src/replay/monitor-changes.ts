@@ -51,7 +51,10 @@ export function monitorChanges(stored: readonly ResourceView[], plan: Plan): Mon
   const inScope = (r: ResourceView) =>
     r.kind !== 'Device' || (existing.has(r.name) && (fleetWide || touched.has(r.name)));
   const before = stored.filter(inScope);
-  const after = plannedState(plan, before).filter(inScope);
+  // Creates of devices are out of scope: left out before plannedState, not built and filtered away
+  // (a cold apply of 100,000 devices built them all).
+  const changes = plan.changes.filter((c) => c.kind !== 'Device' || existing.has(c.name));
+  const after = plannedState({ ...plan, changes }, before).filter(inScope);
   const was = effectiveOf(before);
   const now = effectiveOf(after);
   const byMonitor = new Map<string, MonitorChange>();

@@ -1,6 +1,6 @@
 import type { Owner } from '../engine/apply-set.js';
 import { imageOfChange, type Plan, type ResourceChange, type StoredResource } from '../engine/plan.js';
-import { redactFieldChanges } from '../engine/redact.js';
+import { redactFieldChanges, redactFields } from '../engine/redact.js';
 import type { Fields } from '../engine/resource-view.js';
 import { RmmError } from '../errors.js';
 import { KIND_TABLES, type SqlValue } from '../formats/kind-tables.js';
@@ -152,6 +152,11 @@ export function writeChanges(db: Db, plan: Plan, actor: string): void {
  */
 function auditDetails(change: ResourceChange, removed: DependentRows[]): Record<string, unknown> {
   // Values are references at most, never secrets; sensitive ones are masked anyway, as in plans.
+  // A create's fields are its desired state (engine/plan everyField): masked whole, without the list.
+  if (change.action === 'create' && change.desired) {
+    const created = redactFields(change.kind, change.desired);
+    return withFlags({ created }, change, removed);
+  }
   const fields = redactFieldChanges(change.kind, change.fields);
   const fieldsOf = (side: 'before' | 'after') =>
     Object.fromEntries(fields.map((f) => [f.path.join('.'), f[side] ?? null]));
@@ -161,6 +166,14 @@ function auditDetails(change: ResourceChange, removed: DependentRows[]): Record<
       : change.action === 'delete'
         ? { deleted: fieldsOf('before') }
         : { fields };
+  return withFlags(details, change, removed);
+}
+
+function withFlags(
+  details: Record<string, unknown>,
+  change: ResourceChange,
+  removed: DependentRows[],
+): Record<string, unknown> {
   if (change.adopt) details.adopt = true;
   if (change.drift) details.drift = true;
   if (change.previousOwner) details.previousOwner = change.previousOwner;
