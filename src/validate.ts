@@ -62,6 +62,11 @@ export interface ValidateOptions extends ReadOptions {
    * them (rmm validate), references resolve among the inputs only, and messages say so.
    */
   stored?: StoredRefs;
+  /**
+   * An incremental plan's choice (reconcile/incremental): a file it returns true for is read but
+   * neither split nor checked, as if not given; the database's rows stand in for its resources.
+   */
+  skipFile?: (file: string, text: string) => boolean;
 }
 
 /** What the database holds, for plan and apply (state/stored-refs). */
@@ -145,6 +150,7 @@ export async function validateInputs(
         diagnostics.push(source.diagnostic);
         continue;
       }
+      if (options.skipFile?.(source.file, source.text)) continue;
       documentsPerFile.set(source.file, 0);
       const chunks = splitDocuments(source.text).map((c) => ({
         file: source.file,

@@ -434,7 +434,7 @@ const invalidSchemas: InvalidSchema[] = [
         '- {columns: [DeviceId], references: {table: Devices, columns: [DeviceId]}}',
         '- {columns: [DeviceId], references: {table: Device, columns: [DeviceId]}}',
       ),
-    expected: 'bad.yaml:65:51: table "Device" is not declared; did you mean "Devices"?',
+    expected: 'bad.yaml:116:51: table "Device" is not declared; did you mean "Devices"?',
   },
   {
     name: 'index on a missing column',
