@@ -266,7 +266,8 @@ function diffIndexes(
 /**
  * Trigger changes, as for indexes: a rebuilt table recreates its declared triggers itself (DROP TABLE
  * took the old ones along), a dropped table takes its own. A trigger whose text changed is dropped and
- * created again (SQLite has no ALTER TRIGGER).
+ * created again (SQLite has no ALTER TRIGGER). An undeclared trigger is dropped only in rmm's own
+ * namespace (rmm_): others are someone's own (an audit, a test's fault injection), left alone.
  */
 function diffTriggers(
   liveTables: readonly TableSchema[],
@@ -297,10 +298,15 @@ function diffTriggers(
     }
   }
   for (const { table, trigger } of live) {
-    if (!handled.has(trigger) && !goesWithItsTable(table))
+    if (!handled.has(trigger) && !goesWithItsTable(table) && isRmmTrigger(trigger.name))
       changes.push({ type: 'dropTrigger', table, trigger });
   }
   return changes;
+}
+
+/** Triggers rmm declares are named rmm_...; schemas/database.yaml's rules hold it to that. */
+export function isRmmTrigger(name: string): boolean {
+  return name.toLowerCase().startsWith('rmm_');
 }
 
 function sameSql(a: string, b: string): boolean {

@@ -387,6 +387,12 @@ const rows: Row[] = [
     expected: ['dropTrigger rmm_mark on Devices'],
   },
   {
+    name: "a trigger outside rmm's namespace (rmm_) is someone's own: left alone",
+    live: live([withTrigger(devices, { ...MARK, name: 'audit_devices' })]),
+    declared: declared([devices]),
+    expected: [],
+  },
+  {
     name: "a rebuilt table's triggers come back with the rebuild, not as steps of their own",
     live: live([devices]),
     declared: declared([
