@@ -73,8 +73,11 @@ export interface ValidateOptions extends ReadOptions {
 export interface StoredRefs {
   /** Every stored site, policy and group. */
   resources: readonly ResourceRefs[];
-  /** The stored devices the checks need, except those the input declares (it replaces them). */
-  devices(declared: ReadonlySet<string>): readonly ResourceRefs[];
+  /**
+   * The stored devices the checks need, except those the input declares (it replaces them). `kinds`:
+   * the kinds the input declares (stored devices matter only through declared sites, groups, relays).
+   */
+  devices(declared: ReadonlySet<string>, kinds: ReadonlySet<string>): readonly ResourceRefs[];
 }
 
 /** Documents per batch sent to a worker: large enough to amortize messaging, small enough to balance. */
@@ -185,6 +188,7 @@ export async function validateInputs(
       if (refs.kind === 'Site') siteDefaults.set(refs.name, { block: refs.transportBlock, valid: true });
     const declaredSites = new Map<string, { chunk: DocumentChunk; valid: boolean }>();
     const declaredDevices = new Set<string>();
+    const declaredKinds = new Set<string>();
     const devices: Array<{ refs: ResourceRefs; chunk: DocumentChunk }> = [];
     // Every transport block, for the plugins' own checks (their results are never cached).
     const blocks: Array<{ refs: ResourceRefs; chunk: DocumentChunk }> = [];
@@ -208,6 +212,7 @@ export async function validateInputs(
             declaredSites.set(result.refs.name, { chunk, valid });
             siteDefaults.set(result.refs.name, { block: result.refs.transportBlock, valid });
           }
+          declaredKinds.add(result.refs.kind);
           if (result.refs.kind === 'Device') declaredDevices.add(result.refs.name);
           if (result.refs.kind === 'Device' && result.refs.transportBlock && valid)
             devices.push({ refs: result.refs, chunk });
@@ -247,7 +252,7 @@ export async function validateInputs(
     // one problem per site, at its default, naming the first such device.
     const strays = new Map<string, { device: string; message: string; count: number }>();
     // Stored devices are read only now that the declared ones are known: most plans declare them all.
-    const storedDevices = options.stored?.devices(declaredDevices) ?? [];
+    const storedDevices = options.stored?.devices(declaredDevices, declaredKinds) ?? [];
     index.addStored(storedDevices);
     for (const refs of storedDevices) {
       if (refs.kind !== 'Device' || declaredDevices.has(refs.name) || !refs.transportBlock) continue;

@@ -91,9 +91,14 @@ export async function checkInputs(inputs: readonly string[], options: CheckOptio
       !inputs.includes('-');
     if (shortWay && known.manifests && known.db && known.refs) {
       const selection = new FileSelection(known.manifests, sourceKeyer(), keyOfText, true);
-      // Only devices may be read (whyFull): stored devices matter to the checks only through
-      // declared sites, groups and relays, so they are not read at all.
-      const stored = { resources: known.refs.resources, devices: () => [] };
+      // Stored devices matter to the checks only through declared sites, groups and relays: when
+      // the files read declare devices alone, they are not read at all.
+      const refs = known.refs;
+      const stored: StoredRefs = {
+        resources: refs.resources,
+        devices: (declared, kinds) =>
+          [...kinds].every((k) => k === 'Device') ? [] : refs.devices(declared, kinds),
+      };
       const validation = await validateInputs(inputs, { ...base, stored, skipFile: selection.skip });
       const scope = { set: applySet, prune: pruneScopeOf(inputs, options.recursive, sourceKeyer()) };
       const why =
@@ -104,6 +109,18 @@ export async function checkInputs(inputs: readonly string[], options: CheckOptio
         'incremental',
         why ? { read: 'all', why } : { read: selection.keys.size, unread: selection.unread.size },
       );
+      // With every file read (the one-file layout, say) this was the full check: it stands.
+      if (why && selection.unread.size === 0) {
+        return {
+          inputs,
+          recursive: options.recursive,
+          validation,
+          ...(known.revision !== undefined ? { revision: known.revision } : {}),
+          storedRefs: known.read(),
+          ...(options.recordKeys ? { selection } : {}),
+          editSeq: known.manifests.editSeq,
+        };
+      }
       if (!why) {
         return {
           inputs,

@@ -109,6 +109,8 @@ export function writeManifests(db: Db, update: ManifestUpdate): void {
   );
   for (const { file, key, resources } of update.files)
     upsert.run(update.applySet, file, key, JSON.stringify(resources));
+  // No mark was there to settle when the plan was made (a cold apply's 100,000 names need no walk).
+  if (update.editSeq === 0) return;
   const byKind = new Map<Kind, string[]>();
   for (const [kind, name] of update.compared) {
     let names = byKind.get(kind);

@@ -132,6 +132,20 @@ describe('an incremental plan is the full plan', () => {
   });
 });
 
+describe('when every file given changed', () => {
+  it('the one check made stands: documents are checked once, and the plan is the full one', async () => {
+    const text = await readFile(devices('alpha'), 'utf8');
+    await writeFile(devices('alpha'), text.replace('owner: web-team', 'owner: other-team'));
+    const args = ['plan', '-f', devices('alpha'), '--json'];
+    const incremental = await rmm(...args);
+    const full = await rmm(...args, '--no-incremental');
+    expect(incremental.exitCode, incremental.stderr).toBe(0);
+    expect(incremental.stdout).toBe(full.stdout);
+    expect(incremental.stderr).toContain('[timing] incremental: read all, why every file changed');
+    expect(incremental.stderr.match(/^\[timing\] checked documents:/gm)).toHaveLength(1);
+  });
+});
+
 describe('drift stays exact', () => {
   it('rows edited behind rmm (UPDATE, DELETE, INSERT) are read and shown as a full plan shows them', async () => {
     execFile(
