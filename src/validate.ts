@@ -62,10 +62,7 @@ export interface ValidateOptions extends ReadOptions {
    * them (rmm validate), references resolve among the inputs only, and messages say so.
    */
   stored?: StoredRefs;
-  /**
-   * An incremental plan's choice (reconcile/incremental): a file it returns true for is read but
-   * neither split nor checked, as if not given; the database's rows stand in for its resources.
-   */
+  /** A file this says true for is neither split nor checked: its stored rows stand in (reconcile/incremental). */
   skipFile?: (file: string, text: string) => boolean;
 }
 
@@ -73,10 +70,7 @@ export interface ValidateOptions extends ReadOptions {
 export interface StoredRefs {
   /** Every stored site, policy and group. */
   resources: readonly ResourceRefs[];
-  /**
-   * The stored devices the checks need, except those the input declares (it replaces them). `kinds`:
-   * the kinds the input declares (stored devices matter only through declared sites, groups, relays).
-   */
+  /** The stored devices the checks need, but those the input declares; `kinds`: the kinds it declares. */
   devices(declared: ReadonlySet<string>, kinds: ReadonlySet<string>): readonly ResourceRefs[];
 }
 
