@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { planInputs } from '../../src/cli/plan-inputs.js';
+import { inventoryStore } from '../../src/inventory/store.js';
 import { commitPlan } from '../../src/reconcile/apply.js';
+import { openDatabase } from '../../src/state/connection.js';
 import type { ManifestUpdate } from '../../src/state/source-manifests.js';
 import { runCli } from '../helpers/cli.js';
 import { copyExamples } from '../helpers/example-repo.js';
@@ -166,11 +168,28 @@ describe('drift stays exact', () => {
   });
 
   it("the console's own writes of observed columns mark nothing: the plan still reads no file", async () => {
+    // The inventory store's own writes (an inventory collected, a device unreachable), then the rest
+    // of the observed columns by hand.
+    const conn = openDatabase(db());
+    try {
+      const store = inventoryStore(conn);
+      store.save(
+        'alpha-web-01',
+        { os: { name: 'Ubuntu' } },
+        { OSName: 'Ubuntu', OSVersion: '24.04', OSBuild: '6.8' },
+      );
+      store.unreachable('beta-web-01');
+    } finally {
+      conn.close();
+    }
     execFile(
       db(),
       `UPDATE Devices SET LastSeen = CURRENT_TIMESTAMP, LastInventory = CURRENT_TIMESTAMP, Status = 'Online',
          OSName = 'Ubuntu', OSVersion = '24.04', OSBuild = '6.8', AgentVersion = '1'`,
     );
+    expect(queryFile(db(), "SELECT Status FROM Devices WHERE DeviceId = 'alpha-web-01'")).toEqual([
+      { Status: 'Online' },
+    ]);
     expect(queryFile(db(), 'SELECT * FROM ResourceEdits')).toEqual([]);
     expect((await samePlans())?.read).toBe(0);
   });
