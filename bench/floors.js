@@ -103,8 +103,13 @@ function insertRows(Database, file, values) {
       JSON.stringify(s.customFields ?? {}),
     ],
   };
+  // As rmm's apply: the edit-mark triggers (issue 16) stay quiet for writes made under this key.
+  const quiet = db.prepare("INSERT OR REPLACE INTO RmmMeta (Key, Value) VALUES ('edits_by_rmm', '1')");
+  const loud = db.prepare("DELETE FROM RmmMeta WHERE Key = 'edits_by_rmm'");
   db.transaction(() => {
+    quiet.run();
     for (const { kind, metadata, spec } of values) insert[kind].run(...row[kind](metadata, spec));
+    loud.run();
   })();
   db.close();
 }

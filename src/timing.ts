@@ -20,7 +20,7 @@ export function phase(name: string): void {
 }
 
 /** Figures a phase counted (RMM_TIMING=1): `[timing] check cache: hits 990, misses 10`. */
-export function figures(name: string, counted: Record<string, number>): void {
+export function figures(name: string, counted: Record<string, number | string>): void {
   if (!enabled) return;
   const text = Object.entries(counted)
     .map(([key, value]) => `${key} ${value}`)

@@ -62,14 +62,16 @@ export interface ValidateOptions extends ReadOptions {
    * them (rmm validate), references resolve among the inputs only, and messages say so.
    */
   stored?: StoredRefs;
+  /** A file this says true for is neither split nor checked: its stored rows stand in (reconcile/incremental). */
+  skipFile?: (file: string, text: string) => boolean;
 }
 
 /** What the database holds, for plan and apply (state/stored-refs). */
 export interface StoredRefs {
   /** Every stored site, policy and group. */
   resources: readonly ResourceRefs[];
-  /** The stored devices the checks need, except those the input declares (it replaces them). */
-  devices(declared: ReadonlySet<string>): readonly ResourceRefs[];
+  /** The stored devices the checks need, but those the input declares; `kinds`: the kinds it declares. */
+  devices(declared: ReadonlySet<string>, kinds: ReadonlySet<string>): readonly ResourceRefs[];
 }
 
 /** Documents per batch sent to a worker: large enough to amortize messaging, small enough to balance. */
@@ -146,6 +148,7 @@ export async function validateInputs(
         diagnostics.push(source.diagnostic);
         continue;
       }
+      if (options.skipFile?.(source.file, source.text)) continue;
       documentsPerFile.set(source.file, 0);
       const chunks = splitDocuments(source.text).map((c) => ({
         file: source.file,
@@ -181,6 +184,7 @@ export async function validateInputs(
       if (refs.kind === 'Site') siteDefaults.set(refs.name, { block: refs.transportBlock, valid: true });
     const declaredSites = new Map<string, { chunk: DocumentChunk; valid: boolean }>();
     const declaredDevices = new Set<string>();
+    const declaredKinds = new Set<string>();
     const devices: Array<{ refs: ResourceRefs; chunk: DocumentChunk }> = [];
     // Every transport block, for the plugins' own checks (their results are never cached).
     const blocks: Array<{ refs: ResourceRefs; chunk: DocumentChunk }> = [];
@@ -202,6 +206,7 @@ export async function validateInputs(
             declaredSites.set(result.refs.name, { chunk, valid });
             siteDefaults.set(result.refs.name, { block: result.refs.transportBlock, valid });
           }
+          declaredKinds.add(result.refs.kind);
           if (result.refs.kind === 'Device') declaredDevices.add(result.refs.name);
           if (result.refs.kind === 'Device' && result.refs.transportBlock && valid)
             devices.push({ refs: result.refs, chunk });
@@ -241,7 +246,7 @@ export async function validateInputs(
     // one problem per site, at its default, naming the first such device.
     const strays = new Map<string, { device: string; message: string; count: number }>();
     // Stored devices are read only now that the declared ones are known: most plans declare them all.
-    const storedDevices = options.stored?.devices(declaredDevices) ?? [];
+    const storedDevices = options.stored?.devices(declaredDevices, declaredKinds) ?? [];
     index.addStored(storedDevices);
     for (const refs of storedDevices) {
       if (refs.kind !== 'Device' || declaredDevices.has(refs.name) || !refs.transportBlock) continue;

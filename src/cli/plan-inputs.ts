@@ -5,6 +5,7 @@ import { checkInputs, planCheckedInputs } from '../reconcile/inputs.js';
 import type { PlannedAgainst } from '../reconcile/plan.js';
 import type { TransportSchemas } from '../resources/transport-options.js';
 import type { ResourceDatabase } from '../state/resource-database.js';
+import type { ManifestUpdate } from '../state/source-manifests.js';
 import type { ValidationResult } from '../validate.js';
 import { renderValidation } from '../views/diagnostics.js';
 import { writeStderr } from '../views/output.js';
@@ -24,9 +25,13 @@ export async function planInputs(
     applySet?: string;
     takeOver?: boolean;
     transportSchemas?: TransportSchemas;
+    /** Leave unread the files as last applied (default true). */
+    incremental?: boolean;
+    /** apply -f: keep each file's content key, for the manifests it writes. */
+    recordKeys?: boolean;
   },
   verb: string,
-): Promise<ResourceDatabase & { planned: PlannedAgainst }> {
+): Promise<ResourceDatabase & { planned: PlannedAgainst; manifests?: ManifestUpdate }> {
   const checked = await checkInputs(inputs, options);
   requireValid(checked.validation, verb);
   return planCheckedInputs(checked, options, verb);

@@ -104,6 +104,8 @@ export default class Apply extends RmmCommand {
             prune: flags.prune,
             applySet: flags['apply-set'],
             takeOver: flags['take-over'],
+            incremental: flags.incremental,
+            recordKeys: true,
             readonly: false,
             transportSchemas: await transportChecks(
               this.config,
@@ -130,7 +132,11 @@ export default class Apply extends RmmCommand {
       const nothingToDo = plan.changes.length === 0 && planned.migration.length === 0;
       // With --json stdout holds only events; a plan to confirm is shown on stderr instead.
       if (!flags.json || (confirm && !nothingToDo)) {
-        const radius = blastRadius(plan, () => planned.stored, monitorChanges(planned.stored, plan).devices);
+        const radius = blastRadius(
+          plan,
+          () => planned.stored,
+          monitorChanges(planned.near ?? planned.stored, plan).devices,
+        );
         writeLines(
           planLines(plan, colorEnabled(), radius, planned.migration, undefined, undefined, flags.full),
           flags.json ? process.stderr : process.stdout,
@@ -143,7 +149,9 @@ export default class Apply extends RmmCommand {
       }
       if (confirm && !(await this.confirm()))
         throw new RmmError('declined', 'apply declined (only "yes" applies); nothing was changed');
-      commitPlan(db, planned, resolveActor(flags.actor), flags['lock-timeout'] * 1000, displayPath(file));
+      commitPlan(db, planned, resolveActor(flags.actor), flags['lock-timeout'] * 1000, displayPath(file), {
+        manifests: fresh?.manifests,
+      });
       phase('committed');
       // Only now, after the commit: an event never describes a change that was rolled back.
       if (flags.json) {

@@ -10,6 +10,7 @@ import { signedPlanText, toSavedPlan } from '../engine/saved-plan.js';
 import { ExitCode, RmmError } from '../errors.js';
 import { upcomingWindows } from '../maintenance/upcoming.js';
 import { quote } from '../quote.js';
+import { windowsMayShow } from '../reconcile/plan.js';
 import { checkDestroyLimit, checkOwnership } from '../reconcile/refusals.js';
 import { monitorChanges } from '../replay/monitor-changes.js';
 import { planKeyForSaving } from '../state/plan-key.js';
@@ -47,6 +48,13 @@ export const reconcileFlags = {
   'max-destroy': Flags.integer({
     summary: 'Refuse a plan that destroys more than this many resources (exit 4).',
     min: 0,
+  }),
+  incremental: Flags.boolean({
+    default: true,
+    allowNo: true,
+    summary: 'Leave unread the files that are as they were last applied (--no-incremental reads every file).',
+    description:
+      'A file whose text (and what its checks depend on) is as the last apply -f of this apply set recorded, and none of whose rows was edited outside rmm since, is neither checked nor compared again: the plan is the same as a full one. Only files that declare devices alone are left unread; anything else plans in full. See docs/Architecture.md#incremental-plans.',
   }),
   full: Flags.boolean({
     summary: `List every change even when there are more than ${LIST_AT_MOST.toLocaleString('en-US')} (they are counted per kind and site otherwise).`,
@@ -132,6 +140,7 @@ export default class PlanCommand extends RmmCommand {
         prune: flags.prune,
         applySet: flags['apply-set'],
         takeOver: flags['take-over'],
+        incremental: flags.incremental,
         readonly: true,
         transportSchemas: await transportChecks(
           this.config,
@@ -148,9 +157,12 @@ export default class PlanCommand extends RmmCommand {
       checkDestroyLimit(plan, flags['max-destroy']);
       if (flags['detailed-exitcode'] && (plan.changes.length > 0 || planned.migration.length > 0))
         process.exitCode = ExitCode.changes;
-      const monitors = monitorChanges(planned.stored, plan);
+      // An incremental plan changes only devices: its compared rows hold all the monitor section reads.
+      const monitors = monitorChanges(planned.near ?? planned.stored, plan);
       const radius = blastRadius(plan, () => planned.stored, monitors.devices);
-      const upcoming = upcomingWindows(plannedState(plan, planned.stored), now);
+      const upcoming = windowsMayShow(planned)
+        ? upcomingWindows(plannedState(plan, planned.stored), now)
+        : [];
       phase('maintenance windows');
       const replay = planReplayView(db, planned, monitors, window);
       phase('replayed');

@@ -10,6 +10,8 @@ export type StepAction =
   | 'drop index'
   | 'rebuild table'
   | 'create index'
+  | 'create trigger'
+  | 'drop trigger'
   | 'insert seed row'
   | 'drop table'
   | 'record schema hash';

@@ -7,6 +7,7 @@ import { withMigration } from '../state/migrate.js';
 import { pendingMigration } from '../state/pending-migration.js';
 import { schemaCache } from '../state/resource-database.js';
 import { stateRevision, writeChanges } from '../state/resource-store.js';
+import { type ManifestUpdate, writeManifests, writingAsRmm } from '../state/source-manifests.js';
 import { phase } from '../timing.js';
 import type { RevisionedPlan } from './plan.js';
 
@@ -22,6 +23,8 @@ export function commitPlan(
   actor: string,
   lockTimeoutMs: number,
   databaseLabel: string,
+  /** apply -f's record of the files it read (source-manifests.ts); a saved plan has none. */
+  options: { manifests?: ManifestUpdate | undefined } = {},
 ): void {
   const declared = loadDeclaredSchema(undefined, schemaCache(path.dirname(db.name)));
   // The steps run are recomputed from schemas/database.yaml, never read from a (saved) plan.
@@ -46,9 +49,26 @@ export function commitPlan(
     }
   };
   withMigration(db, migration, { allowDestructive: false, commit: true, begin, actor }, () => {
-    writeChanges(db, planned.plan, actor);
+    const manifests = options.manifests;
+    // With manifests, the triggers stay quiet: these writes are what the manifests describe. A saved
+    // plan's writes are marked, so the files they came from are read again by the next plan.
+    if (manifests && manifestTables(db)) {
+      writingAsRmm(db, () => writeChanges(db, planned.plan, actor));
+      writeManifests(db, manifests);
+    } else writeChanges(db, planned.plan, actor);
     phase('written (before COMMIT)');
   });
+}
+
+/** The tables exist once the migration that makes them ran (it runs first, in this transaction). */
+function manifestTables(db: Db): boolean {
+  const count = db
+    .prepare(
+      `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('SourceManifests', 'ResourceEdits')`,
+    )
+    .pluck()
+    .get() as number;
+  return count === 2;
 }
 
 function beginImmediate(db: Db, lockTimeoutMs: number, databaseLabel: string): void {

@@ -54,6 +54,14 @@ function normalizeTable(name: string, table: RawTable): TableSchema {
       unique: i.unique ?? false,
       ...(i.where === undefined ? {} : { where: collapseWhitespace(i.where) }),
     })),
+    ...(table.triggers
+      ? {
+          triggers: Object.entries(table.triggers).map(([triggerName, t]) => ({
+            name: triggerName,
+            sql: collapseWhitespace(t.sql),
+          })),
+        }
+      : {}),
   };
 }
 
@@ -65,7 +73,11 @@ export function schemaHash(tables: readonly TableSchema[], seeds: readonly SeedR
   const byName = <T extends { name: string }>(items: readonly T[]) =>
     [...items].sort((a, b) => (a.name < b.name ? -1 : 1));
   const structure = {
-    tables: byName(tables).map((t) => ({ ...t, indexes: byName(t.indexes) })),
+    tables: byName(tables).map((t) => ({
+      ...t,
+      indexes: byName(t.indexes),
+      ...(t.triggers ? { triggers: byName(t.triggers) } : {}),
+    })),
     seed: seeds.map((s) => ({ table: s.table, values: s.values })),
   };
   return createHash('sha256').update(canonicalJson(structure)).digest('hex');

@@ -145,6 +145,19 @@ export function semanticProblems(schema: RawSchema): Problem[] {
       }
       indexOwners.set(indexName.toLowerCase(), tableName);
     }
+
+    // The statement must create the trigger it is declared as, on this table: else the diff would
+    // look for one name and SQLite hold another, and every migration would create it again.
+    for (const [triggerName, trigger] of Object.entries(table.triggers ?? {})) {
+      const head = /^\s*CREATE TRIGGER\s+("?)([A-Za-z0-9_]+)\1\s[\s\S]*?\sON\s+("?)([A-Za-z0-9_]+)\3\s/i.exec(
+        trigger.sql,
+      );
+      if (!head || !sameName(head[2] as string, triggerName) || !sameName(head[4] as string, tableName))
+        report(
+          [...at, 'triggers', triggerName, 'sql'],
+          `must be CREATE TRIGGER ${triggerName} ... ON ${tableName} ...: the name and table it is declared under`,
+        );
+    }
   }
 
   const meta = tableNames.find((t) => sameName(t, META_TABLE));

@@ -25,6 +25,7 @@ export interface RawTable {
   primaryKey?: string[];
   foreignKeys?: RawForeignKey[];
   indexes?: Record<string, { columns: string[]; unique?: boolean; where?: string }>;
+  triggers?: Record<string, { sql: string }>;
 }
 export interface RawSchema {
   tables: Record<string, RawTable>;

@@ -1,6 +1,14 @@
 import type { LiveDatabase } from './inspect.js';
-import type { ColumnSchema, ForeignKeySchema, IndexSchema, SeedRow, TableSchema } from './table-schema.js';
+import type {
+  ColumnSchema,
+  ForeignKeySchema,
+  IndexSchema,
+  SeedRow,
+  TableSchema,
+  TriggerSchema,
+} from './table-schema.js';
 import {
+  collapseWhitespace,
   findByName,
   isConstantDefault,
   isNullDefault,
@@ -32,6 +40,8 @@ export type SchemaChange =
     }
   | { type: 'createIndex'; table: string; index: IndexSchema }
   | { type: 'dropIndex'; table: string; index: IndexSchema }
+  | { type: 'createTrigger'; table: string; trigger: TriggerSchema }
+  | { type: 'dropTrigger'; table: string; trigger: TriggerSchema }
   | { type: 'insertSeedRow'; row: SeedRow }
   | { type: 'recordSchemaHash'; from: string | null; to: string };
 
@@ -52,6 +62,8 @@ export function isDestructive(change: SchemaChange): boolean {
     case 'addColumn':
     case 'createIndex':
     case 'dropIndex':
+    case 'createTrigger':
+    case 'dropTrigger':
     case 'insertSeedRow':
     case 'recordSchemaHash':
       return false;
@@ -91,6 +103,7 @@ export function diffSchemas(live: LiveDatabase, declared: DeclaredModel): Schema
   }
   const dropped = live.tables.filter((t) => !findByName(declared.tables, t.name));
   changes.push(...diffIndexes(live.tables, declared.tables, rebuilt, dropped));
+  changes.push(...diffTriggers(live.tables, declared.tables, rebuilt, dropped));
   for (const table of dropped) changes.push({ type: 'dropTable', table });
   const present = new Set(live.presentSeedRows);
   for (const row of declared.seeds) {
@@ -248,6 +261,56 @@ function diffIndexes(
     if (!handled.has(index) && !goesWithItsTable(table)) changes.push({ type: 'dropIndex', table, index });
   }
   return changes;
+}
+
+/**
+ * Trigger changes, as for indexes: a rebuilt table recreates its declared triggers itself (DROP TABLE
+ * took the old ones along), a dropped table takes its own. A trigger whose text changed is dropped and
+ * created again (SQLite has no ALTER TRIGGER). An undeclared trigger is dropped only in rmm's own
+ * namespace (rmm_): others are someone's own (an audit, a test's fault injection), left alone.
+ */
+function diffTriggers(
+  liveTables: readonly TableSchema[],
+  declaredTables: readonly TableSchema[],
+  rebuilt: ReadonlySet<string>,
+  droppedTables: readonly TableSchema[],
+): SchemaChange[] {
+  const changes: SchemaChange[] = [];
+  const live = liveTables.flatMap((t) => (t.triggers ?? []).map((trigger) => ({ table: t.name, trigger })));
+  const goesWithItsTable = (table: string) =>
+    rebuilt.has(table.toLowerCase()) || droppedTables.some((t) => sameName(t.name, table));
+  const handled = new Set<TriggerSchema>();
+  for (const table of declaredTables) {
+    const isRebuilt = rebuilt.has(table.name.toLowerCase());
+    for (const trigger of table.triggers ?? []) {
+      const current = live.find((l) => sameName(l.trigger.name, trigger.name));
+      if (current) handled.add(current.trigger);
+      if (isRebuilt) {
+        if (current && !sameName(current.table, table.name))
+          changes.push({ type: 'dropTrigger', table: current.table, trigger: current.trigger });
+        continue;
+      }
+      if (current && sameName(current.table, table.name) && sameSql(current.trigger.sql, trigger.sql))
+        continue;
+      if (current && !goesWithItsTable(current.table))
+        changes.push({ type: 'dropTrigger', table: current.table, trigger: current.trigger });
+      changes.push({ type: 'createTrigger', table: table.name, trigger });
+    }
+  }
+  for (const { table, trigger } of live) {
+    if (!handled.has(trigger) && !goesWithItsTable(table) && isRmmTrigger(trigger.name))
+      changes.push({ type: 'dropTrigger', table, trigger });
+  }
+  return changes;
+}
+
+/** Triggers rmm declares are named rmm_...; schemas/database.yaml's rules hold it to that. */
+export function isRmmTrigger(name: string): boolean {
+  return name.toLowerCase().startsWith('rmm_');
+}
+
+function sameSql(a: string, b: string): boolean {
+  return collapseWhitespace(a) === collapseWhitespace(b);
 }
 
 function sameIndex(a: IndexSchema, b: IndexSchema): boolean {

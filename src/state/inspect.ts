@@ -86,7 +86,17 @@ function inspectTable(db: Db, name: string, sql: string): TableSchema {
     autoincrement: /\bAUTOINCREMENT\b/i.test(sql),
     foreignKeys: inspectForeignKeys(db, name),
     indexes: inspectIndexes(db, name),
+    ...triggersOf(db, name),
   };
+}
+
+/** The table's triggers as SQLite keeps their text; none is no `triggers` at all, as declared. */
+function triggersOf(db: Db, table: string): Pick<TableSchema, 'triggers'> {
+  const rows = db
+    .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? ORDER BY name")
+    .all(table) as Array<{ name: string; sql: string }>;
+  if (rows.length === 0) return {};
+  return { triggers: rows.map((r) => ({ name: r.name, sql: collapseWhitespace(r.sql) })) };
 }
 
 function inspectForeignKeys(db: Db, table: string): ForeignKeySchema[] {

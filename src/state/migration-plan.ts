@@ -22,16 +22,19 @@ export const REBUILD_PREFIX = '_rmm_new_';
 /**
  * The order of the phases. Created tables come first so later steps can reference them; indexes are
  * dropped before any is created (names are global, one may move to another table) and before the
- * rebuilds (which recreate their own table's indexes); seeds go in once every table is in shape;
+ * rebuilds (which recreate their own table's indexes and triggers); seeds go in once every table is
+ * in shape, and triggers after them (a seed row is rmm's own write, not an edit to mark);
  * dropped tables last, so nothing still to run reads them; the hash last, recording the result.
  */
 const PHASES: readonly SchemaChange['type'][] = [
   'createTable',
   'addColumn',
   'dropIndex',
+  'dropTrigger',
   'rebuildTable',
   'createIndex',
   'insertSeedRow',
+  'createTrigger',
   'dropTable',
   'recordSchemaHash',
 ];
@@ -113,6 +116,22 @@ function stepOf(change: SchemaChange): MigrationStep {
         `create ${change.index.unique ? 'unique ' : ''}index ${change.index.name} on ${change.table} (${change.index.columns.join(', ')})${change.index.where ? ` where ${change.index.where}` : ''}`,
         destructive,
         [createIndexSql(change.table, change.index)],
+      );
+    case 'createTrigger':
+      return step(
+        'create trigger',
+        change.trigger.name,
+        `create trigger ${change.trigger.name} on ${change.table}`,
+        destructive,
+        [change.trigger.sql],
+      );
+    case 'dropTrigger':
+      return step(
+        'drop trigger',
+        change.trigger.name,
+        `drop trigger ${change.trigger.name} on ${change.table}`,
+        destructive,
+        [`DROP TRIGGER ${q(change.trigger.name)}`],
       );
     case 'insertSeedRow': {
       const { table, values, keyColumns } = change.row;
@@ -215,5 +234,6 @@ function rebuildSql(live: TableSchema, declared: TableSchema): string[] {
   }
   sql.push(`DROP TABLE ${q(live.name)}`, `ALTER TABLE ${q(temporary)} RENAME TO ${q(declared.name)}`);
   for (const index of declared.indexes) sql.push(createIndexSql(declared.name, index));
+  for (const trigger of declared.triggers ?? []) sql.push(trigger.sql);
   return sql;
 }

@@ -35,7 +35,7 @@ export function readStoredResources(db: Db): StoredResource[] {
   return out;
 }
 
-class StoredRow implements StoredResource {
+export class StoredRow implements StoredResource {
   #fields: Fields | undefined;
   constructor(
     readonly kind: Kind,

@@ -44,6 +44,12 @@ export interface IndexSchema {
   where?: string;
 }
 
+/** A trigger on a table: its CREATE TRIGGER text, whitespace collapsed (how it is kept and compared). */
+export interface TriggerSchema {
+  name: string;
+  sql: string;
+}
+
 export interface TableSchema {
   name: string;
   /** In declaration order (the order CREATE TABLE writes them). */
@@ -53,6 +59,8 @@ export interface TableSchema {
   autoincrement: boolean;
   foreignKeys: ForeignKeySchema[];
   indexes: IndexSchema[];
+  /** Absent or empty for a table without triggers (older models, tests that build tables by hand). */
+  triggers?: TriggerSchema[];
 }
 
 export type SeedValue = string | number | null;

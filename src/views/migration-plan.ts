@@ -26,10 +26,12 @@ const marks: Record<StepAction, { mark: string; color: Color }> = {
   'create table': { mark: '+', color: 'green' },
   'add column': { mark: '+', color: 'green' },
   'create index': { mark: '+', color: 'green' },
+  'create trigger': { mark: '+', color: 'green' },
   'insert seed row': { mark: '+', color: 'green' },
   'rebuild table': { mark: '~', color: 'yellow' },
   'record schema hash': { mark: '~', color: 'yellow' },
   'drop index': { mark: '-', color: 'red' },
+  'drop trigger': { mark: '-', color: 'red' },
   'drop table': { mark: '-', color: 'red' },
 };
 
@@ -72,7 +74,7 @@ export function planJson(plan: MigrationPlan, context: PlanContext): PlanJson {
   };
 }
 
-/** `11 tables, 11 indexes, 1 seed row (site main)`: what `rmm init` created, counted from the plan. */
+/** `11 tables, 11 indexes, 8 triggers, 1 seed row (site main)`: what `rmm init` created, counted from the plan. */
 export function describeCreation(plan: MigrationPlan): string {
   const stepsOf = (action: StepAction) => plan.steps.filter((s) => s.action === action);
   const seeds = stepsOf('insert seed row').map((s) => {
@@ -82,6 +84,7 @@ export function describeCreation(plan: MigrationPlan): string {
   return [
     count(stepsOf('create table').length, 'table'),
     count(stepsOf('create index').length, 'index', 'indexes'),
+    ...(stepsOf('create trigger').length > 0 ? [count(stepsOf('create trigger').length, 'trigger')] : []),
     `${count(seeds.length, 'seed row')}${seeds.length > 0 ? ` (${seeds.join(', ')})` : ''}`,
   ].join(', ');
 }

@@ -54,12 +54,16 @@ describe('the check cache after rmm apply', () => {
     const schema = await entries('schema');
     // The late plugin's hook completes last, then first again.
     for (const lateMs of [300, 0]) {
-      const planned = await rmm(lateMs, 'plan', '-f', 'repo', '-R');
+      // Every file read, as an incremental plan would not: the check cache's keys are under test.
+      const planned = await rmm(lateMs, 'plan', '-f', 'repo', '-R', '--no-incremental');
       expect(planned.exitCode, planned.stderr).toBe(0);
       expect(planned.stdout).toContain('No changes.');
       expect(cacheLine(planned.stderr)).toBe(`[timing] check cache: hits ${afterApply.length}, misses 0`);
       expect(await entries('check')).toEqual(afterApply);
       expect(await entries('schema')).toEqual(schema);
+      // The manifests' content keys are salted the same way: under either hook order, no file is read.
+      const incremental = await rmm(lateMs, 'plan', '-f', 'repo', '-R');
+      expect(incremental.stderr).toMatch(/^\[timing\] incremental: read 0, unread \d+$/m);
     }
   });
 });

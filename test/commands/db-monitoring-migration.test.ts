@@ -60,7 +60,12 @@ describe('a database from before monitoring', { timeout: 60_000 }, () => {
     // Issue 14's: the Relay kind, queued delivery, and the relay agent's outbox.
     for (const table of ['Relays', 'ActionDeliveries', 'QueueRoutes', 'RelayOutbox'])
       expect(plan.stdout).toContain(`  + create table ${table}`);
-    expect(plan.stdout).toContain('Plan: 20 steps, 0 destructive.');
+    // Issue 16's: the edit marks and the manifests of the incremental plan, and the triggers that mark.
+    for (const table of ['ResourceEdits', 'SourceManifests'])
+      expect(plan.stdout).toContain(`  + create table ${table}`);
+    expect(plan.stdout).toContain('  + create trigger rmm_edit_devices_update on Devices');
+    expect(plan.stdout.match(/\+ create trigger rmm_edit_/g)).toHaveLength(24);
+    expect(plan.stdout).toContain('Plan: 47 steps, 0 destructive.');
 
     const apply = await cli('db', 'apply');
     expect(apply.exitCode, apply.stderr).toBe(0);

@@ -434,13 +434,29 @@ const invalidSchemas: InvalidSchema[] = [
         '- {columns: [DeviceId], references: {table: Devices, columns: [DeviceId]}}',
         '- {columns: [DeviceId], references: {table: Device, columns: [DeviceId]}}',
       ),
-    expected: 'bad.yaml:65:51: table "Device" is not declared; did you mean "Devices"?',
+    expected: 'bad.yaml:116:51: table "Device" is not declared; did you mean "Devices"?',
   },
   {
     name: 'index on a missing column',
     edit: (t) =>
       t.replace('idx_devices_status: {columns: [Status]}', 'idx_devices_status: {columns: [State]}'),
     expected: 'bad.yaml:35:38: column "State" is not declared; did you mean "Status"?',
+  },
+  {
+    name: 'a trigger outside rmm_ names',
+    edit: (t) => t.replace('      rmm_edit_sites_insert:', '      edit_sites_insert:'),
+    expected:
+      'bad.yaml:65:7: key "edit_sites_insert" must start with rmm_: rmm drops only its own undeclared triggers',
+  },
+  {
+    name: 'a trigger whose statement names another table',
+    edit: (t) =>
+      t.replace(
+        'CREATE TRIGGER rmm_edit_sites_delete AFTER DELETE ON Sites',
+        'CREATE TRIGGER rmm_edit_sites_delete AFTER DELETE ON Devices',
+      ),
+    expected:
+      'bad.yaml:77:14: must be CREATE TRIGGER rmm_edit_sites_delete ... ON Sites ...: the name and table it is declared under',
   },
   {
     name: 'YAML syntax error',

@@ -42,6 +42,10 @@ const MEANINGS: Record<string, Meaning> = {
   'max-destroy': { meaning: 'refuse plans destroying more than N', kind: 'option' },
   'detailed-exitcode': { meaning: 'exit 2 when there are changes', kind: 'boolean' },
   full: { meaning: 'list every change of a large plan, not counts per kind and site', kind: 'boolean' },
+  incremental: {
+    meaning: 'leave unread the files as last applied (--no-incremental reads every file)',
+    kind: 'boolean',
+  },
   replay: { meaning: 'how far back stored samples are replayed through changed monitors', kind: 'option' },
   'no-replay': { meaning: 'replay no stored samples through changed monitors', kind: 'boolean' },
   'auto-approve': { meaning: 'apply without asking', kind: 'boolean' },

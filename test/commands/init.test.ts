@@ -72,7 +72,9 @@ describe('rmm init', { timeout: 60_000 }, () => {
   it('creates data/devices.db with exactly the declared tables, columns and indexes, and the main site', async () => {
     const result = await runCli(['init'], { cwd });
     expect(result.stderr).toBe('');
-    expect(result.stdout).toBe('Created data/devices.db: 21 tables, 17 indexes, 1 seed row (site main).');
+    expect(result.stdout).toBe(
+      'Created data/devices.db: 23 tables, 18 indexes, 24 triggers, 1 seed row (site main).',
+    );
     expect(result.exitCode).toBe(0);
     expect(existsSync(path.join(cwd, 'data', 'cache'))).toBe(true);
     expect(existsSync(path.join(cwd, 'data', 'archive'))).toBe(true);
@@ -139,7 +141,7 @@ describe('rmm init', { timeout: 60_000 }, () => {
     expect(result.exitCode).toBe(0);
     const json = JSON.parse(result.stdout);
     expect(json).toMatchObject({ database: path.join(cwd, 'data', 'devices.db'), created: true });
-    expect(json.steps).toHaveLength(40);
+    expect(json.steps).toHaveLength(67);
     expect(json.steps[0]).toMatchObject({ action: 'create table', object: 'Devices', destructive: false });
     const again = JSON.parse((await runCli(['init', '--json'], { cwd })).stdout);
     expect(again).toMatchObject({ created: false, steps: [] });

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliResult, runCli } from '../helpers/cli.js';
 import { copyExamples } from '../helpers/example-repo.js';
+import { DROP_MANAGED_TRIGGERS } from '../helpers/older-schema.js';
 import { execFile } from '../helpers/sqlite.js';
 
 /**
@@ -230,14 +231,14 @@ describe('commands that only read work for a user who may not write', () => {
       prepare: (file) =>
         execFile(
           file,
-          "ALTER TABLE ManagedResources DROP COLUMN AppliedHash; UPDATE RmmMeta SET Value = 'older' WHERE Key = 'schema_hash'",
+          `${DROP_MANAGED_TRIGGERS} ALTER TABLE ManagedResources DROP COLUMN AppliedHash; UPDATE RmmMeta SET Value = 'older' WHERE Key = 'schema_hash'`,
         ),
     });
     const before = await snapshot(dataDir);
     const plan = await rmm(['plan', '-f', changed, '-R', '--detailed-exitcode'], dataDir);
     expect([plan.exitCode, plan.stderr]).toEqual([2, '']);
     expect(plan.stdout).toMatch(
-      /^Database schema: 2 pending steps, run first by rmm apply in the same transaction:\n {2}\+ add column ManagedResources\.AppliedHash/,
+      /^Database schema: 5 pending steps, run first by rmm apply in the same transaction:\n {2}\+ add column ManagedResources\.AppliedHash/,
     );
     expect(plan.stdout).toContain('~ Site/alpha');
     const db = await rmm(['db', 'plan', '--detailed-exitcode'], dataDir);

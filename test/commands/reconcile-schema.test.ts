@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { copyExamples } from '../helpers/example-repo.js';
+import { DROP_MANAGED_TRIGGERS } from '../helpers/older-schema.js';
 import { execFile, queryFile } from '../helpers/sqlite.js';
 
 /**
@@ -25,7 +26,7 @@ const fileHash = async () =>
 /** What the previous rmm release created: ManagedResources without AppliedHash, and its schema hash. */
 const olderRelease = () =>
   exec(
-    "ALTER TABLE ManagedResources DROP COLUMN AppliedHash; UPDATE RmmMeta SET Value = 'older' WHERE Key = 'schema_hash'",
+    `${DROP_MANAGED_TRIGGERS} ALTER TABLE ManagedResources DROP COLUMN AppliedHash; UPDATE RmmMeta SET Value = 'older' WHERE Key = 'schema_hash'`,
   );
 
 beforeEach(async () => {
@@ -52,7 +53,7 @@ describe('schema first: plan and apply over a database behind schemas/database.y
     );
     expect(plan.exitCode).toBe(2);
     expect(plan.stdout).toMatch(
-      /^Database schema: 2 pending steps, run first by rmm apply in the same transaction:\n {2}\+ add column ManagedResources\.AppliedHash.*\n {2}~ record schema hash/,
+      /^Database schema: 5 pending steps, run first by rmm apply in the same transaction:\n {2}\+ add column ManagedResources\.AppliedHash.*\n( {2}\+ create trigger rmm_edit_managed_resources_\w+ on ManagedResources\n){3} {2}~ record schema hash/,
     );
     expect(plan.stdout.indexOf('+ Site/alpha')).toBeGreaterThan(plan.stdout.indexOf('record schema hash'));
     const json = JSON.parse(
@@ -60,6 +61,9 @@ describe('schema first: plan and apply over a database behind schemas/database.y
     );
     expect(json.migration.map((s: { action: string }) => s.action)).toEqual([
       'add column',
+      'create trigger',
+      'create trigger',
+      'create trigger',
       'record schema hash',
     ]);
     expect(await fileHash()).toBe(before);

@@ -36,7 +36,7 @@ const META = `  RmmMeta:
 describe('loadDeclaredSchema: the packaged schemas/database.yaml', () => {
   const schema = loadDeclaredSchema();
 
-  it('has the eight tables of the seed, then rmm own thirteen, in file order', () => {
+  it('has the eight tables of the seed, then rmm own fifteen, in file order', () => {
     expect(schema.tables.map((t) => t.name)).toEqual([
       'Devices',
       'Sites',
@@ -58,9 +58,13 @@ describe('loadDeclaredSchema: the packaged schemas/database.yaml', () => {
       'ScheduleRuns',
       'Notifications',
       'RelayOutbox',
+      'ResourceEdits',
+      'SourceManifests',
       'RmmMeta',
     ]);
-    expect(schema.tables.flatMap((t) => t.indexes)).toHaveLength(17);
+    expect(schema.tables.flatMap((t) => t.indexes)).toHaveLength(18);
+    // Issue 16: insert, update and delete marks on each kind's table and on ManagedResources.
+    expect(schema.tables.flatMap((t) => t.triggers ?? [])).toHaveLength(24);
     expect(schema.label).toBe('schemas/database.yaml');
     expect(schema.hash).toMatch(/^[0-9a-f]{64}$/);
   });

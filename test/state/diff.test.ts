@@ -39,6 +39,14 @@ const devices = table(
     indexes: [{ name: 'idx_devices_status', columns: ['Status'], unique: false }],
   },
 );
+const MARK = {
+  name: 'rmm_mark',
+  sql: "CREATE TRIGGER rmm_mark AFTER INSERT ON Devices BEGIN INSERT INTO Marks VALUES ('Device', NEW.DeviceId); END",
+};
+const withTrigger = (t: TableSchema, trigger: { name: string; sql: string }): TableSchema => ({
+  ...t,
+  triggers: [trigger],
+});
 const inventory = table(
   'Inventory',
   [col('InventoryId', 'INTEGER'), col('DeviceId', 'TEXT', { notNull: true }), col('Data')],
@@ -107,6 +115,9 @@ function describeChange(change: SchemaChange): string {
     case 'createIndex':
     case 'dropIndex':
       return `${change.type} ${change.index.name} on ${change.table}`;
+    case 'createTrigger':
+    case 'dropTrigger':
+      return `${change.type} ${change.trigger.name} on ${change.table}`;
     case 'insertSeedRow':
       return `insertSeedRow ${change.row.table}`;
     case 'recordSchemaHash':
@@ -350,6 +361,47 @@ const rows: Row[] = [
     live: live([devices], { schemaHash: null }),
     declared: declared([devices]),
     expected: [`recordSchemaHash null -> ${HASH}`],
+  },
+  {
+    name: 'a declared trigger that does not exist is created',
+    live: live([devices]),
+    declared: declared([withTrigger(devices, MARK)]),
+    expected: ['createTrigger rmm_mark on Devices'],
+  },
+  {
+    name: 'a trigger that differs only in whitespace is left alone',
+    live: live([withTrigger(devices, { ...MARK, sql: MARK.sql.replaceAll(' ', '  ') })]),
+    declared: declared([withTrigger(devices, MARK)]),
+    expected: [],
+  },
+  {
+    name: 'a trigger whose text changed is dropped and created again',
+    live: live([withTrigger(devices, MARK)]),
+    declared: declared([withTrigger(devices, { ...MARK, sql: MARK.sql.replace('NEW', 'OLD') })]),
+    expected: ['dropTrigger rmm_mark on Devices', 'createTrigger rmm_mark on Devices'],
+  },
+  {
+    name: 'an undeclared trigger is dropped',
+    live: live([withTrigger(devices, MARK)]),
+    declared: declared([devices]),
+    expected: ['dropTrigger rmm_mark on Devices'],
+  },
+  {
+    name: "a trigger outside rmm's namespace (rmm_) is someone's own: left alone",
+    live: live([withTrigger(devices, { ...MARK, name: 'audit_devices' })]),
+    declared: declared([devices]),
+    expected: [],
+  },
+  {
+    name: "a rebuilt table's triggers come back with the rebuild, not as steps of their own",
+    live: live([devices]),
+    declared: declared([
+      withTrigger(
+        withColumns(devices, (c) => [...c, col('Kind', 'TEXT', { notNull: true })]),
+        MARK,
+      ),
+    ]),
+    expected: ['rebuildTable Devices: column Kind added (NOT NULL without a default)'],
   },
 ];
 

@@ -23,6 +23,7 @@ const comparable = (tables: readonly TableSchema[]) =>
     ...t,
     columns: t.columns.map(({ rebuildFrom: _, ...column }) => column),
     indexes: byName(t.indexes),
+    ...(t.triggers ? { triggers: byName(t.triggers) } : {}),
   }));
 
 describe('inspectDatabase', () => {
