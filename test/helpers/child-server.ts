@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResultPromise } from 'execa';
@@ -86,4 +86,28 @@ export async function stopChild(
     } catch {}
     await Promise.race([exited, sleep(graceMs)]);
   }
+}
+
+/**
+ * Starts a server on a free port, trying another when the port found free was taken before the
+ * server bound it (at most 5 ports). `start` configures and launches it on the port, throwing when
+ * it does not listen; on the last failure `dir` (the server's folder) is removed and the error thrown.
+ */
+export async function startOnFreePort(
+  what: string,
+  dir: string,
+  start: (port: number) => Promise<void>,
+): Promise<number> {
+  let lastError: unknown = new Error(`${what} did not start`);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    try {
+      await start(port);
+      return port;
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  await rm(dir, { recursive: true, force: true });
+  throw lastError;
 }

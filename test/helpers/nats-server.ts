@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { freePort, stopChild, waitForListener } from './child-server.js';
+import { startOnFreePort, stopChild, waitForListener } from './child-server.js';
 
 /** Debian's package (nats-server 2.9.10): .ci/run installs it through scripts/test-setup.sh. */
 const NATS_SERVER = '/usr/sbin/nats-server';
@@ -69,10 +69,8 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     child = started;
   };
 
-  // A port found free can be taken before the server binds it: then try another.
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    port = await freePort();
+  await startOnFreePort('nats-server', dir, async (free) => {
+    port = free;
     for (const [name, text] of Object.entries(options.files ?? {}))
       await writeFile(path.join(dir, name), text);
     const generated = options.configFile
@@ -85,18 +83,8 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
           '',
         ].join('\n');
     await writeFile(configPath, generated);
-    try {
-      await launch();
-      lastError = undefined;
-      break;
-    } catch (error) {
-      lastError = error;
-    }
-  }
-  if (lastError || !child) {
-    await rm(dir, { recursive: true, force: true });
-    throw lastError ?? new Error('nats-server did not start');
-  }
+    await launch();
+  });
 
   const stopWith = async (signal: NodeJS.Signals) => {
     const running = child;

@@ -2,7 +2,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { freePort, stopChild, waitForListener } from './child-server.js';
+import { startOnFreePort, stopChild, waitForListener } from './child-server.js';
 
 /** Debian's samba package (4.17 here): .ci/run installs it through scripts/test-setup.sh. */
 const SMBD = '/usr/sbin/smbd';
@@ -96,24 +96,17 @@ export async function startSmbd(): Promise<Smbd> {
     child = started;
   };
 
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    port = await freePort();
+  // A port found free can be taken before smbd binds it: then another is tried.
+  let userAdded = false;
+  await startOnFreePort('smbd', dir, async (free) => {
+    port = free;
     await writeConfig();
-    if (attempt === 0)
+    if (!userAdded) {
       await execa('smbpasswd', ['-c', configPath, '-s', '-a', user], { input: `${password}\n${password}\n` });
-    try {
-      await launch();
-      lastError = undefined;
-      break;
-    } catch (error) {
-      lastError = error;
+      userAdded = true;
     }
-  }
-  if (lastError || !child) {
-    await rm(dir, { recursive: true, force: true });
-    throw lastError ?? new Error('smbd did not start');
-  }
+    await launch();
+  });
 
   const stop = async () => {
     const running = child;
