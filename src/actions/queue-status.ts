@@ -15,14 +15,21 @@ export interface RouteStatus {
 
 export const ROUTE_ALIVE_MS = 90_000;
 
-/** When each route was last seen (QueueRoutes.LastSeenAt, epoch ms), by `transport/route`. */
+/**
+ * When each route was last seen (QueueRoutes.LastSeenAt, epoch ms), by `transport/route` (transport
+ * names hold no `/`). A value that is not a time (a row edited by hand) counts as never seen.
+ */
 export function routeSightings(db: Db): Map<string, number> {
   const rows = db.prepare('SELECT Transport, Route, LastSeenAt FROM QueueRoutes').all() as Array<{
     Transport: string;
     Route: string;
-    LastSeenAt: number;
+    LastSeenAt: unknown;
   }>;
-  return new Map(rows.map((r) => [`${r.Transport}/${r.Route}`, r.LastSeenAt]));
+  const seen = new Map<string, number>();
+  for (const r of rows)
+    if (typeof r.LastSeenAt === 'number' && Number.isFinite(r.LastSeenAt))
+      seen.set(`${r.Transport}/${r.Route}`, r.LastSeenAt);
+  return seen;
 }
 
 /**
@@ -79,14 +86,11 @@ export function routeStatuses(
     return s;
   };
   for (const k of declared) entry(k.transport, k.route);
-  for (const r of db.prepare('SELECT Transport, Route, LastSeenAt FROM QueueRoutes').all() as Array<{
-    Transport: string;
-    Route: string;
-    LastSeenAt: number;
-  }>) {
-    const s = entry(r.Transport, r.Route);
-    s.lastSeenAt = r.LastSeenAt;
-    s.connected = now - r.LastSeenAt <= ROUTE_ALIVE_MS;
+  for (const [key, at] of routeSightings(db)) {
+    const slash = key.indexOf('/');
+    const s = entry(key.slice(0, slash), key.slice(slash + 1));
+    s.lastSeenAt = at;
+    s.connected = now - at <= ROUTE_ALIVE_MS;
   }
   for (const r of db
     .prepare(
@@ -94,10 +98,12 @@ export function routeStatuses(
        JOIN Actions a ON a.ActionId = d.ActionId WHERE a.Status IN ('Pending', 'Delivered', 'Running')
        GROUP BY d.Transport, d.Route`,
     )
-    .all() as Array<{ Transport: string; Route: string; n: number; oldest: string }>) {
+    .all() as Array<{ Transport: string; Route: string; n: number; oldest: unknown }>) {
     const s = entry(r.Transport, r.Route);
     s.depth = r.n;
-    s.oldestAgeMs = Math.max(0, now - Date.parse(`${r.oldest.replace(' ', 'T')}Z`));
+    // IntentAt is SQLite's CURRENT_TIMESTAMP; one edited into something else gives no age.
+    const oldest = typeof r.oldest === 'string' ? Date.parse(`${r.oldest.replace(' ', 'T')}Z`) : Number.NaN;
+    s.oldestAgeMs = Number.isFinite(oldest) ? Math.max(0, now - oldest) : null;
   }
   return [...byKey.values()].sort((a, b) =>
     `${a.transport}/${a.route}`.localeCompare(`${b.transport}/${b.route}`),

@@ -158,16 +158,15 @@ export default class Serve extends RmmCommand {
         specs: metricSpecs(),
         plan: () => {
           const devices = service?.fleet?.devices ?? [];
-          const seen = routeSightings(db);
+          const own = queued.heartbeatsRead ? devices.filter((d) => isQueued(d.transport.type)) : [];
+          const seen = own.length > 0 ? routeSightings(db) : new Map<string, number>();
           return {
             devices: devices.filter((d) => !queueKeyOf(d, isQueued)),
             monitors: service?.fleet?.monitors ?? new Map(),
-            heartbeats: (queued.heartbeatsRead ? devices : [])
-              .filter((d) => isQueued(d.transport.type))
-              .map((d) => ({
-                device: d.name,
-                lastSeenAt: seen.get(`${d.transport.type}/${d.name}`) ?? null,
-              })),
+            heartbeats: own.map((d) => ({
+              device: d.name,
+              lastSeenAt: seen.get(`${d.transport.type}/${d.name}`) ?? null,
+            })),
           };
         },
         samples: storedSampleSink(metrics, { pause, log }),

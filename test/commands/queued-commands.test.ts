@@ -79,6 +79,35 @@ describe('queued actions in the CLI', () => {
     }
   });
 
+  it('rmm status reads QueueRoutes and ActionDeliveries edited by hand into something not a time as never seen, no age', async () => {
+    execFile(
+      db(),
+      `INSERT INTO Actions (ActionId, DeviceId, ActionType, Status, Payload) VALUES
+         ('h1', 'web-09', 'exec', 'Delivered', '{"command":"true"}');
+       INSERT INTO ActionDeliveries (ActionId, Transport, Route, ExpiresAt, IntentAt, Receipt) VALUES
+         ('h1', 'relay', 'relay-hand', 'garbage', 'not a time', '1');
+       INSERT INTO QueueRoutes (Transport, Route, LastSeenAt) VALUES ('relay', 'relay-hand', 'yesterday');`,
+    );
+    try {
+      const text = await rmm('status');
+      expect(text.exitCode, text.stderr).toBe(0);
+      expect(text.stdout).toMatch(/^ {2}relay-hand \(relay\): not connected, last seen never, 1 queued$/m);
+      const json = JSON.parse((await rmm('status', '--json')).stdout);
+      expect(json.relays.find((r: { route: string }) => r.route === 'relay-hand')).toMatchObject({
+        connected: false,
+        lastSeenAt: null,
+        depth: 1,
+        oldestAgeMs: null,
+      });
+    } finally {
+      execFile(
+        db(),
+        `DELETE FROM ActionDeliveries WHERE ActionId = 'h1'; DELETE FROM Actions WHERE ActionId = 'h1';
+         DELETE FROM QueueRoutes WHERE Route = 'relay-hand';`,
+      );
+    }
+  });
+
   it('rmm actions cancel refuses an action that may sit in a relay queue, saying it may still run', async () => {
     const result = await rmm('actions', 'cancel', 'a2');
     expect(result.exitCode).toBe(1);
