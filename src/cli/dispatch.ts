@@ -141,16 +141,15 @@ export async function dispatch(jobs: readonly Job[], options: DispatchOptions): 
     const summary = emptySummary();
     const rows = options.store.load(jobs.map((j) => j.id));
     for (const row of rows) summary[row.Status]++;
-    summary.Pending = rows.filter((r) => r.Status === 'Pending').length;
-    // A Pending row with a delivery intent is the queue's too (its route was down): submitted later.
-    const waiting = rows.filter(
-      (r) =>
-        r.Status === 'Delivered' ||
-        r.Status === 'Running' ||
-        (r.Status === 'Pending' && queue.row(r.ActionId) !== undefined),
+    // What a queue still holds: Delivered or Running, or Pending with a delivery intent (its route
+    // was down: submitted later). Each row's delivery is read once.
+    const waiting = stillQueuedOf(rows, queue);
+    output.done(
+      summary,
+      waiting.map((w) => w.shown),
     );
-    output.done(summary, stillQueuedOf(waiting, queue));
-    if (waiting.length > 0 && !options.json) writeStderr(stillQueuedLines(waiting).join('\n'));
+    if (waiting.length > 0 && !options.json)
+      writeStderr(stillQueuedLines(waiting.map((w) => w.row)).join('\n'));
     if (controller.signal.aborted) return ExitCode.cancelled;
     if (waiting.length > 0) return ExitCode.queued;
     return summary.Succeeded === jobs.length ? ExitCode.ok : ExitCode.error;
@@ -159,19 +158,22 @@ export async function dispatch(jobs: readonly Job[], options: DispatchOptions): 
   }
 }
 
-/** The rows a queue still holds, with their route and deadline (--json's queued-at-end objects). */
-function stillQueuedOf(rows: readonly ActionRow[], queue: QueueStore): StillQueued[] {
-  return rows.flatMap((r) => {
-    const queued = queue.row(r.ActionId);
+/** The rows a queue still holds, each with what --json's queued-at-end object shows (route, deadline). */
+function stillQueuedOf(
+  rows: readonly ActionRow[],
+  queue: QueueStore,
+): Array<{ row: ActionRow; shown: StillQueued }> {
+  return rows.flatMap((row) => {
+    if (row.Status !== 'Delivered' && row.Status !== 'Running' && row.Status !== 'Pending') return [];
+    const queued = queue.row(row.ActionId);
     if (!queued) return [];
-    return [
-      {
-        id: r.ActionId,
-        device: r.DeviceId ?? '',
-        status: r.Status,
-        route: `${queued.Transport}/${queued.Route}`,
-        expiresAt: queued.ExpiresAt,
-      },
-    ];
+    const shown = {
+      id: row.ActionId,
+      device: row.DeviceId ?? '',
+      status: row.Status,
+      route: `${queued.Transport}/${queued.Route}`,
+      expiresAt: queued.ExpiresAt,
+    };
+    return [{ row, shown }];
   });
 }
